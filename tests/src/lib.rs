@@ -1,1 +1,37 @@
-//! Harness for the end-to-end tests.
+//! Harness for the end-to-end tests: real PHP processes, real php-fpm, real files.
+//!
+//! This crate does not link the extension. It finds the built `libasyncbatch.so`
+//! (or the pure-PHP polyfill), starts `php` and `php-fpm` with it, sends FastCGI
+//! requests with `cgi-fcgi`, and reads what the PHP side wrote to disk.
+//!
+//! ```no_run
+//! use asyncbatch_e2e::{fixture, FpmPool, Php, Sandbox};
+//!
+//! let sandbox = Sandbox::new();
+//! let pool = FpmPool::builder(Php::Extension).children(2).start(sandbox.path());
+//! let response = pool.get(&fixture("hello.php"), "name=world");
+//! assert_eq!(response.body_str(), "hello world");
+//! println!("answered in {:?}", response.elapsed);
+//! ```
+//!
+//! Every process the harness starts is stopped when its guard is dropped, also
+//! when a test panics; every command runs under a timeout.
+
+mod fcgi;
+mod fpm;
+mod paths;
+mod php;
+mod process;
+mod sandbox;
+mod stats;
+
+pub use fcgi::{fcgi_request, FcgiResponse};
+pub use fpm::{FpmBuilder, FpmPool};
+pub use paths::{
+    cgi_fcgi_binary, extension_so, find_extension_so, find_polyfill_autoload, fixture, php_binary,
+    php_fpm_binary, polyfill_autoload, repo_root,
+};
+pub use php::{Php, PhpCommand};
+pub use process::{run_with_timeout, wait_until, Output};
+pub use sandbox::Sandbox;
+pub use stats::{percentile, Millis};

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what building and testing asyncbatch needs on Debian bookworm, if missing.
+# Idempotent: when every package is already installed it changes nothing and
+# does not touch the network. Uses sudo when not run as root.
+set -euo pipefail
+
+# php8.2-dev: php-config and headers for ext-php-rs, run-tests.php for the phpt suite.
+# libclang-dev, clang: bindgen (ext-php-rs generates its PHP bindings at build time).
+# gcc, libc6-dev: the linker cargo calls.
+# php8.2-cli, php8.2-fpm: the SAPIs the tests and the demo drive.
+# libfcgi-bin: cgi-fcgi, the FastCGI client of the end-to-end tests and the demo.
+PACKAGES=(
+    php8.2-dev php8.2-cli php8.2-fpm
+    libclang-dev clang gcc libc6-dev
+    libfcgi-bin
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    if [[ "$status" != "install ok installed" ]]; then
+        missing+=("$pkg")
+    fi
+done
+
+if ((${#missing[@]})); then
+    echo "deps: installing ${missing[*]}"
+    SUDO=()
+    if [[ $(id -u) -ne 0 ]]; then
+        if ! command -v sudo >/dev/null; then
+            echo "deps: not root and no sudo; install these packages: ${missing[*]}" >&2
+            exit 1
+        fi
+        SUDO=(sudo)
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${SUDO[@]}" apt-get update -q
+    "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+    echo "deps: all Debian packages present"
+fi
+
+# rustup puts cargo in ~/.cargo/bin, which a non-login shell may not have on PATH.
+if ! command -v cargo >/dev/null && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
+    PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null; then
+    echo "deps: cargo not found; install Rust (https://rustup.rs), then run this again" >&2
+    exit 1
+fi
+
+for tool in php php-config php-fpm8.2 cgi-fcgi; do
+    if ! command -v "$tool" >/dev/null && [[ ! -x "/usr/sbin/$tool" ]]; then
+        echo "deps: $tool is still missing after the install" >&2
+        exit 1
+    fi
+done
+echo "deps: ok ($(php -r 'echo "PHP ", PHP_VERSION;'), $(cargo --version))"

@@ -1,1 +1,31 @@
-pub fn hello() {}
+//! Everything asyncbatch does that needs no PHP: items and their MessagePack
+//! encoding, job config, batching, retries, the time budget, the spool, the
+//! failure store and the delivery loop.
+//!
+//! The PHP extension (the crate at the repository root) converts PHP values and
+//! calls in here; it reaches back into PHP only through [`delivery::Host`]. Tests
+//! of everything here are plain `cargo test`.
+//!
+//! ```
+//! use asyncbatch_core::item::Value;
+//!
+//! let item = Value::List(vec![Value::Int(1), Value::str("two")]);
+//! assert_eq!(Value::decode(&item.encode()).unwrap(), item);
+//! ```
+#![deny(missing_docs)]
+
+pub mod batch;
+pub mod budget;
+pub mod config;
+pub mod delivery;
+pub mod failure_store;
+pub mod frame;
+pub mod item;
+pub mod msgpack;
+pub mod naming;
+pub mod retry;
+pub mod runtime;
+pub mod secure_fs;
+pub mod settings;
+pub mod spool;
+pub mod stats;

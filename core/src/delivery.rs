@@ -1,0 +1,430 @@
+//! Delivering a job: spooled segments first, then the queue, in batches of at most
+//! `batchSize`, each call retried with backoff and stored as failed when every
+//! attempt fails; at shutdown, within the time budget, the rest spooled.
+//!
+//! The loop reaches PHP only through [`Host`], and borrows the [`Runtime`] only
+//! between calls (see the note on `runtime`).
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use crate::batch::Batch;
+use crate::budget::Budget;
+use crate::failure_store::FailureRecord;
+use crate::naming;
+use crate::retry::Backoff;
+use crate::runtime::{Held, JobId, Runtime};
+use crate::secure_fs::{self, StorageError};
+use crate::spool::{Claimed, Finished};
+
+/// What a call of the job's callable came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallOutcome {
+    /// It returned anything but `false`.
+    Accepted,
+    /// It returned `false` or threw; the message says which.
+    Failed(String),
+    /// The script is ending (`exit()` in the callable): stop at once, touch nothing.
+    Abort,
+}
+
+/// What the delivery loop needs from its embedder (the extension, or a test).
+pub trait Host {
+    /// Runs `f` on the runtime. Never called from within `f`.
+    fn with<R>(&self, f: impl FnOnce(&mut Runtime) -> R) -> R;
+    /// Calls job `job`'s callable with `items`.
+    fn call(&self, job: JobId, items: &Batch) -> CallOutcome;
+    /// The time.
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+    /// Waits before a retry.
+    fn sleep(&self, d: Duration) {
+        std::thread::sleep(d)
+    }
+    /// Writes a line to the log (PHP's `error_log()`).
+    fn log(&self, msg: &str);
+    /// Raises a warning (PHP's `E_WARNING`).
+    fn warn(&self, msg: &str);
+}
+
+/// Why a delivery runs, which decides what it takes and whether a budget applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The end of the request: everything, within `asyncbatch.shutdown_budget`.
+    Shutdown,
+    /// `flush()`: what is pending now, no budget.
+    Flush,
+    /// A CLI `submitItem` found a batch due: full batches, and the rest when
+    /// `callPeriod` has passed. Memory only.
+    Due,
+}
+
+/// What a delivery run did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Report {
+    /// Items in batches the callables accepted.
+    pub delivered: u64,
+    /// The budget ran out; the rest was spooled.
+    pub stopped: bool,
+    /// A callable ended the script.
+    pub aborted: bool,
+}
+
+enum BatchEnd {
+    Delivered,
+    Failed,
+    Stopped,
+    Aborted,
+}
+
+/// Delivers `jobs` in order.
+pub fn deliver<H: Host>(host: &H, jobs: &[JobId], mode: Mode) -> Report {
+    let now = host.now();
+    let (was_delivering, budget) = host.with(|rt| {
+        let was = std::mem::replace(&mut rt.delivering, true);
+        let budget = if mode == Mode::Shutdown {
+            let started = *rt.shutdown.delivery_started.get_or_insert(now);
+            Budget::new(started, rt.settings().shutdown_budget)
+        } else {
+            Budget::unlimited(now)
+        };
+        (was, budget)
+    });
+    let mut report = Report::default();
+    for &j in jobs {
+        if report.stopped || report.aborted {
+            break;
+        }
+        if mode != Mode::Due {
+            deliver_spooled(host, j, mode, &budget, &mut report);
+        }
+        if !report.stopped && !report.aborted {
+            deliver_queue(host, j, mode, &budget, &mut report);
+        }
+    }
+    let warnings = host.with(|rt| {
+        rt.delivering = was_delivering;
+        if report.stopped && mode == Mode::Shutdown {
+            for j in rt.registered_jobs().to_vec() {
+                rt.spill(j);
+            }
+        }
+        rt.take_warnings()
+    });
+    for w in warnings {
+        host.warn(&w);
+    }
+    report
+}
+
+/// Whether the budget lets another batch of `j` start now.
+fn may_start<H: Host>(host: &H, j: JobId, mode: Mode, budget: &Budget) -> bool {
+    if mode != Mode::Shutdown {
+        return true;
+    }
+    let now = host.now();
+    host.with(|rt| rt.shutdown.batches == 0 || budget.fits(now, rt.job(j).estimate.get()))
+}
+
+fn deliver_queue<H: Host>(host: &H, j: JobId, mode: Mode, budget: &Budget, report: &mut Report) {
+    let now = host.now();
+    let mut remaining = host.with(|rt| {
+        let job = rt.job(j);
+        let len = job.queue.len();
+        match mode {
+            Mode::Shutdown => usize::MAX,
+            Mode::Flush => len,
+            Mode::Due => {
+                let period_passed = job
+                    .queue
+                    .oldest_at()
+                    .is_some_and(|t| now.saturating_duration_since(t) >= job.config.call_period);
+                if period_passed { len } else { len - len % job.config.batch_size }
+            }
+        }
+    });
+    while remaining > 0 {
+        if !may_start(host, j, mode, budget) {
+            report.stopped = true;
+            return;
+        }
+        let now = host.now();
+        let batch = host.with(|rt| {
+            let job = rt.job_mut(j);
+            let n = job.config.batch_size.min(remaining);
+            let at = job.queue.oldest_at().unwrap_or(now);
+            let batch = job.queue.take(n);
+            if batch.is_empty() {
+                return None;
+            }
+            let batch = Rc::new(batch);
+            job.inflight = Some((Rc::clone(&batch), at));
+            Some(batch)
+        });
+        let Some(batch) = batch else { return };
+        remaining = remaining.saturating_sub(batch.len());
+        let end = run_batch(host, j, &batch, budget);
+        host.with(|rt| {
+            let job = rt.job_mut(j);
+            let inflight = job.inflight.take();
+            if matches!(end, BatchEnd::Stopped | BatchEnd::Aborted) {
+                if let Some((b, at)) = inflight {
+                    let b = Rc::try_unwrap(b).unwrap_or_else(|rc| (*rc).clone());
+                    job.queue.put_back(b, at);
+                }
+            }
+        });
+        match end {
+            BatchEnd::Delivered => report.delivered += batch.len() as u64,
+            BatchEnd::Failed => {}
+            BatchEnd::Stopped => {
+                report.stopped = true;
+                return;
+            }
+            BatchEnd::Aborted => {
+                report.aborted = true;
+                return;
+            }
+        }
+    }
+}
+
+/// Calls the callable with one batch until it accepts it, retries are used up (the
+/// batch is stored as failed) or the budget or the script ends.
+fn run_batch<H: Host>(host: &H, j: JobId, batch: &Batch, budget: &Budget) -> BatchEnd {
+    let (max_retries, backoff) = host.with(|rt| {
+        let c = &rt.job(j).config;
+        (c.max_retries, Backoff::new(c.retry_delay))
+    });
+    let first_attempt_at = naming::unix_secs();
+    let mut attempts: u32 = 0;
+    loop {
+        let t0 = host.now();
+        let outcome = host.call(j, batch);
+        let took = host.now().saturating_duration_since(t0);
+        attempts += 1;
+        host.with(|rt| {
+            rt.shutdown.batches += 1;
+            let job = rt.job_mut(j);
+            job.estimate.record(took);
+            job.stats.last_flush_at = Some(naming::unix_secs());
+            match &outcome {
+                CallOutcome::Accepted => {
+                    job.stats.delivered += batch.len() as u64;
+                    job.stats.batches += 1;
+                }
+                CallOutcome::Failed(msg) => job.stats.last_error = Some(msg.clone()),
+                CallOutcome::Abort => {}
+            }
+        });
+        let msg = match outcome {
+            CallOutcome::Accepted => return BatchEnd::Delivered,
+            CallOutcome::Abort => return BatchEnd::Aborted,
+            CallOutcome::Failed(msg) => msg,
+        };
+        if attempts > max_retries {
+            let log = host.with(|rt| {
+                let record = FailureRecord {
+                    job: rt.job(j).id.clone(),
+                    attempts,
+                    last_error: msg,
+                    first_attempt_at,
+                    failed_at: naming::unix_secs(),
+                    pid: std::process::id(),
+                    host: secure_fs::hostname(),
+                    items: batch.clone(),
+                };
+                rt.job_mut(j).stats.failed_batches += 1;
+                rt.store_failure(j, &record)
+            });
+            if let Some(line) = log {
+                host.log(&line);
+            }
+            return BatchEnd::Failed;
+        }
+        let delay = host.with(|rt| backoff.delay(attempts, &mut rt.rng));
+        if !budget.fits(host.now(), delay) {
+            return BatchEnd::Stopped;
+        }
+        host.with(|rt| rt.job_mut(j).stats.retries += 1);
+        if !delay.is_zero() {
+            host.sleep(delay);
+        }
+    }
+}
+
+fn deliver_spooled<H: Host>(host: &H, j: JobId, mode: Mode, budget: &Budget, report: &mut Report) {
+    let paths = match host.with(|rt| rt.spooled_segments(j)) {
+        Ok(p) => p,
+        Err(e) => {
+            warn_once(host, &format!("asyncbatch: cannot read the spool: {e}"));
+            return;
+        }
+    };
+    for path in paths {
+        if report.stopped || report.aborted {
+            return;
+        }
+        match host.with(|rt| rt.spool().and_then(|s| s.claim(&path))) {
+            Ok(Some(claimed)) => deliver_segment(host, j, claimed, mode, budget, report),
+            Ok(None) => {}
+            Err(e) => warn_once(host, &format!("asyncbatch: cannot read the spool: {e}")),
+        }
+    }
+}
+
+fn deliver_segment<H: Host>(
+    host: &H,
+    j: JobId,
+    mut claimed: Claimed,
+    mode: Mode,
+    budget: &Budget,
+    report: &mut Report,
+) {
+    let (id, key, batch_size) = host.with(|rt| {
+        let job = rt.job(j);
+        (job.id.clone(), job.key.clone(), job.config.batch_size)
+    });
+    if claimed.scan.is_damaged() {
+        let s = &claimed.scan;
+        host.log(&format!(
+            "asyncbatch: spool segment {}: skipped {} unreadable bytes{}",
+            claimed.path().display(),
+            s.corrupt_bytes + s.tail_bytes,
+            if s.bad_header { " (not a spool segment)" } else { "" }
+        ));
+    }
+    // Items of other jobs (a mixed segment, a jobkey collision) go back to the spool
+    // for whoever has those jobs; if that fails the segment is kept whole.
+    let frames = std::mem::take(&mut claimed.scan.frames);
+    let mut items = Batch::new();
+    for frame in frames {
+        if frame.job == id {
+            items.append(frame.items);
+            continue;
+        }
+        let k = naming::jobkey(&frame.job);
+        let written = host.with(|rt| rt.spool().and_then(|s| s.write(&k, &[(&frame.job, &frame.items)])));
+        if let Err(e) = written {
+            warn_once(host, &format!("asyncbatch: cannot write to the spool: {e}"));
+            claimed.release();
+            return;
+        }
+    }
+
+    let ticket = host.with(|rt| rt.hold(Held::Segment(claimed)));
+    while !items.is_empty() {
+        if !may_start(host, j, mode, budget) {
+            report.stopped = true;
+            break;
+        }
+        let batch = items.split_front(batch_size);
+        match run_batch(host, j, &batch, budget) {
+            BatchEnd::Delivered => report.delivered += batch.len() as u64,
+            BatchEnd::Failed => {}
+            end @ (BatchEnd::Stopped | BatchEnd::Aborted) => {
+                let rest = std::mem::replace(&mut items, batch);
+                items.append(rest);
+                if matches!(end, BatchEnd::Aborted) {
+                    report.aborted = true;
+                } else {
+                    report.stopped = true;
+                }
+                break;
+            }
+        }
+    }
+    let Some(Held::Segment(claimed)) = host.with(|rt| rt.unhold(ticket)) else { return };
+    let kept: Result<(), StorageError> = if items.is_empty() {
+        Ok(())
+    } else {
+        host.with(|rt| rt.spool().and_then(|s| s.write(&key, &[(&id, &items)]))).map(|_| ())
+    };
+    match kept {
+        Ok(()) => match claimed.finish() {
+            Ok(Finished::Quarantined(to)) => {
+                host.log(&format!("asyncbatch: kept the damaged spool segment as {}", to.display()))
+            }
+            Ok(Finished::Removed) => {}
+            Err(e) => warn_once(host, &format!("asyncbatch: {e}")),
+        },
+        Err(e) => {
+            // The segment stays whole for a later reader: nothing is lost, some
+            // items will be delivered twice.
+            warn_once(host, &format!("asyncbatch: cannot write to the spool: {e}"));
+            claimed.release();
+        }
+    }
+}
+
+fn warn_once<H: Host>(host: &H, msg: &str) {
+    if host.with(|rt| rt.first_time(msg)) {
+        host.warn(msg);
+    }
+}
+
+/// Replays the failure files of `jobs` through their callables, once each. Returns
+/// the number of items delivered.
+pub fn retry_failed<H: Host>(host: &H, jobs: &[JobId]) -> Result<u64, StorageError> {
+    let was_delivering = host.with(|rt| std::mem::replace(&mut rt.delivering, true));
+    let result = retry_jobs(host, jobs);
+    host.with(|rt| rt.delivering = was_delivering);
+    result
+}
+
+fn retry_jobs<H: Host>(host: &H, jobs: &[JobId]) -> Result<u64, StorageError> {
+    let mut delivered = 0;
+    for &j in jobs {
+        let id = host.with(|rt| rt.job(j).id.clone());
+        let paths = host.with(|rt| rt.failure_store().and_then(|s| s.list(Some(&id))))?;
+        for path in paths {
+            let Some(claimed) = host.with(|rt| rt.failure_store().and_then(|s| s.claim(&path)))? else {
+                continue;
+            };
+            let mut record = match &claimed.record {
+                Ok(r) if r.job == id => r.clone(),
+                Ok(_) => continue, // another job whose name routes here
+                Err(e) => {
+                    warn_once(host, &format!("asyncbatch: skipping corrupt failure file {}: {e}", path.display()));
+                    continue;
+                }
+            };
+            let ticket = host.with(|rt| rt.hold(Held::Failure(claimed)));
+            let t0 = host.now();
+            let outcome = host.call(j, &record.items);
+            let took = host.now().saturating_duration_since(t0);
+            let Some(Held::Failure(claimed)) = host.with(|rt| rt.unhold(ticket)) else { continue };
+            let n = record.items.len() as u64;
+            let stored = host.with(|rt| {
+                let job = rt.job_mut(j);
+                job.estimate.record(took);
+                job.stats.last_flush_at = Some(naming::unix_secs());
+                match &outcome {
+                    CallOutcome::Accepted => {
+                        job.stats.delivered += n;
+                        job.stats.batches += 1;
+                        rt.failure_store().and_then(|s| s.remove(claimed))
+                    }
+                    CallOutcome::Failed(msg) => {
+                        job.stats.last_error = Some(msg.clone());
+                        record.attempts += 1;
+                        record.last_error = msg.clone();
+                        record.failed_at = naming::unix_secs();
+                        rt.failure_store().and_then(|s| s.replace(claimed, &record))
+                    }
+                    CallOutcome::Abort => Ok(()),
+                }
+            });
+            match outcome {
+                CallOutcome::Accepted => delivered += n,
+                CallOutcome::Abort => return Ok(delivered),
+                CallOutcome::Failed(_) => {}
+            }
+            if let Err(e) = stored {
+                warn_once(host, &format!("asyncbatch: {e}"));
+            }
+        }
+    }
+    Ok(delivered)
+}

@@ -1,0 +1,212 @@
+//! Spool frames: `u32 LE length | u32 LE CRC-32 | payload`, the payload being the
+//! MessagePack array `[identifier, [item, ...]]`. Reading never trusts the bytes: a
+//! bad frame is skipped by scanning for the next offset where a whole valid frame
+//! starts.
+
+use crate::batch::Batch;
+use crate::msgpack::{self, DecodeError, Reader};
+
+/// First bytes of every segment: magic and format version 1.
+pub const SEGMENT_HEADER: &[u8; 8] = b"ABSPOOL\x01";
+
+/// Largest payload accepted.
+pub const MAX_FRAME: usize = 64 << 20;
+
+/// Appends one frame for `job`'s `items` to `out`.
+pub fn write_frame(out: &mut Vec<u8>, job: &[u8], items: &Batch) {
+    let at = out.len();
+    out.extend_from_slice(&[0; 8]);
+    msgpack::write_array_len(out, 2);
+    msgpack::write_bytes(out, job);
+    items.write_array(out);
+    let payload = &out[at + 8..];
+    let len = payload.len() as u32;
+    let crc = crc32fast::hash(payload);
+    out[at..at + 4].copy_from_slice(&len.to_le_bytes());
+    out[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// The items of one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    /// The job identifier.
+    pub job: Vec<u8>,
+    /// Its items.
+    pub items: Batch,
+}
+
+/// What a segment held.
+#[derive(Debug, Default, PartialEq)]
+pub struct Scan {
+    /// Valid frames, in order.
+    pub frames: Vec<Frame>,
+    /// Bytes skipped before the last valid frame: damage inside the file.
+    pub corrupt_bytes: usize,
+    /// Bytes after the last valid frame: a torn write, or damage at the end.
+    pub tail_bytes: usize,
+    /// The file did not start with [`SEGMENT_HEADER`].
+    pub bad_header: bool,
+}
+
+impl Scan {
+    /// Whether anything was skipped.
+    pub fn is_damaged(&self) -> bool {
+        self.bad_header || self.corrupt_bytes > 0 || self.tail_bytes > 0
+    }
+}
+
+/// Reads every valid frame of a whole segment file's bytes.
+pub fn scan_segment(data: &[u8]) -> Scan {
+    if data.len() < SEGMENT_HEADER.len() || &data[..SEGMENT_HEADER.len()] != SEGMENT_HEADER {
+        return Scan { bad_header: true, tail_bytes: data.len(), ..Scan::default() };
+    }
+    scan_frames(&data[SEGMENT_HEADER.len()..])
+}
+
+/// Reads every valid frame of `data`, skipping damage.
+pub fn scan_frames(data: &[u8]) -> Scan {
+    let mut scan = Scan::default();
+    let mut pos = 0;
+    let mut skipped_since_good = 0;
+    while pos < data.len() {
+        match frame_at(data, pos) {
+            Some((frame, len)) => {
+                scan.corrupt_bytes += skipped_since_good;
+                skipped_since_good = 0;
+                scan.frames.push(frame);
+                pos += len;
+            }
+            None => {
+                skipped_since_good += 1;
+                pos += 1;
+            }
+        }
+    }
+    scan.tail_bytes = skipped_since_good;
+    scan
+}
+
+fn frame_at(data: &[u8], pos: usize) -> Option<(Frame, usize)> {
+    let head = data.get(pos..pos + 8)?;
+    let len = u32::from_le_bytes(head[..4].try_into().ok()?) as usize;
+    let crc = u32::from_le_bytes(head[4..].try_into().ok()?);
+    if len == 0 || len > MAX_FRAME {
+        return None;
+    }
+    let payload = data.get(pos + 8..pos + 8 + len)?;
+    if crc32fast::hash(payload) != crc {
+        return None;
+    }
+    let frame = decode_payload(payload).ok()?;
+    Some((frame, 8 + len))
+}
+
+/// Decodes a frame payload.
+pub fn decode_payload(payload: &[u8]) -> Result<Frame, DecodeError> {
+    let mut r = Reader::new(payload);
+    if r.read_array_len()? != 2 {
+        return Err(DecodeError::Expected("[identifier, items]"));
+    }
+    let job = r.read_bytes()?.to_vec();
+    let items = Batch::read_array(&mut r)?;
+    if r.remaining() != 0 {
+        return Err(DecodeError::Trailing(r.remaining()));
+    }
+    Ok(Frame { job, items })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::Value;
+    use proptest::prelude::*;
+
+    fn batch(n: i64) -> Batch {
+        let mut b = Batch::new();
+        for i in 0..n {
+            b.push(&Value::List(vec![Value::Int(i), Value::str("line\n\0")]).encode());
+        }
+        b
+    }
+
+    fn segment(frames: &[(&[u8], i64)]) -> Vec<u8> {
+        let mut out = SEGMENT_HEADER.to_vec();
+        for (job, n) in frames {
+            write_frame(&mut out, job, &batch(*n));
+        }
+        out
+    }
+
+    #[test]
+    fn reads_back_what_was_written() {
+        let data = segment(&[(b"logs", 3), (b"metrics", 1)]);
+        let scan = scan_segment(&data);
+        assert!(!scan.is_damaged());
+        assert_eq!(scan.frames.len(), 2);
+        assert_eq!(scan.frames[0], Frame { job: b"logs".to_vec(), items: batch(3) });
+        assert_eq!(scan.frames[1].job, b"metrics");
+    }
+
+    #[test]
+    fn a_torn_tail_is_skipped() {
+        let data = segment(&[(b"logs", 3), (b"logs", 2)]);
+        let torn = &data[..data.len() - 5];
+        let scan = scan_segment(torn);
+        assert_eq!(scan.frames.len(), 1);
+        assert_eq!(scan.corrupt_bytes, 0);
+        assert!(scan.tail_bytes > 0);
+    }
+
+    #[test]
+    fn damage_in_the_middle_is_skipped_and_later_frames_found() {
+        let mut data = segment(&[(b"a", 2), (b"b", 2), (b"c", 2)]);
+        let first_len = 8 + u32::from_le_bytes(data[8..12].try_into().unwrap()) as usize;
+        data[8 + first_len + 12] ^= 0xff; // inside the second frame's payload
+        let scan = scan_segment(&data);
+        let jobs: Vec<_> = scan.frames.iter().map(|f| f.job.clone()).collect();
+        assert_eq!(jobs, vec![b"a".to_vec(), b"c".to_vec()]);
+        assert!(scan.corrupt_bytes > 0);
+        assert_eq!(scan.tail_bytes, 0);
+    }
+
+    #[test]
+    fn a_bad_header_is_reported() {
+        let mut data = segment(&[(b"a", 1)]);
+        data[0] = b'X';
+        let scan = scan_segment(&data);
+        assert!(scan.bad_header);
+        assert!(scan.frames.is_empty());
+    }
+
+    #[test]
+    fn the_documented_layout() {
+        let mut out = Vec::new();
+        let mut b = Batch::new();
+        b.push(&[0x01]);
+        write_frame(&mut out, b"j", &b);
+        let payload = [0x92, 0xa1, b'j', 0x91, 0x01];
+        assert_eq!(&out[..4], &(payload.len() as u32).to_le_bytes());
+        assert_eq!(&out[4..8], &crc32fast::hash(&payload).to_le_bytes());
+        assert_eq!(&out[8..], &payload);
+    }
+
+    proptest! {
+        // Whatever the bytes, scanning terminates and never panics.
+        #[test]
+        fn scanning_garbage_is_safe(data in proptest::collection::vec(any::<u8>(), 0..2000)) {
+            let scan = scan_frames(&data);
+            prop_assert!(scan.corrupt_bytes + scan.tail_bytes <= data.len());
+        }
+
+        // Truncating a good segment anywhere keeps every whole frame before the cut.
+        #[test]
+        fn truncation_keeps_whole_frames(cut in 0usize..400) {
+            let data = segment(&[(b"a", 2), (b"b", 3), (b"c", 1)]);
+            let cut = cut.min(data.len());
+            let scan = scan_segment(&data[..cut]);
+            let full = scan_segment(&data);
+            prop_assert!(scan.frames.len() <= full.frames.len());
+            prop_assert_eq!(&scan.frames[..], &full.frames[..scan.frames.len()]);
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! The per-process state of the shutdown runner: jobs (config, queue, counters),
+//! the request's registrations, and the spool and failure store it opens lazily.
+//!
+//! Nothing here calls PHP. The extension keeps one `Runtime` per process and only
+//! borrows it between PHP calls, so a callable may submit items, register jobs or
+//! even end the process (a fatal error skips the Rust frames in between) and the
+//! state stays whole: an in-flight batch is held here, not on the delivering stack.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::batch::{Batch, ItemQueue};
+use crate::budget::EstimatedDuration;
+use crate::config::JobConfig;
+use crate::failure_store::{ClaimedFailure, FailureRecord, FailureStore};
+use crate::item::printable_id;
+use crate::naming;
+use crate::retry::Rng;
+use crate::secure_fs::{self, StorageError};
+use crate::settings::Settings;
+use crate::spool::{Claimed, Spool};
+use crate::stats::JobStats;
+
+/// Index of a job in the process; stable for the life of the process.
+pub type JobId = usize;
+
+/// A job known to this process.
+#[derive(Debug)]
+pub struct Job {
+    /// The identifier.
+    pub id: Vec<u8>,
+    /// Its file-name routing key.
+    pub key: String,
+    /// The config of its latest registration.
+    pub config: JobConfig,
+    /// Items waiting in memory.
+    pub queue: ItemQueue,
+    /// Counters.
+    pub stats: JobStats,
+    /// Moving average of its batch durations.
+    pub estimate: EstimatedDuration,
+    /// The batch being delivered from the queue, until its call returns.
+    pub inflight: Option<(Rc<Batch>, Instant)>,
+    registered: bool,
+}
+
+impl Job {
+    /// Identifier for messages.
+    pub fn name(&self) -> String {
+        printable_id(&self.id)
+    }
+}
+
+/// What `submit` asks of the caller.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AfterPush {
+    /// Nothing: the item waits.
+    Queued,
+    /// A batch is due (CLI): deliver the job now.
+    Due,
+}
+
+/// Something a delivery holds while PHP code runs, kept here so the end of the
+/// request can let go of it even if that code never returned.
+#[derive(Debug)]
+pub enum Held {
+    /// A claimed spool segment.
+    Segment(Claimed),
+    /// A claimed failure file.
+    Failure(ClaimedFailure),
+}
+
+/// Where the runner's own shutdown function stands in this request.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ShutdownState {
+    /// A registration is waiting to run.
+    pub pending: bool,
+    /// It already ran once and put itself last.
+    pub deferred: bool,
+    /// A delivery run started at this moment.
+    pub delivery_started: Option<Instant>,
+    /// Calls made since; the first batch always starts, whatever the budget.
+    pub batches: u64,
+}
+
+/// The per-process state.
+#[derive(Debug)]
+pub struct Runtime {
+    jobs: Vec<Job>,
+    index: HashMap<Vec<u8>, JobId>,
+    order: Vec<JobId>,
+    settings: Option<Settings>,
+    spool: Option<Spool>,
+    failures: Option<FailureStore>,
+    held: HashMap<u64, Held>,
+    next_ticket: u64,
+    warned: HashSet<String>,
+    outbox: Vec<String>,
+    /// The shutdown function's state in this request.
+    pub shutdown: ShutdownState,
+    /// True in the CLI SAPI: due batches are delivered at `submitItem`.
+    pub cli: bool,
+    /// A delivery is running (callables must not trigger another).
+    pub delivering: bool,
+    /// Jitter for backoff.
+    pub rng: Rng,
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Runtime {
+    /// An empty runtime.
+    pub fn new() -> Self {
+        Runtime {
+            jobs: Vec::new(),
+            index: HashMap::new(),
+            order: Vec::new(),
+            settings: None,
+            spool: None,
+            failures: None,
+            held: HashMap::new(),
+            next_ticket: 0,
+            warned: HashSet::new(),
+            outbox: Vec::new(),
+            shutdown: ShutdownState::default(),
+            cli: false,
+            delivering: false,
+            rng: Rng::from_entropy(),
+        }
+    }
+
+    /// Whether a request is under way (the first API call of a request starts one).
+    pub fn in_request(&self) -> bool {
+        self.settings.is_some()
+    }
+
+    /// Starts a request with its settings.
+    pub fn begin_request(&mut self, settings: Settings, cli: bool) {
+        self.settings = Some(settings);
+        self.cli = cli;
+        self.shutdown = ShutdownState::default();
+    }
+
+    /// This request's settings.
+    pub fn settings(&self) -> &Settings {
+        self.settings.as_ref().expect("settings are resolved at the first API call of a request")
+    }
+
+    /// Registers (or re-registers) a job for this request.
+    pub fn register(&mut self, id: &[u8], config: JobConfig) -> JobId {
+        let job = match self.index.get(id) {
+            Some(&j) => j,
+            None => {
+                let j = self.jobs.len();
+                self.jobs.push(Job {
+                    id: id.to_vec(),
+                    key: naming::jobkey(id),
+                    config: config.clone(),
+                    queue: ItemQueue::new(),
+                    stats: JobStats::default(),
+                    estimate: EstimatedDuration::default(),
+                    inflight: None,
+                    registered: false,
+                });
+                self.index.insert(id.to_vec(), j);
+                j
+            }
+        };
+        let entry = &mut self.jobs[job];
+        entry.config = config;
+        if !entry.registered {
+            entry.registered = true;
+            self.order.push(job);
+        }
+        job
+    }
+
+    /// The job registered in this request under `id`.
+    pub fn registered(&self, id: &[u8]) -> Option<JobId> {
+        self.index.get(id).copied().filter(|&j| self.jobs[j].registered)
+    }
+
+    /// Jobs registered in this request, in registration order.
+    pub fn registered_jobs(&self) -> &[JobId] {
+        &self.order
+    }
+
+    /// Every job of the process: this request's first, in registration order.
+    pub fn all_jobs(&self) -> Vec<JobId> {
+        let mut all = self.order.clone();
+        all.extend((0..self.jobs.len()).filter(|j| !self.jobs[*j].registered));
+        all
+    }
+
+    /// A job.
+    pub fn job(&self, j: JobId) -> &Job {
+        &self.jobs[j]
+    }
+
+    /// A job, mutably.
+    pub fn job_mut(&mut self, j: JobId) -> &mut Job {
+        &mut self.jobs[j]
+    }
+
+    /// Queues one encoded item.
+    pub fn push(&mut self, j: JobId, item: &[u8], now: Instant) -> AfterPush {
+        let cli = self.cli;
+        let delivering = self.delivering;
+        let job = &mut self.jobs[j];
+        job.stats.submitted += 1;
+        job.queue.push(item, now);
+        let len = job.queue.len();
+        if cli && !delivering {
+            let period_passed = job
+                .queue
+                .oldest_at()
+                .is_some_and(|t| now.saturating_duration_since(t) >= job.config.call_period);
+            if len >= job.config.batch_size || period_passed {
+                return AfterPush::Due;
+            }
+        }
+        if len >= job.config.max_queue_size {
+            self.spill(j);
+        }
+        AfterPush::Queued
+    }
+
+    /// Whether the CLI's due rule asks for a delivery of `j` now.
+    pub fn is_due(&self, j: JobId, now: Instant) -> bool {
+        let job = &self.jobs[j];
+        job.queue.len() >= job.config.batch_size
+            || job
+                .queue
+                .oldest_at()
+                .is_some_and(|t| now.saturating_duration_since(t) >= job.config.call_period)
+    }
+
+    /// Writes a job's whole queue to the spool (memory cap reached, or end of request).
+    pub fn spill(&mut self, j: JobId) {
+        let batch = self.jobs[j].queue.take_all();
+        self.spool_batch(j, &batch)
+    }
+
+    /// Writes items of `j` to a new spool segment; on failure counts them dropped and
+    /// queues a warning (each reason once per process) for [`Runtime::take_warnings`].
+    pub fn spool_batch(&mut self, j: JobId, batch: &Batch) {
+        if batch.is_empty() {
+            return;
+        }
+        let key = self.jobs[j].key.clone();
+        let id = self.jobs[j].id.clone();
+        let result = self.spool().and_then(|s| s.write(&key, &[(&id, batch)]));
+        let job = &mut self.jobs[j];
+        match result {
+            Ok(_) => job.stats.spooled += batch.len() as u64,
+            Err(e) => {
+                job.stats.dropped += batch.len() as u64;
+                let why = e.to_string();
+                let msg = format!(
+                    "asyncbatch: cannot write to the spool: {why}; {} items for job '{}' dropped",
+                    batch.len(),
+                    job.name()
+                );
+                job.stats.last_error = Some(msg.clone());
+                if self.warned.insert(format!("spool:{why}")) {
+                    self.outbox.push(msg);
+                }
+            }
+        }
+    }
+
+    /// The spool of this request's settings, opened (and checked) on first use.
+    pub fn spool(&mut self) -> Result<&mut Spool, StorageError> {
+        let dir = self.settings().spool_dir.clone();
+        if self.spool.as_ref().is_none_or(|s| s.dir() != dir) {
+            self.check_default_base()?;
+            self.spool = Some(Spool::open(&dir)?);
+        }
+        Ok(self.spool.as_mut().expect("just opened"))
+    }
+
+    /// The failure store of this request's settings, opened on first use.
+    pub fn failure_store(&mut self) -> Result<&mut FailureStore, StorageError> {
+        let dir = self.settings().failure_dir.clone();
+        let cap = self.settings().failure_cap_bytes;
+        if self.failures.as_ref().is_none_or(|s| s.dir() != dir) {
+            self.check_default_base()?;
+            self.failures = Some(FailureStore::open(&dir, cap)?);
+        }
+        Ok(self.failures.as_mut().expect("just opened"))
+    }
+
+    fn check_default_base(&self) -> Result<(), StorageError> {
+        match &self.settings().default_base {
+            Some(base) => secure_fs::ensure_private_dir(base, "directory"),
+            None => Ok(()),
+        }
+    }
+
+    /// Ready spool segments of `j`, oldest first (empty when the spool is unusable:
+    /// reading it is retried at the next delivery).
+    pub fn spooled_segments(&mut self, j: JobId) -> Result<Vec<PathBuf>, StorageError> {
+        let key = vec![self.jobs[j].key.clone()];
+        // Do not create the directory just to find it empty.
+        if !self.settings().spool_dir.exists() {
+            return Ok(Vec::new());
+        }
+        self.spool()?.ready(Some(&key))
+    }
+
+    /// Whether any registered job has queued items or spooled segments.
+    pub fn has_pending_work(&mut self) -> bool {
+        let order = self.order.clone();
+        if order.iter().any(|&j| !self.jobs[j].queue.is_empty()) {
+            return true;
+        }
+        order.iter().any(|&j| self.spooled_segments(j).is_ok_and(|s| !s.is_empty()))
+    }
+
+    /// Stores a failed batch; on refusal counts it dropped. Returns the message to
+    /// log, if any.
+    pub fn store_failure(&mut self, j: JobId, record: &FailureRecord) -> Option<String> {
+        let n = record.items.len() as u64;
+        let result = self.failure_store().and_then(|s| s.store(record));
+        let job = &mut self.jobs[j];
+        match result {
+            Ok(_) => {
+                job.stats.persisted += n;
+                Some(format!(
+                    "asyncbatch: job '{}': a batch of {n} items failed {} times and was stored in the failure store (last error: {})",
+                    job.name(),
+                    record.attempts,
+                    record.last_error
+                ))
+            }
+            Err(e) => {
+                job.stats.dropped += n;
+                let msg = match &e {
+                    StorageError::Full { .. } => format!(
+                        "asyncbatch: {e}; dropped a failed batch of {n} items for job '{}'",
+                        job.name()
+                    ),
+                    _ => format!(
+                        "asyncbatch: cannot store a failed batch: {e}; dropped {n} items for job '{}'",
+                        job.name()
+                    ),
+                };
+                job.stats.last_error = Some(msg.clone());
+                Some(msg)
+            }
+        }
+    }
+
+    /// Keeps something a delivery holds while PHP runs; returns its ticket.
+    pub fn hold(&mut self, h: Held) -> u64 {
+        self.next_ticket += 1;
+        self.held.insert(self.next_ticket, h);
+        self.next_ticket
+    }
+
+    /// Takes back what [`Runtime::hold`] kept.
+    pub fn unhold(&mut self, ticket: u64) -> Option<Held> {
+        self.held.remove(&ticket)
+    }
+
+    /// Warnings queued since the last call, for the embedder to raise.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Records a warning key; true the first time in this process.
+    pub fn first_time(&mut self, key: &str) -> bool {
+        self.warned.insert(key.to_string())
+    }
+
+    /// Ends the request: batches in flight go back to their queues, queues to the
+    /// spool, claims are released, registrations forgotten. Returns warnings.
+    pub fn end_request(&mut self) -> Vec<String> {
+        if self.settings.is_some() {
+            for j in 0..self.jobs.len() {
+                if let Some((batch, at)) = self.jobs[j].inflight.take() {
+                    let batch = Rc::try_unwrap(batch).unwrap_or_else(|rc| (*rc).clone());
+                    self.jobs[j].queue.put_back(batch, at);
+                }
+                if !self.jobs[j].queue.is_empty() {
+                    self.spill(j);
+                }
+            }
+        }
+        self.held.clear();
+        for job in &mut self.jobs {
+            job.registered = false;
+        }
+        self.order.clear();
+        self.settings = None;
+        self.shutdown = ShutdownState::default();
+        self.delivering = false;
+        self.take_warnings()
+    }
+}

@@ -1,0 +1,305 @@
+//! The spool: segment files of frames, written by whoever cannot deliver now and
+//! claimed by whoever can. See `docs/internals.md` ("Spool") for the protocol.
+//!
+//! A claim is an flock on the segment, not a rename: a reader that dies releases it
+//! with its file descriptors, and the segment, still in place, is taken whole by the
+//! next reader (at-least-once).
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::batch::Batch;
+use crate::frame::{self, Scan, SEGMENT_HEADER};
+use crate::naming;
+use crate::secure_fs::{self, StorageError};
+
+/// A `.part` segment whose writer lock is free and that has not changed for this
+/// long was left by a writer that died; it is read like a finished segment.
+pub const ABANDONED_AFTER: Duration = Duration::from_secs(60);
+
+/// Segments larger than this are not read into memory: renamed `.corrupt`.
+pub const MAX_SEGMENT_BYTES: u64 = 512 << 20;
+
+/// A spool directory, checked and ready.
+#[derive(Debug)]
+pub struct Spool {
+    dir: PathBuf,
+    seq: u64,
+}
+
+impl Spool {
+    /// Opens (creating it 0700 if needed) the spool directory.
+    pub fn open(dir: &Path) -> Result<Spool, StorageError> {
+        secure_fs::ensure_private_dir(dir, "spool directory")?;
+        Ok(Spool { dir: dir.to_path_buf(), seq: 0 })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Starts a new segment for `jobkey` (or [`naming::MIXED_JOBKEY`]).
+    pub fn create(&mut self, jobkey: &str) -> Result<SegmentWriter, StorageError> {
+        self.seq += 1;
+        let name = naming::file_name(jobkey, &self.seq.to_string(), "part");
+        let part = self.dir.join(&name);
+        let file = secure_fs::create_new(&part).map_err(|e| StorageError::io("create", &part, e))?;
+        secure_fs::lock(&file).map_err(|e| StorageError::io("lock", &part, e))?;
+        let mut w = SegmentWriter { file, part, done: false, written: 0 };
+        w.write_all(SEGMENT_HEADER)?;
+        Ok(w)
+    }
+
+    /// Writes one finished segment holding `frames`.
+    pub fn write(&mut self, jobkey: &str, frames: &[(&[u8], &Batch)]) -> Result<PathBuf, StorageError> {
+        let mut w = self.create(jobkey)?;
+        let mut buf = Vec::new();
+        for (job, items) in frames {
+            frame::write_frame(&mut buf, job, items);
+        }
+        w.write_all(&buf)?;
+        w.finish()
+    }
+
+    /// Segments that can be read, oldest first: every `.seg`, and every `.part` left
+    /// by a dead writer. `jobkeys` limits them to those jobs (`None`: all).
+    pub fn ready(&self, jobkeys: Option<&[String]>) -> Result<Vec<PathBuf>, StorageError> {
+        let entries = fs::read_dir(&self.dir).map_err(|e| StorageError::io("list", &self.dir, e))?;
+        let now = SystemTime::now();
+        let mut found: Vec<(String, PathBuf)> = Vec::new();
+        for entry in entries.flatten() {
+            let name = match entry.file_name().into_string() {
+                Ok(n) => n,
+                Err(_) => continue,
+            };
+            let wanted = match jobkeys {
+                None => true,
+                Some(keys) => naming::jobkey_of(&name).is_some_and(|k| keys.iter().any(|w| w == k)),
+            };
+            if !wanted {
+                continue;
+            }
+            let ready = if name.ends_with(".seg") {
+                true
+            } else if name.ends_with(".part") {
+                entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|m| now.duration_since(m).unwrap_or_default() > ABANDONED_AFTER)
+            } else {
+                false
+            };
+            if ready {
+                // Sort on what follows the jobkey: the creation time.
+                let age_key = name.split_once('.').map(|(_, rest)| rest.to_string()).unwrap_or_default();
+                found.push((age_key, entry.path()));
+            }
+        }
+        found.sort();
+        Ok(found.into_iter().map(|(_, p)| p).collect())
+    }
+
+    /// Whether any segment for these jobs is ready (cheap check before a delivery run).
+    pub fn has_ready(&self, jobkeys: &[String]) -> bool {
+        self.ready(Some(jobkeys)).is_ok_and(|r| !r.is_empty())
+    }
+
+    /// Claims a segment and reads it; `None` when another process has it or it is gone.
+    pub fn claim(&self, path: &Path) -> Result<Option<Claimed>, StorageError> {
+        let Some(mut file) = secure_fs::claim(path).map_err(|e| StorageError::io("open", path, e))? else {
+            return Ok(None);
+        };
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let scan = if size > MAX_SEGMENT_BYTES {
+            Scan { bad_header: true, tail_bytes: size as usize, ..Scan::default() }
+        } else {
+            let mut data = Vec::with_capacity(size as usize);
+            file.read_to_end(&mut data).map_err(|e| StorageError::io("read", path, e))?;
+            frame::scan_segment(&data)
+        };
+        Ok(Some(Claimed { path: path.to_path_buf(), file, scan }))
+    }
+}
+
+/// A segment being written; it becomes visible to readers at [`SegmentWriter::finish`].
+/// Dropped unfinished, it is removed: nothing half-written is left to deliver.
+#[derive(Debug)]
+pub struct SegmentWriter {
+    file: File,
+    part: PathBuf,
+    done: bool,
+    written: u64,
+}
+
+impl SegmentWriter {
+    /// Appends one frame.
+    pub fn append(&mut self, job: &[u8], items: &Batch) -> Result<(), StorageError> {
+        let mut buf = Vec::with_capacity(items.byte_len() + job.len() + 16);
+        frame::write_frame(&mut buf, job, items);
+        self.write_all(&buf)
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), StorageError> {
+        self.file.write_all(bytes).map_err(|e| StorageError::io("write", &self.part, e))?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far, header included.
+    pub fn len(&self) -> u64 {
+        self.written
+    }
+
+    /// True when only the header is written.
+    pub fn is_empty(&self) -> bool {
+        self.written <= SEGMENT_HEADER.len() as u64
+    }
+
+    /// Makes the segment ready for readers.
+    pub fn finish(mut self) -> Result<PathBuf, StorageError> {
+        let seg = self.part.with_extension("seg");
+        fs::rename(&self.part, &seg).map_err(|e| StorageError::io("rename", &self.part, e))?;
+        self.done = true;
+        Ok(seg)
+    }
+}
+
+impl Drop for SegmentWriter {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_file(&self.part);
+        }
+    }
+}
+
+/// A segment this process holds the claim on.
+#[derive(Debug)]
+pub struct Claimed {
+    path: PathBuf,
+    file: File,
+    /// What it holds.
+    pub scan: Scan,
+}
+
+/// What became of a finished claim.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Finished {
+    /// Removed.
+    Removed,
+    /// Kept for inspection under this name, because bytes in it could not be read.
+    Quarantined(PathBuf),
+}
+
+impl Claimed {
+    /// The segment's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Call when every frame was delivered, stored or re-spooled: removes the file,
+    /// or renames it `.corrupt` when damage inside it was skipped. A torn tail alone
+    /// (a writer that died mid-frame) is not kept.
+    pub fn finish(self) -> Result<Finished, StorageError> {
+        let quarantine = self.scan.bad_header || self.scan.corrupt_bytes > 0;
+        let result = if quarantine {
+            let to = self.path.with_extension("corrupt");
+            fs::rename(&self.path, &to)
+                .map(|_| Finished::Quarantined(to))
+                .map_err(|e| StorageError::io("rename", &self.path, e))
+        } else {
+            fs::remove_file(&self.path)
+                .map(|_| Finished::Removed)
+                .map_err(|e| StorageError::io("remove", &self.path, e))
+        };
+        drop(self.file);
+        result
+    }
+
+    /// Gives the claim up, leaving the segment for another reader.
+    pub fn release(self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::Value;
+
+    fn items(n: i64) -> Batch {
+        let mut b = Batch::new();
+        for i in 0..n {
+            b.push(&Value::Int(i).encode());
+        }
+        b
+    }
+
+    #[test]
+    fn written_segments_are_claimed_once_and_removed() {
+        let t = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(&t.path().join("spool")).unwrap();
+        let b = items(3);
+        spool.write("logs", &[(b"logs", &b)]).unwrap();
+        spool.write("other", &[(b"other", &b)]).unwrap();
+
+        let ready = spool.ready(Some(&["logs".to_string()])).unwrap();
+        assert_eq!(ready.len(), 1);
+        let claimed = spool.claim(&ready[0]).unwrap().expect("free");
+        assert!(spool.claim(&ready[0]).unwrap().is_none(), "a claim excludes others");
+        assert_eq!(claimed.scan.frames[0].items, b);
+        assert_eq!(claimed.finish().unwrap(), Finished::Removed);
+        assert!(spool.ready(Some(&["logs".to_string()])).unwrap().is_empty());
+        assert_eq!(spool.ready(None).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_released_claim_is_taken_again_whole() {
+        let t = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(t.path()).unwrap();
+        let p = spool.write("logs", &[(b"logs", &items(2))]).unwrap();
+        spool.claim(&p).unwrap().unwrap().release();
+        let again = spool.claim(&p).unwrap().unwrap();
+        assert_eq!(again.scan.frames[0].items.len(), 2);
+    }
+
+    #[test]
+    fn unfinished_writers_leave_nothing() {
+        let t = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(t.path()).unwrap();
+        let mut w = spool.create("logs").unwrap();
+        w.append(b"logs", &items(1)).unwrap();
+        drop(w);
+        assert_eq!(fs::read_dir(t.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn in_progress_parts_are_not_ready_until_abandoned() {
+        let t = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(t.path()).unwrap();
+        let mut w = spool.create("logs").unwrap();
+        w.append(b"logs", &items(1)).unwrap();
+        assert!(spool.ready(None).unwrap().is_empty());
+        let seg = w.finish().unwrap();
+        assert_eq!(spool.ready(None).unwrap(), vec![seg]);
+    }
+
+    #[test]
+    fn damaged_segments_are_quarantined_after_reading() {
+        let t = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(t.path()).unwrap();
+        let p = spool.write("logs", &[(b"logs", &items(2)), (b"logs", &items(3)), (b"logs", &items(4))]).unwrap();
+        let mut data = fs::read(&p).unwrap();
+        let mid = data.len() / 2;
+        data[mid] ^= 0x55;
+        fs::write(&p, &data).unwrap();
+        let c = spool.claim(&p).unwrap().unwrap();
+        assert!(c.scan.corrupt_bytes > 0);
+        assert_eq!(c.scan.frames.len(), 2);
+        match c.finish().unwrap() {
+            Finished::Quarantined(to) => assert!(to.to_string_lossy().ends_with(".corrupt")),
+            other => panic!("{other:?}"),
+        }
+        assert!(spool.ready(None).unwrap().is_empty());
+    }
+}

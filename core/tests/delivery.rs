@@ -1,0 +1,490 @@
+//! The delivery loop against a scripted host: a fake clock, callables that accept,
+//! fail, take time, submit more items or end the script.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use asyncbatch_core::batch::Batch;
+use asyncbatch_core::config::JobConfig;
+use asyncbatch_core::delivery::{self, CallOutcome, Host, Mode};
+use asyncbatch_core::failure_store::{FailureRecord, FailureStore};
+use asyncbatch_core::item::Value;
+use asyncbatch_core::runtime::{AfterPush, JobId, Runtime};
+use asyncbatch_core::settings::Settings;
+
+type Callable = Box<dyn FnMut(&Mock, &[Value]) -> CallOutcome>;
+
+struct Mock {
+    rt: RefCell<Runtime>,
+    t0: Instant,
+    clock: Cell<Duration>,
+    call_cost: Cell<Duration>,
+    callables: RefCell<HashMap<JobId, Callable>>,
+    calls: RefCell<Vec<(JobId, Vec<Value>)>>,
+    sleeps: RefCell<Vec<Duration>>,
+    logs: RefCell<Vec<String>>,
+    warnings: RefCell<Vec<String>>,
+}
+
+impl Host for Mock {
+    fn with<R>(&self, f: impl FnOnce(&mut Runtime) -> R) -> R {
+        f(&mut self.rt.borrow_mut())
+    }
+    fn call(&self, job: JobId, items: &Batch) -> CallOutcome {
+        let values: Vec<Value> = items.iter().map(|b| Value::decode(b).unwrap()).collect();
+        self.calls.borrow_mut().push((job, values.clone()));
+        self.clock.set(self.clock.get() + self.call_cost.get());
+        let mut f = self.callables.borrow_mut().remove(&job).expect("a callable");
+        let out = f(self, &values);
+        self.callables.borrow_mut().insert(job, f);
+        out
+    }
+    fn now(&self) -> Instant {
+        self.t0 + self.clock.get()
+    }
+    fn sleep(&self, d: Duration) {
+        self.sleeps.borrow_mut().push(d);
+        self.clock.set(self.clock.get() + d);
+    }
+    fn log(&self, msg: &str) {
+        self.logs.borrow_mut().push(msg.to_string());
+    }
+    fn warn(&self, msg: &str) {
+        self.warnings.borrow_mut().push(msg.to_string());
+    }
+}
+
+fn settings(dir: &Path, budget_secs: f64, cap_bytes: u64) -> Settings {
+    let spool = dir.join("spool").display().to_string();
+    let failed = dir.join("failed").display().to_string();
+    let budget = budget_secs.to_string();
+    let cap_mb = (cap_bytes as f64 / 1048576.0).to_string();
+    let (s, w) = Settings::resolve(
+        |k| match k {
+            "asyncbatch.spool_dir" => Some(spool.clone()),
+            "asyncbatch.failure_dir" => Some(failed.clone()),
+            "asyncbatch.shutdown_budget" => Some(budget.clone()),
+            "asyncbatch.failure_dir_max_mb" => Some(cap_mb.clone()),
+            _ => None,
+        },
+        None,
+        dir,
+        0,
+    );
+    assert!(w.is_empty(), "{w:?}");
+    s
+}
+
+impl Mock {
+    fn new(dir: &Path) -> Mock {
+        let mut rt = Runtime::new();
+        rt.begin_request(settings(dir, 10.0, 64 << 20), false);
+        Mock {
+            rt: RefCell::new(rt),
+            t0: Instant::now(),
+            clock: Cell::new(Duration::ZERO),
+            call_cost: Cell::new(Duration::from_millis(1)),
+            callables: RefCell::new(HashMap::new()),
+            calls: RefCell::new(Vec::new()),
+            sleeps: RefCell::new(Vec::new()),
+            logs: RefCell::new(Vec::new()),
+            warnings: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn register(&self, id: &str, config: JobConfig, f: impl FnMut(&Mock, &[Value]) -> CallOutcome + 'static) -> JobId {
+        let j = self.rt.borrow_mut().register(id.as_bytes(), config);
+        self.callables.borrow_mut().insert(j, Box::new(f));
+        j
+    }
+
+    fn submit(&self, j: JobId, v: i64) -> AfterPush {
+        let now = self.now();
+        self.rt.borrow_mut().push(j, &Value::Int(v).encode(), now)
+    }
+
+    fn batch_sizes(&self) -> Vec<usize> {
+        self.calls.borrow().iter().map(|(_, items)| items.len()).collect()
+    }
+
+    fn delivered_ints(&self) -> Vec<i64> {
+        self.calls
+            .borrow()
+            .iter()
+            .flat_map(|(_, items)| items.iter().map(|v| match v { Value::Int(i) => *i, _ => panic!() }))
+            .collect()
+    }
+
+    fn new_request(&self, dir: &Path, budget: f64) {
+        let w = self.rt.borrow_mut().end_request();
+        assert!(w.is_empty(), "{w:?}");
+        self.callables.borrow_mut().clear();
+        self.rt.borrow_mut().begin_request(settings(dir, budget, 64 << 20), false);
+    }
+}
+
+fn accept(_: &Mock, _: &[Value]) -> CallOutcome {
+    CallOutcome::Accepted
+}
+
+fn config(batch_size: usize) -> JobConfig {
+    JobConfig { batch_size, retry_delay: Duration::from_millis(100), ..JobConfig::default() }
+}
+
+fn files(dir: &Path, ext: &str) -> usize {
+    std::fs::read_dir(dir)
+        .map(|d| d.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(ext)).count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn batches_split_at_batch_size_in_order() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    let j = m.register("logs", config(100), accept);
+    for i in 0..250 {
+        m.submit(j, i);
+    }
+    let r = delivery::deliver(&m, &[j], Mode::Shutdown);
+    assert_eq!(r.delivered, 250);
+    assert_eq!(m.batch_sizes(), vec![100, 100, 50]);
+    assert_eq!(m.delivered_ints(), (0..250).collect::<Vec<_>>());
+    let s = m.rt.borrow().job(j).stats.clone();
+    assert_eq!((s.submitted, s.delivered, s.batches), (250, 250, 3));
+}
+
+#[test]
+fn failed_calls_are_retried_with_backoff_then_stored() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    let cfg = JobConfig { max_retries: 2, ..config(10) };
+    let j = m.register("logs", cfg, |_, _| CallOutcome::Failed("RuntimeException: boom".into()));
+    for i in 0..3 {
+        m.submit(j, i);
+    }
+    let r = delivery::deliver(&m, &[j], Mode::Shutdown);
+    assert_eq!(r.delivered, 0);
+    assert_eq!(m.batch_sizes(), vec![3, 3, 3]);
+    let sleeps = m.sleeps.borrow().clone();
+    assert_eq!(sleeps.len(), 2);
+    assert!((0.075..=0.125).contains(&sleeps[0].as_secs_f64()), "{sleeps:?}");
+    assert!((0.15..=0.25).contains(&sleeps[1].as_secs_f64()), "{sleeps:?}");
+
+    let s = m.rt.borrow().job(j).stats.clone();
+    assert_eq!((s.failed_batches, s.retries, s.persisted, s.dropped), (1, 2, 3, 0));
+    assert_eq!(s.last_error.as_deref(), Some("RuntimeException: boom"));
+    let store = FailureStore::open(&t.path().join("failed"), 1 << 20).unwrap();
+    let files = store.list(Some(b"logs")).unwrap();
+    assert_eq!(files.len(), 1);
+    let rec = store.claim(&files[0]).unwrap().unwrap().record.unwrap();
+    assert_eq!(rec.attempts, 3);
+    assert_eq!(rec.items.len(), 3);
+    assert_eq!(rec.last_error, "RuntimeException: boom");
+    assert!(m.logs.borrow()[0].contains("a batch of 3 items failed 3 times"), "{:?}", m.logs.borrow());
+}
+
+#[test]
+fn a_full_failure_store_refuses_counts_and_logs() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    m.rt.borrow_mut().begin_request(settings(t.path(), 10.0, 0), false);
+    let cfg = JobConfig { max_retries: 0, ..config(10) };
+    let j = m.register("logs", cfg, |_, _| CallOutcome::Failed("callable returned false".into()));
+    m.submit(j, 1);
+    m.submit(j, 2);
+    delivery::deliver(&m, &[j], Mode::Shutdown);
+    let s = m.rt.borrow().job(j).stats.clone();
+    assert_eq!((s.failed_batches, s.persisted, s.dropped), (1, 0, 2));
+    let log = m.logs.borrow()[0].clone();
+    assert!(log.starts_with("asyncbatch: failure store "), "{log}");
+    assert!(log.ends_with("is full (0 of 0 bytes used); dropped a failed batch of 2 items for job 'logs'"), "{log}");
+    assert_eq!(s.last_error.as_deref(), Some(log.as_str()));
+}
+
+#[test]
+fn the_budget_stops_new_batches_and_spools_the_rest() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    m.rt.borrow_mut().begin_request(settings(t.path(), 1.0, 1 << 20), false);
+    m.call_cost.set(Duration::from_millis(400));
+    let j = m.register("logs", config(10), accept);
+    for i in 0..100 {
+        m.submit(j, i);
+    }
+    let r = delivery::deliver(&m, &[j], Mode::Shutdown);
+    // 0.4 s per batch in a 1 s budget: the second fits (0.4 + 0.4), a third would not.
+    assert_eq!(m.batch_sizes(), vec![10, 10]);
+    assert!(r.stopped);
+    let s = m.rt.borrow().job(j).stats.clone();
+    assert_eq!((s.delivered, s.spooled, s.dropped), (20, 80, 0));
+    assert_eq!(files(&t.path().join("spool"), ".seg"), 1);
+
+    // The next request that registers the job delivers them, oldest first.
+    m.new_request(t.path(), 10.0);
+    m.call_cost.set(Duration::from_millis(1));
+    let j2 = m.register("logs", config(50), accept);
+    assert_eq!(j2, j);
+    m.submit(j, 1000);
+    m.calls.borrow_mut().clear();
+    let r = delivery::deliver(&m, &[j], Mode::Shutdown);
+    assert_eq!(r.delivered, 81);
+    let mut want: Vec<i64> = (20..100).collect();
+    want.push(1000);
+    assert_eq!(m.delivered_ints(), want);
+    assert_eq!(files(&t.path().join("spool"), ".seg"), 0);
+}
+
+#[test]
+fn the_first_batch_starts_even_when_the_estimate_exceeds_the_budget() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    m.rt.borrow_mut().begin_request(settings(t.path(), 0.1, 1 << 20), false);
+    m.call_cost.set(Duration::from_millis(500));
+    let j = m.register("logs", config(5), accept);
+    for i in 0..10 {
+        m.submit(j, i);
+    }
+    delivery::deliver(&m, &[j], Mode::Shutdown);
+    assert_eq!(m.batch_sizes(), vec![5]);
+}
+
+#[test]
+fn items_left_at_the_end_of_a_request_are_spooled() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    let j = m.register("logs", config(10), accept);
+    m.submit(j, 7);
+    let w = m.rt.borrow_mut().end_request();
+    assert!(w.is_empty());
+    assert_eq!(m.rt.borrow().job(j).stats.spooled, 1);
+    assert_eq!(files(&t.path().join("spool"), ".seg"), 1);
+}
+
+#[test]
+fn a_batch_in_flight_when_php_bailed_out_is_spooled_at_request_end() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    // The callable "dies": it takes the batch off the queue as the loop does, and
+    // the loop never gets to run again.
+    let j = m.register("logs", config(10), accept);
+    for i in 0..3 {
+        m.submit(j, i);
+    }
+    {
+        let mut rt = m.rt.borrow_mut();
+        let job = rt.job_mut(j);
+        let b = job.queue.take(2);
+        job.inflight = Some((std::rc::Rc::new(b), Instant::now()));
+    }
+    m.rt.borrow_mut().end_request();
+    assert_eq!(m.rt.borrow().job(j).stats.spooled, 3);
+    m.rt.borrow_mut().begin_request(settings(t.path(), 10.0, 1 << 20), false);
+    m.register("logs", config(10), accept);
+    delivery::deliver(&m, &[j], Mode::Shutdown);
+    assert_eq!(m.delivered_ints(), vec![0, 1, 2]);
+}
+
+#[test]
+fn an_exiting_callable_keeps_its_batch() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    let j = m.register("logs", config(2), |_, _| CallOutcome::Abort);
+    for i in 0..5 {
+        m.submit(j, i);
+    }
+    let r = delivery::deliver(&m, &[j], Mode::Shutdown);
+    assert!(r.aborted);
+    assert_eq!(m.batch_sizes(), vec![2]);
+    assert_eq!(m.rt.borrow().job(j).queue.len(), 5);
+}
+
+#[test]
+fn flush_leaves_items_submitted_by_the_callable() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    let j = m.register("logs", config(2), move |m, _| {
+        let j = m.rt.borrow().registered(b"logs").unwrap();
+        m.submit(j, 99);
+        CallOutcome::Accepted
+    });
+    for i in 0..4 {
+        m.submit(j, i);
+    }
+    let r = delivery::deliver(&m, &[j], Mode::Flush);
+    assert_eq!(r.delivered, 4);
+    assert_eq!(m.rt.borrow().job(j).queue.len(), 2);
+}
+
+#[test]
+fn at_shutdown_items_submitted_by_the_callable_are_delivered_too() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    let left = std::rc::Rc::new(Cell::new(3));
+    let l = left.clone();
+    let j = m.register("logs", config(10), move |m, _| {
+        if l.get() > 0 {
+            l.set(l.get() - 1);
+            let j = m.rt.borrow().registered(b"logs").unwrap();
+            m.submit(j, 100 + l.get());
+        }
+        CallOutcome::Accepted
+    });
+    m.submit(j, 1);
+    let r = delivery::deliver(&m, &[j], Mode::Shutdown);
+    assert_eq!(r.delivered, 4);
+    assert_eq!(m.delivered_ints(), vec![1, 102, 101, 100]);
+}
+
+#[test]
+fn in_the_cli_a_full_batch_is_due_at_submit() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    m.rt.borrow_mut().cli = true;
+    let cfg = JobConfig { call_period: Duration::from_secs(2), ..config(3) };
+    let j = m.register("logs", cfg, accept);
+    assert_eq!(m.submit(j, 0), AfterPush::Queued);
+    assert_eq!(m.submit(j, 1), AfterPush::Queued);
+    assert_eq!(m.submit(j, 2), AfterPush::Due);
+    m.submit(j, 3);
+    let r = delivery::deliver(&m, &[j], Mode::Due);
+    assert_eq!(r.delivered, 3, "only full batches before the period passes");
+    assert_eq!(m.rt.borrow().job(j).queue.len(), 1);
+}
+
+#[test]
+fn in_the_cli_the_call_period_makes_a_partial_batch_due() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    m.rt.borrow_mut().cli = true;
+    let cfg = JobConfig { call_period: Duration::from_millis(200), ..config(100) };
+    let j = m.register("logs", cfg, accept);
+    assert_eq!(m.submit(j, 0), AfterPush::Queued);
+    m.clock.set(m.clock.get() + Duration::from_millis(150));
+    assert_eq!(m.submit(j, 1), AfterPush::Queued);
+    m.clock.set(m.clock.get() + Duration::from_millis(60));
+    assert_eq!(m.submit(j, 2), AfterPush::Due);
+    delivery::deliver(&m, &[j], Mode::Due);
+    assert_eq!(m.batch_sizes(), vec![3]);
+}
+
+#[test]
+fn outside_the_cli_the_queue_spills_at_max_queue_size() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    let cfg = JobConfig { max_queue_size: 4, ..config(100) };
+    let j = m.register("logs", cfg, accept);
+    for i in 0..10 {
+        assert_eq!(m.submit(j, i), AfterPush::Queued);
+    }
+    let s = m.rt.borrow().job(j).stats.clone();
+    assert_eq!(s.spooled, 8);
+    assert_eq!(m.rt.borrow().job(j).queue.len(), 2);
+    delivery::deliver(&m, &[j], Mode::Shutdown);
+    assert_eq!(m.delivered_ints(), (0..10).collect::<Vec<_>>());
+}
+
+#[test]
+fn retry_failed_delivers_stored_batches_once_and_removes_them() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    let fails = std::rc::Rc::new(Cell::new(true));
+    let f = fails.clone();
+    let cfg = JobConfig { max_retries: 0, ..config(2) };
+    let j = m.register("logs", cfg, move |_, _| {
+        if f.get() { CallOutcome::Failed("down".into()) } else { CallOutcome::Accepted }
+    });
+    for i in 0..4 {
+        m.submit(j, i);
+    }
+    delivery::deliver(&m, &[j], Mode::Shutdown);
+    assert_eq!(files(&t.path().join("failed"), ".fail"), 2);
+
+    // Still failing: the files stay, with one more attempt recorded.
+    assert_eq!(delivery::retry_failed(&m, &[j]).unwrap(), 0);
+    let store = FailureStore::open(&t.path().join("failed"), 1 << 20).unwrap();
+    let first = store.list(None).unwrap()[0].clone();
+    assert_eq!(store.claim(&first).unwrap().unwrap().record.unwrap().attempts, 2);
+
+    fails.set(false);
+    m.calls.borrow_mut().clear();
+    assert_eq!(delivery::retry_failed(&m, &[j]).unwrap(), 4);
+    assert_eq!(m.delivered_ints(), vec![0, 1, 2, 3]);
+    assert_eq!(files(&t.path().join("failed"), ".fail"), 0);
+    assert_eq!(delivery::retry_failed(&m, &[j]).unwrap(), 0);
+}
+
+#[test]
+fn corrupt_failure_files_are_skipped_with_one_warning() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    let j = m.register("logs", config(2), accept);
+    let dir = t.path().join("failed");
+    FailureStore::open(&dir, 1 << 20).unwrap();
+    let bad = dir.join("logs.0000000000000001.1.deadbeef.fail");
+    std::fs::write(&bad, b"ABFAIL\x01\x00garbage-garbage").unwrap();
+    assert_eq!(delivery::retry_failed(&m, &[j]).unwrap(), 0);
+    assert_eq!(delivery::retry_failed(&m, &[j]).unwrap(), 0);
+    assert!(bad.exists());
+    let w = m.warnings.borrow().clone();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("skipping corrupt failure file"), "{w:?}");
+}
+
+#[test]
+fn segments_holding_other_jobs_give_those_items_back_to_the_spool() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    let j = m.register("logs", config(10), accept);
+    let mut mine = Batch::new();
+    mine.push(&Value::Int(1).encode());
+    let mut theirs = Batch::new();
+    theirs.push(&Value::Int(2).encode());
+    // A mixed segment named for "logs" (as a jobkey collision would be).
+    m.rt.borrow_mut().spool().unwrap().write("logs", &[(b"logs", &mine), (b"metrics", &theirs)]).unwrap();
+    delivery::deliver(&m, &[j], Mode::Shutdown);
+    assert_eq!(m.delivered_ints(), vec![1]);
+    let left = m.rt.borrow_mut().spool().unwrap().ready(None).unwrap();
+    assert_eq!(left.len(), 1);
+    assert!(left[0].file_name().unwrap().to_string_lossy().starts_with("metrics."));
+}
+
+#[test]
+fn an_unusable_spool_directory_warns_once_and_counts_drops() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    std::fs::write(t.path().join("spool"), b"not a dir").unwrap();
+    let cfg = JobConfig { max_queue_size: 1, ..config(10) };
+    let j = m.register("logs", cfg, accept);
+    m.submit(j, 1);
+    m.submit(j, 2);
+    let s = m.rt.borrow().job(j).stats.clone();
+    assert_eq!(s.dropped, 2);
+    assert!(s.last_error.unwrap().contains("not a directory"));
+    let w = m.rt.borrow_mut().take_warnings();
+    assert_eq!(w.len(), 1, "one warning per reason: {w:?}");
+    assert!(w[0].starts_with("asyncbatch: cannot write to the spool: refusing to use spool directory"), "{w:?}");
+}
+
+#[test]
+fn failure_records_keep_binary_items_exactly() {
+    let t = tempfile::tempdir().unwrap();
+    let mut store = FailureStore::open(t.path(), 1 << 20).unwrap();
+    let mut items = Batch::new();
+    let v = Value::Bytes(vec![0, 0xff, b'\n']);
+    items.push(&v.encode());
+    let rec = FailureRecord {
+        job: b"j".to_vec(),
+        attempts: 1,
+        last_error: String::new(),
+        first_attempt_at: 0.0,
+        failed_at: 0.0,
+        pid: 1,
+        host: String::new(),
+        items,
+    };
+    let p = store.store(&rec).unwrap();
+    let back = store.claim(&p).unwrap().unwrap().record.unwrap();
+    assert_eq!(Value::decode(back.items.iter().next().unwrap()).unwrap(), v);
+}

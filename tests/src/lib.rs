@@ -17,6 +17,7 @@
 //! Every process the harness starts is stopped when its guard is dropped, also
 //! when a test panics; every command runs under a timeout.
 
+mod batchlog;
 mod fcgi;
 mod fpm;
 mod paths;
@@ -25,6 +26,7 @@ mod process;
 mod sandbox;
 mod stats;
 
+pub use batchlog::{all_delivered, delivery_counts, read_batches, Batch};
 pub use fcgi::{fcgi_request, FcgiResponse};
 pub use fpm::{FpmBuilder, FpmPool};
 pub use paths::{

@@ -58,7 +58,8 @@ pub fn find_extension_so() -> Result<PathBuf, String> {
     }
 }
 
-/// The polyfill's loader, `php/autoload.php`.
+/// The polyfill's loader: `$ASYNCBATCH_POLYFILL` (a path to an autoload file),
+/// else `php/autoload.php`.
 ///
 /// # Panics
 /// When the file does not exist.
@@ -71,7 +72,10 @@ pub fn polyfill_autoload() -> PathBuf {
 
 /// Like [`polyfill_autoload`], with the problem as an `Err` instead of a panic.
 pub fn find_polyfill_autoload() -> Result<PathBuf, String> {
-    let path = repo_root().join("php").join("autoload.php");
+    let path = match env::var_os("ASYNCBATCH_POLYFILL") {
+        Some(path) => PathBuf::from(path),
+        None => repo_root().join("php").join("autoload.php"),
+    };
     if path.is_file() {
         Ok(path)
     } else {

@@ -92,6 +92,7 @@ impl fmt::Display for Php {
 /// runner chosen in the developer's shell does not leak into a test), plus what
 /// [`PhpCommand::env`] adds.
 pub struct PhpCommand {
+    side: Option<Php>,
     ini: Vec<(String, String)>,
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
@@ -108,6 +109,7 @@ impl PhpCommand {
             ini.push(side.load_ini());
         }
         PhpCommand {
+            side,
             ini,
             args: Vec::new(),
             env: Vec::new(),
@@ -136,8 +138,16 @@ impl PhpCommand {
         self
     }
 
-    /// Runs `code` with `-r`.
+    /// Runs `code` with `-r`. PHP applies `auto_prepend_file` to script files
+    /// only, so with the polyfill the code starts by requiring its loader.
     pub fn code(mut self, code: &str) -> Self {
+        let code = match self.side {
+            Some(Php::Polyfill) => format!(
+                "require {:?}; {code}",
+                polyfill_autoload().display().to_string()
+            ),
+            _ => code.to_string(),
+        };
         self.args.push("-r".into());
         self.args.push(code.into());
         self

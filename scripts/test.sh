@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds the extension, and runs
+# every suite, stopping at the first failure.
+#
+#   1. scripts/deps.sh                    Debian packages and cargo
+#   2. cargo build --release              the extension, target/release/libasyncbatch.so
+#   3. cargo test --workspace --release   core unit/property tests, end-to-end tests
+#   4. scripts/phpt.sh ext                the behaviour suite against the extension
+#   5. scripts/phpt.sh polyfill           the same suite against the polyfill
+#   6. scripts/check-stubs.php            stubs/asyncbatch.stub.php against both sides
+#
+# Usage: bash scripts/test.sh
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if ! command -v cargo >/dev/null && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
+    PATH="$HOME/.cargo/bin:$PATH"
+fi
+
+LOG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/asyncbatch-test.XXXXXX")
+trap 'rm -rf "$LOG_DIR"' EXIT
+SUMMARY=()
+PASSED=0
+
+# step NAME COMMAND...: runs the command with its output shown and kept in a
+# log; on failure prints what passed so far and exits.
+step() {
+    local name=$1
+    shift
+    local log="$LOG_DIR/step-${#SUMMARY[@]}.log"
+    local start=$SECONDS
+    echo
+    echo "==> $name: $*"
+    if "$@" 2>&1 | tee "$log"; then
+        SUMMARY+=("  ok      $name ($((SECONDS - start)) s)")
+        LAST_LOG=$log
+    else
+        SUMMARY+=("  FAILED  $name ($((SECONDS - start)) s)")
+        echo
+        echo "test.sh: FAILED at: $name"
+        echo "test.sh: command: $*"
+        print_summary
+        exit 1
+    fi
+}
+
+print_summary() {
+    echo
+    echo "==> summary"
+    printf '%s\n' "${SUMMARY[@]}"
+}
+
+# Adds the passed/failed counts of cargo's "test result:" lines in LAST_LOG.
+count_cargo_tests() {
+    local passed
+    passed=$(grep -E '^test result: ' "$LAST_LOG" | sed -E 's/.* ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
+    PASSED=$((PASSED + passed))
+    SUMMARY[-1]+=" - $passed tests"
+}
+
+# Adds the count of run-tests.php's "Tests passed" line in LAST_LOG, if any.
+count_phpt_tests() {
+    local passed
+    passed=$(grep -E '^Tests passed *:' "$LAST_LOG" | tail -1 | sed -E 's/^Tests passed *: *([0-9]+).*/\1/')
+    if [[ -n "$passed" ]]; then
+        PASSED=$((PASSED + passed))
+        SUMMARY[-1]+=" - $passed tests"
+    fi
+}
+
+step "dependencies" bash scripts/deps.sh
+
+step "build the extension" cargo build --release
+if [[ ! -f target/release/libasyncbatch.so && -z "${CARGO_TARGET_DIR:-}" ]]; then
+    echo "test.sh: cargo build succeeded but target/release/libasyncbatch.so is missing" >&2
+    exit 1
+fi
+
+step "Rust tests (core, end-to-end)" cargo test --workspace --release
+count_cargo_tests
+
+if [[ ! -f scripts/phpt.sh ]]; then
+    SUMMARY+=("  FAILED  phpt suite: scripts/phpt.sh does not exist")
+    echo "test.sh: scripts/phpt.sh (the runner of the phpt behaviour suite) does not exist" >&2
+    print_summary
+    exit 1
+fi
+step "phpt suite, extension" bash scripts/phpt.sh ext
+count_phpt_tests
+step "phpt suite, polyfill" bash scripts/phpt.sh polyfill
+count_phpt_tests
+
+if [[ -f stubs/asyncbatch.stub.php ]]; then
+    step "stubs match both sides" php scripts/check-stubs.php
+else
+    SUMMARY+=("  skipped stubs check: stubs/asyncbatch.stub.php does not exist")
+fi
+
+print_summary
+echo "test.sh: $PASSED passed, 0 failed"

@@ -1,15 +1,88 @@
+//! asyncbatch, the PHP extension: hand items off in nanoseconds, have them delivered
+//! in batches after the response is sent, with retries and failed batches kept.
+//!
+//! This crate is the PHP-facing glue only: the module and its hooks, the classes,
+//! ini settings, and conversions between zvals and items. Everything else is in
+//! `asyncbatch-core` (the `core/` directory).
+
+mod array;
+mod classes;
+mod decode;
+mod encode;
+mod errors;
+mod host;
+mod ini;
+mod php;
+mod runner;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+
+use asyncbatch_core::secure_fs;
+use asyncbatch_core::settings::Settings;
 use ext_php_rs::prelude::*;
+use ext_php_rs::zend::ModuleEntry;
+use ext_php_rs::{info_table_end, info_table_row, info_table_start};
 
-#[php_class]
-pub struct AsyncBatchRunner;
+/// Engine hooks never let a panic reach C: it would abort the PHP process.
+fn hook(name: &str, f: impl FnOnce() -> i32) -> i32 {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        php::log(&format!("asyncbatch: internal error in {name}"));
+        1
+    })
+}
 
-#[php_impl]
-impl AsyncBatchRunner {
-    pub fn __construct() -> Self { Self }
-    pub fn stats(&self) -> Vec<i64> { vec![] }
+extern "C" fn startup(_ty: i32, module_number: i32) -> i32 {
+    hook("startup", || {
+        ini::register(module_number);
+        match errors::register_classes().and_then(|_| classes::register_classes()) {
+            Ok(()) => 0,
+            Err(e) => {
+                php::log(&format!("asyncbatch: cannot register classes: {e}"));
+                1
+            }
+        }
+    })
+}
+
+extern "C" fn request_shutdown(_ty: i32, _module_number: i32) -> i32 {
+    hook("request shutdown", || {
+        runner::end_request();
+        0
+    })
+}
+
+extern "C" fn info(module: *mut ModuleEntry) {
+    hook("phpinfo", || {
+        let (settings, _) = Settings::resolve(
+            php::ini,
+            php::getenv("ASYNCBATCH_RUNNER"),
+            Path::new(&php::temp_dir()),
+            secure_fs::euid(),
+        );
+        info_table_start!();
+        info_table_row!("asyncbatch support", "enabled");
+        info_table_row!("Version", env!("CARGO_PKG_VERSION"));
+        info_table_row!("Runner", settings.runner.as_str());
+        info_table_row!("Spool directory", settings.spool_dir.display().to_string());
+        info_table_row!("Failure directory", settings.failure_dir.display().to_string());
+        let (jobs, queued) = host::with_runtime(|rt| {
+            let jobs = rt.registered_jobs().len();
+            let queued: usize = rt.all_jobs().iter().map(|&j| rt.job(j).queue.len()).sum();
+            (jobs, queued)
+        });
+        info_table_row!("Jobs registered in this request", jobs.to_string());
+        info_table_row!("Items queued in this process", queued.to_string());
+        info_table_end!();
+        php::print_ini_entries(module);
+        0
+    });
 }
 
 #[php_module]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
-    module.class::<AsyncBatchRunner>()
+    module
+        .startup_function(startup)
+        .request_shutdown_function(request_shutdown)
+        .info_function(info)
 }

@@ -248,6 +248,19 @@ pub struct ItemError {
     pub kind: ItemErrorKind,
 }
 
+/// The integer a string array key stands for in PHP (`"12"` is the key `12`):
+/// a canonical decimal in range, no sign but `-`, no leading zero, not `-0`.
+pub fn php_numeric_key(k: &[u8]) -> Option<i64> {
+    let digits = k.strip_prefix(b"-").unwrap_or(k);
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    if digits[0] == b'0' && k.len() > 1 {
+        return None;
+    }
+    std::str::from_utf8(k).ok()?.parse().ok()
+}
+
 /// Prints a job identifier for messages: lossy UTF-8, NUL as `\0`.
 pub fn printable_id(id: &[u8]) -> String {
     String::from_utf8_lossy(id).replace('\0', "\\0")
@@ -347,6 +360,24 @@ mod tests {
         assert_eq!(r.skip_value().unwrap(), &a[..]);
         assert_eq!(r.skip_value().unwrap(), &[0xc0]);
         assert_eq!(r.remaining(), 0);
+    }
+
+    #[test]
+    fn numeric_keys_follow_php() {
+        let yes: &[(&[u8], i64)] = &[
+            (b"0", 0),
+            (b"12", 12),
+            (b"-1", -1),
+            (b"9223372036854775807", i64::MAX),
+            (b"-9223372036854775808", i64::MIN),
+        ];
+        for (k, v) in yes {
+            assert_eq!(php_numeric_key(k), Some(*v));
+        }
+        let no: &[&[u8]] = &[b"", b"-", b"-0", b"007", b"+1", b" 1", b"1a", b"1.5", b"9223372036854775808", b"00"];
+        for k in no {
+            assert_eq!(php_numeric_key(k), None, "{}", String::from_utf8_lossy(k));
+        }
     }
 
     #[test]

@@ -1,0 +1,93 @@
+//! PHP value -> MessagePack, written straight from the zval while walking it: no
+//! intermediate tree, no allocation beyond the output buffer.
+
+use asyncbatch_core::item::{ItemErrorKind, ItemPath, PathStep};
+use asyncbatch_core::msgpack::{self, MAX_DEPTH};
+use ext_php_rs::ffi;
+use ext_php_rs::types::{ZendObject, Zval};
+use ext_php_rs::zend::ExecutorGlobals;
+
+use crate::array::{self, Key};
+use crate::php;
+
+/// Why an item was not encoded.
+pub enum EncodeError {
+    /// The item is not acceptable.
+    Item(ItemErrorKind),
+    /// `jsonSerialize()` threw; the exception is pending.
+    Exception,
+}
+
+/// Appends the encoding of `item` to `out`.
+pub fn encode_item(item: &Zval, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    encode(item, out, 0)
+}
+
+fn encode(zv: &Zval, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {
+    // SAFETY: each arm reads the union member its type tag says is there.
+    unsafe {
+        match zv.u1.v.type_ as u32 {
+            ffi::IS_NULL | ffi::IS_UNDEF => msgpack::write_nil(out),
+            ffi::IS_FALSE => msgpack::write_bool(out, false),
+            ffi::IS_TRUE => msgpack::write_bool(out, true),
+            ffi::IS_LONG => msgpack::write_int(out, zv.value.lval),
+            ffi::IS_DOUBLE => msgpack::write_f64(out, zv.value.dval),
+            ffi::IS_STRING => msgpack::write_bytes(out, php::str_bytes(&*zv.value.str_)),
+            ffi::IS_ARRAY => encode_array(&*zv.value.arr, out, depth + 1)?,
+            ffi::IS_REFERENCE => encode(&(*zv.value.ref_).val, out, depth)?,
+            ffi::IS_INDIRECT => encode(&*zv.value.zv, out, depth)?,
+            ffi::IS_OBJECT => encode_object(&*zv.value.obj, out, depth)?,
+            _ => return Err(EncodeError::Item(ItemErrorKind::Resource { path: ItemPath::root() })),
+        }
+    }
+    Ok(())
+}
+
+fn encode_array(ht: &ffi::zend_array, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {
+    if depth > MAX_DEPTH {
+        return Err(EncodeError::Item(ItemErrorKind::TooDeep));
+    }
+    let n = array::len(ht);
+    let list = array::is_list(ht);
+    if list {
+        msgpack::write_array_len(out, n);
+    } else {
+        msgpack::write_map_len(out, n);
+    }
+    array::try_for_each(ht, |key, value| {
+        if !list {
+            match key {
+                Key::Int(i) => msgpack::write_int(out, i),
+                Key::Str(s) => msgpack::write_bytes(out, s),
+            }
+        }
+        encode(value, out, depth).map_err(|e| match e {
+            EncodeError::Item(kind) => EncodeError::Item(kind.within(match key {
+                Key::Int(i) => PathStep::Index(i),
+                Key::Str(s) => PathStep::Key(s.to_vec()),
+            })),
+            other => other,
+        })
+    })
+}
+
+fn encode_object(obj: &ZendObject, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {
+    let json = php::json_serializable_ce();
+    // SAFETY: a live object's class entry; instanceof on two valid class entries.
+    let serializable = !json.is_null() && unsafe { ffi::instanceof_function_slow(obj.ce, json) };
+    if !serializable {
+        let class = obj.get_class_name().unwrap_or_else(|_| "object".into());
+        return Err(EncodeError::Item(ItemErrorKind::Object { path: ItemPath::root(), class }));
+    }
+    let data = match obj.try_call_method("jsonSerialize", vec![]) {
+        Ok(v) if !ExecutorGlobals::has_exception() => v,
+        _ => return Err(EncodeError::Exception),
+    };
+    // An object standing for another object counts a level, so a chain of them
+    // (or one returning itself) ends at the depth limit.
+    let deeper = if data.is_object() { depth + 1 } else { depth };
+    if deeper > MAX_DEPTH {
+        return Err(EncodeError::Item(ItemErrorKind::TooDeep));
+    }
+    encode(&data, out, deeper)
+}

@@ -1,0 +1,206 @@
+//! The few engine calls the extension makes that ext-php-rs does not wrap, each
+//! behind a small safe function.
+
+use std::ffi::{CStr, CString};
+use std::os::raw::{c_char, c_int};
+
+use ext_php_rs::ffi::{self, _zend_expected_type as zend_expected_type, zend_class_entry, zend_object, zend_string, zval};
+use ext_php_rs::types::{ZendObject, Zval};
+
+#[allow(non_upper_case_globals)]
+unsafe extern "C" {
+    fn zend_ini_string_ex(name: *const c_char, name_length: usize, orig: c_int, exists: *mut bool) -> *mut c_char;
+    fn php_get_temporary_directory() -> *const c_char;
+    fn sapi_getenv(name: *const c_char, name_len: usize) -> *mut c_char;
+    fn zend_error(type_: c_int, format: *const c_char, ...);
+    fn php_log_err_with_severity(message: *const c_char, syslog_type: c_int);
+    fn zend_is_unwind_exit(ex: *const zend_object) -> bool;
+    fn zend_is_graceful_exit(ex: *const zend_object) -> bool;
+    fn zend_parse_arg_str_slow(arg: *mut zval, dest: *mut *mut zend_string, arg_num: u32) -> bool;
+    fn zend_wrong_parameter_type_error(num: u32, expected: zend_expected_type, arg: *mut zval);
+    fn zend_wrong_callback_error(num: u32, error: *mut c_char);
+    fn display_ini_entries(module: *mut ffi::zend_module_entry);
+    static mut php_json_serializable_ce: *mut zend_class_entry;
+    pub(crate) static mut spl_ce_InvalidArgumentException: *mut zend_class_entry;
+    pub(crate) static mut spl_ce_RuntimeException: *mut zend_class_entry;
+}
+
+const E_WARNING: c_int = 2;
+const LOG_NOTICE: c_int = 5;
+
+/// The current value of an ini setting (`None` when it is not registered).
+pub fn ini(name: &str) -> Option<String> {
+    let mut exists = false;
+    // SAFETY: name/len describe a valid buffer; the engine returns a pointer into its
+    // own ini storage, valid until the value changes, which we copy at once.
+    let value = unsafe { zend_ini_string_ex(name.as_ptr().cast(), name.len(), 0, &mut exists) };
+    if !exists || value.is_null() {
+        return None;
+    }
+    Some(unsafe { CStr::from_ptr(value) }.to_string_lossy().into_owned())
+}
+
+/// PHP's temporary directory (`sys_get_temp_dir()`).
+pub fn temp_dir() -> String {
+    // SAFETY: returns a pointer to a process-lifetime string.
+    let p = unsafe { php_get_temporary_directory() };
+    if p.is_null() {
+        return "/tmp".into();
+    }
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().trim_end_matches('/').to_string()
+}
+
+/// An environment variable as PHP's `getenv()` sees it: the SAPI's first (FastCGI
+/// parameters), then the process environment.
+pub fn getenv(name: &str) -> Option<String> {
+    let c = CString::new(name).ok()?;
+    // SAFETY: valid name; the result is emalloc'd by the SAPI (or NULL).
+    let p = unsafe { sapi_getenv(c.as_ptr(), name.len()) };
+    if !p.is_null() {
+        let v = unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
+        unsafe { ffi::_efree(p.cast()) };
+        return Some(v);
+    }
+    std::env::var(name).ok()
+}
+
+/// The SAPI's name: "cli", "fpm-fcgi", ...
+pub fn sapi_name() -> String {
+    // SAFETY: sapi_module is initialised before any extension code runs.
+    let name = unsafe { (*std::ptr::addr_of!(ffi::sapi_module)).name };
+    if name.is_null() {
+        return String::new();
+    }
+    unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned()
+}
+
+fn c_message(msg: &str) -> CString {
+    CString::new(msg.replace('\0', "\\0")).expect("NULs replaced")
+}
+
+/// Raises an `E_WARNING`.
+pub fn warn(msg: &str) {
+    let m = c_message(msg);
+    // SAFETY: "%s" with one C string argument.
+    unsafe { zend_error(E_WARNING, c"%s".as_ptr(), m.as_ptr()) };
+}
+
+/// Writes a line where `error_log()` writes.
+pub fn log(msg: &str) {
+    let m = c_message(msg);
+    // SAFETY: a valid C string.
+    unsafe { php_log_err_with_severity(m.as_ptr(), LOG_NOTICE) };
+}
+
+/// `JsonSerializable`.
+pub fn json_serializable_ce() -> *mut zend_class_entry {
+    // SAFETY: set by ext/json at startup, before any request.
+    unsafe { *std::ptr::addr_of!(php_json_serializable_ce) }
+}
+
+/// Whether the pending exception is PHP's way of running `exit()` (or of tearing
+/// down a fiber): such an exception must be left to propagate.
+pub fn is_exit(ex: &ZendObject) -> bool {
+    // SAFETY: a live exception object.
+    unsafe { zend_is_unwind_exit(ex) || zend_is_graceful_exit(ex) }
+}
+
+/// Reads a `string` argument the way the engine's own functions do (weak-mode
+/// coercion, strict_types, the null deprecation); on failure the TypeError is
+/// thrown and `None` returned.
+pub fn arg_string(arg: &mut Zval, num: u32) -> Option<&ffi::zend_string> {
+    if arg.is_string() {
+        // SAFETY: the zval holds a string.
+        return unsafe { arg.value.str_.as_ref() };
+    }
+    let mut out: *mut zend_string = std::ptr::null_mut();
+    // SAFETY: a valid zval; on success `out` points at the (possibly converted) string.
+    if unsafe { zend_parse_arg_str_slow(arg, &mut out, num) } {
+        return unsafe { out.as_ref() };
+    }
+    unsafe { zend_wrong_parameter_type_error(num, ffi::_zend_expected_type_Z_EXPECTED_STRING, arg) };
+    None
+}
+
+/// Throws the engine's TypeError for an argument that is not an array.
+pub fn wrong_array_arg(arg: &mut Zval, num: u32) {
+    unsafe { zend_wrong_parameter_type_error(num, ffi::_zend_expected_type_Z_EXPECTED_ARRAY, arg) };
+}
+
+/// Checks a `callable` argument; on failure throws the engine's TypeError.
+pub fn check_callable(arg: &mut Zval, num: u32) -> bool {
+    let mut error: *mut c_char = std::ptr::null_mut();
+    // SAFETY: valid zval; `error` is set (emalloc'd) on failure and freed by
+    // zend_wrong_callback_error.
+    let ok = unsafe {
+        ffi::zend_is_callable_ex(arg, std::ptr::null_mut(), 0, std::ptr::null_mut(), std::ptr::null_mut(), &mut error)
+    };
+    if ok {
+        if !error.is_null() {
+            unsafe { ffi::_efree(error.cast()) };
+        }
+        return true;
+    }
+    unsafe { zend_wrong_callback_error(num, error) };
+    false
+}
+
+/// Throws the engine's ArgumentCountError unless `min <= given <= max`.
+pub fn check_arg_count(ex: &ffi::zend_execute_data, min: u32, max: u32) -> bool {
+    // SAFETY: ZEND_CALL_NUM_ARGS reads This.u2.num_args of the live frame.
+    let given = unsafe { ex.This.u2.num_args };
+    if given < min || given > max {
+        unsafe { ffi::zend_wrong_parameters_count_error(min, max) };
+        return false;
+    }
+    true
+}
+
+/// Calls a PHP callable with `args`; `None` when the engine could not call it.
+/// An exception it threw is left pending.
+pub fn call(callable: &Zval, args: &mut [Zval]) -> Option<Zval> {
+    let mut retval = Zval::new();
+    // SAFETY: valid callable and argument zvals; the engine copies (and addrefs)
+    // the arguments into the new frame.
+    let rc = unsafe {
+        ffi::_call_user_function_impl(
+            std::ptr::null_mut(),
+            std::ptr::from_ref(callable).cast_mut(),
+            &mut retval,
+            args.len() as u32,
+            args.as_mut_ptr(),
+            std::ptr::null_mut(),
+        )
+    };
+    (rc == 0).then_some(retval)
+}
+
+/// Calls a PHP function by name.
+pub fn call_function(name: &str, args: &mut [Zval]) -> Option<Zval> {
+    let mut f = Zval::new();
+    f.set_string(name, false).ok()?;
+    call(&f, args)
+}
+
+/// Whether a function exists (`function_exists()`).
+pub fn function_exists(name: &str) -> bool {
+    ext_php_rs::zend::Function::try_from_function(name).is_some()
+}
+
+/// Prints the module's ini entries in phpinfo().
+pub fn print_ini_entries(module: *mut ffi::zend_module_entry) {
+    unsafe { display_ini_entries(module) };
+}
+
+/// A string zval from bytes (binary-safe).
+pub fn string_zval(bytes: &[u8]) -> Zval {
+    let mut z = Zval::new();
+    z.set_zend_string(ext_php_rs::types::ZendStr::new(bytes, false));
+    z
+}
+
+/// The bytes of a zend_string.
+pub fn str_bytes(s: &ffi::zend_string) -> &[u8] {
+    // SAFETY: a zend_string's `val` holds `len` bytes.
+    unsafe { std::slice::from_raw_parts(s.val.as_ptr().cast(), s.len) }
+}

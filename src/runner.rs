@@ -1,0 +1,267 @@
+//! What each `AsyncBatchRunner` method does: arguments already parsed, delegate to
+//! `core`, turn the outcome into PHP values or a [`Failure`].
+
+use std::path::Path;
+use std::time::Instant;
+
+use asyncbatch_core::config::{ConfigKey, ConfigValue, JobConfig};
+use asyncbatch_core::delivery::{self, Mode};
+use asyncbatch_core::item::{printable_id, ItemError, ItemErrorKind};
+use asyncbatch_core::runtime::{AfterPush, JobId};
+use asyncbatch_core::secure_fs;
+use asyncbatch_core::settings::Settings;
+use ext_php_rs::ffi::zend_array;
+use ext_php_rs::types::{ZendHashTable, Zval};
+
+use crate::array::{self, Key};
+use crate::encode::{self, EncodeError};
+use crate::errors::Failure;
+use crate::host::{self, with_runtime, PhpHost};
+use crate::{classes, php};
+
+thread_local! {
+    // Items are encoded here first, so an item that turns out bad (or a
+    // jsonSerialize() that throws) leaves the job's queue untouched.
+    static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Starts the request's state at its first API call and makes sure the runner's
+/// shutdown function is registered.
+fn ensure_request() {
+    if !with_runtime(|rt| rt.in_request()) {
+        let (settings, warnings) = Settings::resolve(
+            php::ini,
+            php::getenv("ASYNCBATCH_RUNNER"),
+            Path::new(&php::temp_dir()),
+            secure_fs::euid(),
+        );
+        let cli = php::sapi_name() == "cli";
+        let warnings: Vec<String> = with_runtime(|rt| {
+            rt.begin_request(settings, cli);
+            warnings.into_iter().filter(|w| rt.first_time(w)).collect()
+        });
+        for w in warnings {
+            php::warn(&w);
+        }
+    }
+    let needed = with_runtime(|rt| !std::mem::replace(&mut rt.shutdown.pending, true));
+    if needed {
+        let mut hook = classes::shutdown_hook();
+        if php::call_function("register_shutdown_function", std::slice::from_mut(&mut hook)).is_none() {
+            with_runtime(|rt| rt.shutdown.pending = false);
+        }
+    }
+}
+
+fn unknown_job(id: &[u8]) -> Failure {
+    Failure::UnknownJob(format!(
+        "Unknown job '{}': register it with registerAsyncJob() first",
+        printable_id(id)
+    ))
+}
+
+fn registered(id: &[u8]) -> Result<JobId, Failure> {
+    with_runtime(|rt| rt.registered(id)).ok_or_else(|| unknown_job(id))
+}
+
+fn raise_warnings() {
+    for w in with_runtime(|rt| rt.take_warnings()) {
+        php::warn(&w);
+    }
+}
+
+/// `get_debug_type()` of a value, for messages.
+fn debug_type(zv: &Zval) -> String {
+    let zv = zv.dereference();
+    if let Some(obj) = zv.object() {
+        return obj.get_class_name().unwrap_or_else(|_| "object".into());
+    }
+    match zv.get_type() {
+        ext_php_rs::flags::DataType::Null => "null",
+        ext_php_rs::flags::DataType::False | ext_php_rs::flags::DataType::True | ext_php_rs::flags::DataType::Bool => "bool",
+        ext_php_rs::flags::DataType::Long => "int",
+        ext_php_rs::flags::DataType::Double => "float",
+        ext_php_rs::flags::DataType::String => "string",
+        ext_php_rs::flags::DataType::Array => "array",
+        ext_php_rs::flags::DataType::Resource => "resource",
+        _ => "mixed",
+    }
+    .to_string()
+}
+
+/// A config value as read from the PHP array, before validation borrows it.
+enum RawValue {
+    Int(i64),
+    Float(f64),
+    Other(String),
+}
+
+/// `registerAsyncJob()`.
+pub fn register(id: &[u8], func: &Zval, config: &zend_array) -> Result<(), Failure> {
+    let mut entries: Vec<(Key<'_>, RawValue)> = Vec::with_capacity(array::len(config));
+    let _ = array::try_for_each::<()>(config, |k, v| {
+        let v = v.dereference();
+        let raw = match (v.long(), v.double()) {
+            (Some(i), _) => RawValue::Int(i),
+            (_, Some(f)) => RawValue::Float(f),
+            _ => RawValue::Other(debug_type(v)),
+        };
+        entries.push((k, raw));
+        Ok(())
+    });
+    let config = JobConfig::from_entries(
+        id,
+        entries.iter().map(|(k, v)| {
+            let key = match *k {
+                Key::Int(i) => ConfigKey::Int(i),
+                Key::Str(s) => ConfigKey::Str(s),
+            };
+            let value = match v {
+                RawValue::Int(i) => ConfigValue::Int(*i),
+                RawValue::Float(f) => ConfigValue::Float(*f),
+                RawValue::Other(t) => ConfigValue::Other(t),
+            };
+            (key, value)
+        }),
+    )?;
+    ensure_request();
+    let job = with_runtime(|rt| rt.register(id, config));
+    host::set_callable(job, func.shallow_clone());
+    Ok(())
+}
+
+/// `submitItem()`.
+pub fn submit(id: &[u8], item: &Zval) -> Result<(), Failure> {
+    ensure_request();
+    let (job, max_size) = with_runtime(|rt| rt.registered(id).map(|j| (j, rt.settings().max_item_size)))
+        .ok_or_else(|| unknown_job(id))?;
+    let mut buf = SCRATCH.take();
+    buf.clear();
+    let encoded = encode::encode_item(item, &mut buf);
+    let result = match encoded {
+        Err(EncodeError::Exception) => Err(Failure::Pending),
+        Err(EncodeError::Item(kind)) => Err(Failure::Item(ItemError { job: printable_id(id), kind })),
+        Ok(()) if buf.len() > max_size => Err(Failure::Item(ItemError {
+            job: printable_id(id),
+            kind: ItemErrorKind::TooLarge { size: buf.len(), max: max_size },
+        })),
+        Ok(()) => Ok(with_runtime(|rt| rt.push(job, &buf, Instant::now()))),
+    };
+    if buf.capacity() > 1 << 20 {
+        buf = Vec::new(); // one huge item should not pin its buffer
+    }
+    SCRATCH.set(buf);
+    let after = result?;
+    raise_warnings();
+    if after == AfterPush::Due {
+        delivery::deliver(&PhpHost, &[job], Mode::Due);
+    }
+    Ok(())
+}
+
+fn jobs_for(id: Option<&[u8]>) -> Result<Vec<JobId>, Failure> {
+    match id {
+        Some(id) => Ok(vec![registered(id)?]),
+        None => Ok(with_runtime(|rt| rt.registered_jobs().to_vec())),
+    }
+}
+
+/// `flush()`.
+pub fn flush(id: Option<&[u8]>) -> Result<u64, Failure> {
+    ensure_request();
+    let jobs = jobs_for(id)?;
+    Ok(delivery::deliver(&PhpHost, &jobs, Mode::Flush).delivered)
+}
+
+/// `retryFailed()`.
+pub fn retry_failed(id: Option<&[u8]>) -> Result<u64, Failure> {
+    ensure_request();
+    let jobs = jobs_for(id)?;
+    Ok(delivery::retry_failed(&PhpHost, &jobs)?)
+}
+
+/// The runner's shutdown function: the first call puts itself after the shutdown
+/// functions registered since; the next releases the client and delivers.
+pub fn deliver_at_shutdown() {
+    enum Step {
+        Nothing,
+        Defer,
+        Deliver,
+    }
+    let step = with_runtime(|rt| {
+        rt.shutdown.pending = false;
+        if !rt.in_request() {
+            Step::Nothing
+        } else if !std::mem::replace(&mut rt.shutdown.deferred, true) {
+            Step::Defer
+        } else {
+            Step::Deliver
+        }
+    });
+    match step {
+        Step::Nothing => {}
+        Step::Defer => ensure_request(),
+        Step::Deliver => {
+            let release = with_runtime(|rt| rt.settings().finish_request && rt.has_pending_work());
+            if release && php::function_exists("fastcgi_finish_request") {
+                php::call_function("fastcgi_finish_request", &mut []);
+            }
+            let jobs = with_runtime(|rt| rt.registered_jobs().to_vec());
+            delivery::deliver(&PhpHost, &jobs, Mode::Shutdown);
+        }
+    }
+}
+
+/// End of request (RSHUTDOWN): no PHP code may run now. What is still queued goes
+/// to the spool; callables are released.
+pub fn end_request() {
+    let warnings = host::try_with_runtime(|rt| rt.end_request());
+    match warnings {
+        Some(ws) => ws.iter().for_each(|w| php::log(w)),
+        None => php::log("asyncbatch: internal state was busy at the end of the request; queued items may be lost"),
+    }
+    host::clear_callables();
+}
+
+/// `stats()`.
+pub fn stats() -> Zval {
+    let rows = with_runtime(|rt| {
+        rt.all_jobs()
+            .into_iter()
+            .map(|j| {
+                let job = rt.job(j);
+                (job.id.clone(), job.stats.clone(), job.queue.len() as u64)
+            })
+            .collect::<Vec<_>>()
+    });
+    let mut out = ZendHashTable::with_capacity(rows.len() as u32);
+    for (id, s, queued) in rows {
+        let mut row = ZendHashTable::with_capacity(11);
+        let ints = [
+            ("submitted", s.submitted),
+            ("delivered", s.delivered),
+            ("batches", s.batches),
+            ("failedBatches", s.failed_batches),
+            ("retries", s.retries),
+            ("persisted", s.persisted),
+            ("queued", queued),
+            ("spooled", s.spooled),
+            ("dropped", s.dropped),
+        ];
+        for (k, v) in ints {
+            let _ = row.insert(k, v as i64);
+        }
+        let last_error = match s.last_error {
+            Some(e) => php::string_zval(e.as_bytes()),
+            None => Zval::null(),
+        };
+        let _ = row.insert("lastError", last_error);
+        let _ = row.insert("lastFlushAt", s.last_flush_at);
+        let mut row_zv = Zval::new();
+        row_zv.set_hashtable(row);
+        array::symtable_insert(&mut out, &id, row_zv);
+    }
+    let mut zv = Zval::new();
+    zv.set_hashtable(out);
+    zv
+}

@@ -65,12 +65,16 @@ impl Php {
             Php::Extension => find_extension_so().map(drop)?,
             Php::Polyfill => find_polyfill_autoload().map(drop)?,
         }
-        let out = self.cli().code("new AsyncBatchRunner(); echo 'ok';").run();
+        let probe = "$r = new AsyncBatchRunner(); \
+            foreach (['registerAsyncJob', 'submitItem', 'flush', 'stats', 'retryFailed'] as $m) { \
+                if (!method_exists($r, $m)) { echo \"AsyncBatchRunner has no method $m()\"; exit(1); } \
+            } echo 'ok';";
+        let out = self.cli().code(probe).run();
         if out.status.success() && out.stdout_str() == "ok" {
             Ok(())
         } else {
             Err(format!(
-                "php with the {} cannot construct AsyncBatchRunner ({}):\n{}{}",
+                "php with the {} does not offer the AsyncBatchRunner API ({}):\n{}{}",
                 self.name(),
                 out.status,
                 out.stdout_str(),

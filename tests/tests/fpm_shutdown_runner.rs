@@ -55,10 +55,11 @@ fn start_pool(side: Php, sandbox: &Sandbox, children: u32) -> FpmPool {
         .start(sandbox.path())
 }
 
-/// The query string of `tests/php/fpm_job.php`.
-fn job_query(out: &std::path::Path, req: &str, items: usize, extra: &str) -> String {
+/// The query string of `tests/php/fpm_job.php`: `items` items tagged `req`, a
+/// callable working `sleep_ms` per batch, more parameters in `extra`.
+fn job_query(out: &std::path::Path, req: &str, items: usize, sleep_ms: u64, extra: &str) -> String {
     format!(
-        "out={}&req={req}&k={items}&batch={BATCH_SIZE}&sleep_ms={CALLABLE_MS}{extra}",
+        "out={}&req={req}&k={items}&batch={BATCH_SIZE}&sleep_ms={sleep_ms}{extra}",
         url_encode(&out.display().to_string())
     )
 }
@@ -137,7 +138,7 @@ fn responses_leave_before_delivery_and_every_item_is_delivered_once(side: Php) {
     // delivers at once.
     thread::scope(|s| {
         for w in 0..2 {
-            let query = format!("{}&sleep_ms=0", job_query(&out, &format!("warm{w}"), 1, ""));
+            let query = job_query(&out, &format!("warm{w}"), 1, 0, "");
             let (pool, script) = (&pool, &script);
             s.spawn(move || pool.get_ok(script, &query));
         }
@@ -165,7 +166,7 @@ fn responses_leave_before_delivery_and_every_item_is_delivered_once(side: Php) {
             let handles: Vec<_> = reqs
                 .iter()
                 .map(|req| {
-                    let query = job_query(&out, req, ITEMS_PER_REQUEST, "");
+                    let query = job_query(&out, req, ITEMS_PER_REQUEST, CALLABLE_MS, "");
                     let (pool, script) = (&pool, &script);
                     s.spawn(move || {
                         let response = pool.get_ok(script, &query);
@@ -307,7 +308,10 @@ fn a_failing_callable_leaves_a_fail_file_and_the_worker_serves_on(side: Php) {
     let script = fixture("fpm_job.php");
 
     let start = Instant::now();
-    let bad = pool.get_ok(&script, &job_query(&out, "bad", 3, "&mode=throw&retries=1"));
+    let bad = pool.get_ok(
+        &script,
+        &job_query(&out, "bad", 3, 0, "&mode=throw&retries=1"),
+    );
     let fail_files = || asyncbatch_e2e::Sandbox::files_ending(&sandbox.failure_dir(), ".fail");
     let stored = wait_until(DELIVERY_TIMEOUT, Duration::from_millis(10), || {
         !fail_files().is_empty()
@@ -350,7 +354,7 @@ fn a_failing_callable_leaves_a_fail_file_and_the_worker_serves_on(side: Php) {
     }
 
     // The same (only) worker answers the next request and delivers its items.
-    let good = pool.get_ok(&script, &job_query(&out, "good", 2, "&sleep_ms=0"));
+    let good = pool.get_ok(&script, &job_query(&out, "good", 2, 0, ""));
     assert_eq!(
         pid_of(&good),
         pid_of(&bad),
@@ -383,7 +387,7 @@ fn items_submitted_from_a_destructor_are_delivered_by_a_later_request(side: Php)
     let out = sandbox.join("batches.log");
     let script = fixture("fpm_job.php");
 
-    let first = pool.get_ok(&script, &job_query(&out, "a", 2, "&sleep_ms=0&mode=late"));
+    let first = pool.get_ok(&script, &job_query(&out, "a", 2, 0, "&mode=late"));
     wait_delivered(&pool, &out, &items_of("a", 2), "items of the first request");
     thread::sleep(Duration::from_millis(300));
     let early = delivery_counts(&read_batches(&out)).contains_key("a-late");
@@ -394,7 +398,7 @@ fn items_submitted_from_a_destructor_are_delivered_by_a_later_request(side: Php)
     );
 
     let start = Instant::now();
-    let second = pool.get_ok(&script, &job_query(&out, "b", 1, "&sleep_ms=0"));
+    let second = pool.get_ok(&script, &job_query(&out, "b", 1, 0, ""));
     let expected = vec!["a-late".to_string(), "b-0".to_string()];
     let batches = wait_delivered(&pool, &out, &expected, "the late item, by a later request");
     eprintln!(

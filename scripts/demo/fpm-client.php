@@ -86,4 +86,5 @@ printf(
     max(array_column($procs, 'ms')),
     (max(array_column($batches, 'at') ?: [$lastAnswer]) - $lastAnswer) * 1000,
 );
+echo "Each page answered in a few ms; the slow calls to the log service ran afterwards, in the same worker.\n";
 exit($items === $count * 25 ? 0 : 1);

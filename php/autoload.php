@@ -1,0 +1,33 @@
+<?php
+
+/**
+ * Loads the asyncbatch polyfill without Composer (Composer loads this file too).
+ *
+ * Registers an autoloader for AsyncBatchRunner and the AsyncBatch\ classes. The
+ * public classes come from the polyfill only when the asyncbatch extension is not
+ * loaded; with the extension, only the internal helpers (AsyncBatch\Internal\, used
+ * by the CLI to read the shared file formats) are ever loaded from here.
+ */
+
+declare(strict_types=1);
+
+if (!defined('ASYNCBATCH_POLYFILL_DIR')) {
+    define('ASYNCBATCH_POLYFILL_DIR', __DIR__ . '/src');
+
+    spl_autoload_register(static function (string $class): void {
+        if ($class === 'AsyncBatchRunner') {
+            $file = 'AsyncBatchRunner';
+        } elseif (strncmp($class, 'AsyncBatch\\', 11) === 0) {
+            $file = str_replace('\\', '/', substr($class, 11));
+        } else {
+            return;
+        }
+        if (!str_starts_with($file, 'Internal/') && extension_loaded('asyncbatch')) {
+            return;
+        }
+        $path = ASYNCBATCH_POLYFILL_DIR . '/' . $file . '.php';
+        if (is_file($path)) {
+            require $path;
+        }
+    });
+}

@@ -1,0 +1,93 @@
+<?php
+
+declare(strict_types=1);
+
+use AsyncBatch\Internal\Items;
+use AsyncBatch\Internal\Runtime;
+
+/**
+ * Hands items off to batch jobs, delivered after the response is sent: the pure-PHP
+ * implementation of the asyncbatch extension's API, loaded only where the extension
+ * is not. Jobs are shared by every instance; see docs/internals.md for the contract.
+ */
+class AsyncBatchRunner
+{
+    public function __construct()
+    {
+    }
+
+    /**
+     * Registers a job, or replaces the callable and config of a registered one
+     * (items already queued for it stay queued, in order).
+     *
+     * @param array{batchSize?: int, callPeriod?: int|float, maxRetries?: int, retryDelay?: int|float, maxQueueSize?: int} $config
+     * @throws \AsyncBatch\InvalidConfigException naming the identifier or the config key
+     */
+    public function registerAsyncJob(string $identifier, callable $func, array $config = []): void
+    {
+        Runtime::register($identifier, $func, $config);
+    }
+
+    /**
+     * Queues one item. In the CLI a batch that is due is delivered here; elsewhere
+     * delivery waits for the end of the request.
+     *
+     * @throws \AsyncBatch\UnknownJobException
+     * @throws \AsyncBatch\InvalidItemException and nothing is queued
+     */
+    public function submitItem(string $identifier, mixed $item): void
+    {
+        $job = Runtime::$jobs[$identifier] ?? null;
+        if ($job === null || !$job->registered) {
+            throw Runtime::unknownJob($identifier);
+        }
+        $item = Items::accept($identifier, $item, Runtime::$maxItemSize);
+        ++$job->submitted;
+        if (Runtime::$phase >= Runtime::DONE) {
+            Runtime::late($job, $item);
+            return;
+        }
+        if ($job->queue === []) {
+            $job->oldestAt = microtime(true);
+        }
+        $job->queue[] = $item;
+        if (Runtime::$cli || count($job->queue) >= $job->maxQueueSize) {
+            Runtime::afterQueue($job);
+        }
+    }
+
+    /**
+     * Delivers the job's (or every job's) spooled and queued items now, with retries.
+     *
+     * @return int items delivered
+     * @throws \AsyncBatch\UnknownJobException
+     */
+    public function flush(?string $identifier = null): int
+    {
+        return Runtime::flush($identifier);
+    }
+
+    /**
+     * Counters per job identifier: submitted, delivered, batches, failedBatches,
+     * retries, persisted, queued, spooled, dropped, lastError, lastFlushAt.
+     *
+     * @return array<string, array<string, int|float|string|null>>
+     */
+    public function stats(): array
+    {
+        return Runtime::stats();
+    }
+
+    /**
+     * Replays stored failed batches of the job (or of every registered job) through
+     * the registered callables, once each.
+     *
+     * @return int items delivered
+     * @throws \AsyncBatch\UnknownJobException
+     * @throws \AsyncBatch\StorageException when the failure directory is refused
+     */
+    public static function retryFailed(?string $identifier = null): int
+    {
+        return Runtime::retryFailed($identifier);
+    }
+}

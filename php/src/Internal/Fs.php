@@ -1,0 +1,174 @@
+<?php
+
+declare(strict_types=1);
+
+namespace AsyncBatch\Internal;
+
+/**
+ * File-system rules shared by the spool and the failure store: job keys in file
+ * names, time stamps, directory creation and refusal, exclusive 0600 files and
+ * claiming a file by lock.
+ */
+final class Fs
+{
+    private static ?int $euid = null;
+
+    /** The effective uid of this process. */
+    public static function euid(): int
+    {
+        return self::$euid ??= function_exists('posix_geteuid') ? posix_geteuid() : getmyuid();
+    }
+
+    /**
+     * The job identifier as it appears in file names: `A-Z a-z 0-9 _ -` kept, every
+     * other byte `%XX`; over 100 characters, the first 80 then `~` and crc32 in hex.
+     */
+    public static function jobKey(string $identifier): string
+    {
+        $key = preg_replace_callback(
+            '/[^A-Za-z0-9_\-]/',
+            static fn (array $m): string => sprintf('%%%02X', ord($m[0])),
+            $identifier,
+        );
+        if (strlen($key) > 100) {
+            $key = substr($key, 0, 80) . '~' . sprintf('%08x', crc32($identifier));
+        }
+        return $key;
+    }
+
+    /** The job key of a spool or failure file name (what comes before the first dot). */
+    public static function keyOf(string $name): string
+    {
+        $dot = strpos($name, '.');
+        return $dot === false ? $name : substr($name, 0, $dot);
+    }
+
+    /** Microseconds since the epoch, zero-padded to 16 digits. */
+    public static function micros(): string
+    {
+        [$frac, $sec] = explode(' ', microtime());
+        return sprintf('%010d%06d', (int) $sec, (int) substr($frac, 2, 6));
+    }
+
+    /**
+     * Creates $dir (each missing component 0700) and checks it may be used.
+     *
+     * @return string|null why the directory is refused, or null when it is fine
+     */
+    public static function ensureDir(string $dir, string $what): ?string
+    {
+        if (!file_exists($dir) && !is_link($dir)) {
+            $missing = [];
+            for ($d = $dir; $d !== '' && $d !== '/' && $d !== '.' && !file_exists($d) && !is_link($d); $d = dirname($d)) {
+                $missing[] = $d;
+            }
+            foreach (array_reverse($missing) as $d) {
+                if (!@mkdir($d, 0700) && !is_dir($d)) {
+                    $e = error_get_last();
+                    return sprintf('cannot create %s directory %s: %s', $what, $dir, self::why($e['message'] ?? 'unknown error'));
+                }
+            }
+        }
+        return self::checkDir($dir, $what);
+    }
+
+    /**
+     * Checks an existing directory: not a symbolic link, a directory, owned by the
+     * effective uid, not writable by group or others.
+     *
+     * @return string|null why the directory is refused, or null when it is fine
+     */
+    public static function checkDir(string $dir, string $what): ?string
+    {
+        clearstatcache(true, $dir);
+        $st = @lstat($dir);
+        $prefix = sprintf('refusing to use %s directory %s: ', $what, $dir);
+        if ($st === false) {
+            return sprintf('cannot use %s directory %s: it does not exist', $what, $dir);
+        }
+        if (($st['mode'] & 0170000) === 0120000) {
+            return $prefix . 'it is a symbolic link';
+        }
+        if (($st['mode'] & 0170000) !== 0040000) {
+            return $prefix . 'not a directory';
+        }
+        if ($st['uid'] !== self::euid()) {
+            return $prefix . sprintf('owned by uid %d, not %d', $st['uid'], self::euid());
+        }
+        if (($st['mode'] & 0022) !== 0) {
+            return $prefix . sprintf('writable by group or others (mode %04o)', $st['mode'] & 07777);
+        }
+        return null;
+    }
+
+    /**
+     * Creates $path with mode 0600, failing if anything exists there (`x` never
+     * follows a symbolic link).
+     *
+     * @return resource|string the open handle, or why it could not be created
+     */
+    public static function createExclusive(string $path)
+    {
+        $old = umask(0077);
+        try {
+            $fh = @fopen($path, 'xb');
+        } finally {
+            umask($old);
+        }
+        if ($fh === false) {
+            $e = error_get_last();
+            return self::why($e['message'] ?? 'unknown error');
+        }
+        return $fh;
+    }
+
+    /**
+     * Opens and locks a file for its reader: refuses a symbolic link, takes
+     * `flock(LOCK_EX|LOCK_NB)` and checks the path still names the locked inode.
+     *
+     * @return resource|null the locked handle, or null when another process has it
+     */
+    public static function claim(string $path)
+    {
+        if (is_link($path)) {
+            return null;
+        }
+        $fh = @fopen($path, 'rb');
+        if ($fh === false) {
+            return null;
+        }
+        if (!flock($fh, LOCK_EX | LOCK_NB)) {
+            fclose($fh);
+            return null;
+        }
+        clearstatcache(true, $path);
+        $held = fstat($fh);
+        $now = @lstat($path);
+        if ($held === false || $now === false || $held['ino'] !== $now['ino'] || $held['dev'] !== $now['dev']) {
+            fclose($fh);
+            return null;
+        }
+        return $fh;
+    }
+
+    /** Writes all of $bytes or says why not. */
+    public static function writeAll($fh, string $bytes): ?string
+    {
+        $len = strlen($bytes);
+        for ($done = 0; $done < $len; $done += $n) {
+            $n = @fwrite($fh, $done === 0 ? $bytes : substr($bytes, $done));
+            if ($n === false || $n === 0) {
+                $e = error_get_last();
+                return self::why($e['message'] ?? 'short write (disk full?)');
+            }
+        }
+        return @fflush($fh) ? null : 'flush failed (disk full?)';
+    }
+
+    /** A PHP warning message without the function name and path in front of it. */
+    public static function why(string $message): string
+    {
+        $p = strrpos($message, '): ');
+        return $p === false ? $message : substr($message, $p + 3);
+    }
+}

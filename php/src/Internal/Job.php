@@ -1,0 +1,88 @@
+<?php
+
+declare(strict_types=1);
+
+namespace AsyncBatch\Internal;
+
+/**
+ * One registered job in this process: its callable and settings, the items queued
+ * in memory (in order) and the counters stats() reports.
+ */
+final class Job
+{
+    /** @var callable */
+    public $func;
+    public int $batchSize;
+    public float $callPeriod;
+    public int $maxRetries;
+    public float $retryDelay;
+    public int $maxQueueSize;
+    /** Whether the job is registered in this request (stats outlive registration). */
+    public bool $registered = false;
+
+    /** @var list<mixed> items waiting in memory, oldest first */
+    public array $queue = [];
+    /** microtime(true) when the oldest queued item was queued. */
+    public float $oldestAt = 0.0;
+    /** Moving average of call durations in seconds (each new one weighs 0.3), null before the first. */
+    public ?float $estimate = null;
+
+    public int $submitted = 0;
+    public int $delivered = 0;
+    public int $batches = 0;
+    public int $failedBatches = 0;
+    public int $retries = 0;
+    public int $persisted = 0;
+    public int $spooled = 0;
+    public int $dropped = 0;
+    public ?string $lastError = null;
+    public ?float $lastFlushAt = null;
+
+    private ?string $key = null;
+
+    public function __construct(public readonly string $identifier)
+    {
+    }
+
+    /** Takes the callable and settings of a (re-)registration; the queue stays. */
+    public function configure(callable $func, JobConfig $c): void
+    {
+        $this->func = $func;
+        $this->batchSize = $c->batchSize;
+        $this->callPeriod = $c->callPeriod;
+        $this->maxRetries = $c->maxRetries;
+        $this->retryDelay = $c->retryDelay;
+        $this->maxQueueSize = $c->maxQueueSize;
+        $this->registered = true;
+    }
+
+    /** The job key used in file names. */
+    public function key(): string
+    {
+        return $this->key ??= Fs::jobKey($this->identifier);
+    }
+
+    /** Records the duration of one call in the moving average. */
+    public function measured(float $seconds): void
+    {
+        $this->estimate = $this->estimate === null ? $seconds : 0.7 * $this->estimate + 0.3 * $seconds;
+    }
+
+    /** The counters, with exactly the keys of docs/internals.md, in its order. */
+    public function stats(): array
+    {
+        return [
+            'submitted' => $this->submitted,
+            'delivered' => $this->delivered,
+            'batches' => $this->batches,
+            'failedBatches' => $this->failedBatches,
+            'retries' => $this->retries,
+            'persisted' => $this->persisted,
+            'queued' => count($this->queue),
+            'spooled' => $this->spooled,
+            'dropped' => $this->dropped,
+            'lastError' => $this->lastError,
+            'lastFlushAt' => $this->lastFlushAt,
+        ];
+    }
+}

@@ -1,0 +1,504 @@
+<?php
+
+declare(strict_types=1);
+
+namespace AsyncBatch\Internal;
+
+use AsyncBatch\StorageException;
+use AsyncBatch\UnknownJobException;
+
+/**
+ * The shutdown runner of the polyfill: the job registry of this request, delivery
+ * in batches with retries and backoff, the failure store and the spool, and the
+ * shutdown function that delivers after the response (see "Delivery" in
+ * docs/internals.md).
+ *
+ * PHP resets userland state at the end of each request, so unlike the extension the
+ * counters here live for one request.
+ */
+final class Runtime
+{
+    /** Nothing registered yet in this request. */
+    private const IDLE = 0;
+    /** Shutdown function registered, not run yet. */
+    private const ARMED = 1;
+    /** First run done: registered again to run after the application's shutdown functions. */
+    private const DEFERRED = 2;
+    /** Delivering at shutdown. */
+    private const DELIVERING = 3;
+    /** Delivered; later items go to the spool (this and LATE are the highest phases). */
+    public const DONE = 4;
+    /** Registered again after delivery, for items that arrived late. */
+    private const LATE = 5;
+
+    /** @var array<string, Job> registered jobs, in registration order */
+    public static array $jobs = [];
+    /** Where the shutdown function stands (one of the constants above). */
+    public static int $phase = self::IDLE;
+    /** Number of deliveries running (a callable that submits does not deliver again). */
+    public static int $delivering = 0;
+    /** Whether submitItem() delivers due batches (CLI SAPI only). */
+    public static bool $cli = PHP_SAPI === 'cli';
+    /** asyncbatch.max_item_size, copied here for submitItem(). */
+    public static int $maxItemSize = 1048576;
+
+    private static ?Budget $budget = null;
+    private static ?Spool $spool = null;
+    private static ?FailureStore $failures = null;
+
+    /** Registers or replaces a job. */
+    public static function register(string $identifier, callable $func, array $config): void
+    {
+        JobConfig::checkIdentifier($identifier);
+        $config = JobConfig::validate($identifier, $config);
+        self::$maxItemSize = Settings::get()->maxItemSize;
+        $job = self::$jobs[$identifier] ??= new Job($identifier);
+        $job->configure($func, $config);
+        self::arm();
+    }
+
+    /**
+     * Registers the shutdown function on first use, and again when something
+     * arrives after delivery. Registering it this early (rather than in a
+     * destructor) is what makes it run at all on a fatal error.
+     */
+    public static function arm(): void
+    {
+        if (self::$phase === self::IDLE) {
+            self::$phase = self::ARMED;
+            register_shutdown_function([self::class, 'shutdown']);
+        } elseif (self::$phase === self::DONE) {
+            self::$phase = self::LATE;
+            register_shutdown_function([self::class, 'shutdown']);
+        }
+    }
+
+    public static function unknownJob(string $identifier): UnknownJobException
+    {
+        return new UnknownJobException(sprintf("Unknown job '%s': register it with registerAsyncJob() first", $identifier));
+    }
+
+    /** The rest of submitItem() once the item is queued, when it is not a plain append. */
+    public static function afterQueue(Job $job): void
+    {
+        if (self::$cli && self::$delivering === 0) {
+            $n = count($job->queue);
+            $periodPassed = microtime(true) - $job->oldestAt >= $job->callPeriod;
+            if ($n >= $job->batchSize || $periodPassed) {
+                $take = $periodPassed ? $n : $n - $n % $job->batchSize;
+                $items = array_slice($job->queue, 0, $take);
+                $job->queue = array_slice($job->queue, $take);
+                if ($job->queue !== []) {
+                    $job->oldestAt = microtime(true);
+                }
+                self::$delivering++;
+                try {
+                    $delivered = 0;
+                    self::deliverItems($job, $items, null, $delivered);
+                } finally {
+                    self::$delivering--;
+                }
+            }
+        }
+        if (count($job->queue) >= $job->maxQueueSize) {
+            $items = $job->queue;
+            $job->queue = [];
+            self::spoolItems($job, $items);
+        }
+    }
+
+    /** An item submitted after delivery at shutdown: straight to the spool. */
+    public static function late(Job $job, mixed $item): void
+    {
+        self::spoolItems($job, [$item]);
+        self::arm();
+    }
+
+    /** flush(): spooled segments, then queued items, now, without a budget. */
+    public static function flush(?string $identifier): int
+    {
+        if ($identifier === null) {
+            $jobs = self::registered();
+        } else {
+            $job = self::$jobs[$identifier] ?? null;
+            if ($job === null || !$job->registered) {
+                throw self::unknownJob($identifier);
+            }
+            $jobs = [$identifier => $job];
+        }
+        $names = $jobs === [] ? [] : self::spool()->ready();
+        $delivered = 0;
+        self::$delivering++;
+        try {
+            foreach ($jobs as $job) {
+                self::deliverSegments(self::segmentsOf($job, $names), null, $delivered);
+                $items = $job->queue;
+                $job->queue = [];
+                if ($items !== []) {
+                    self::deliverItems($job, $items, null, $delivered);
+                }
+            }
+        } finally {
+            self::$delivering--;
+        }
+        return $delivered;
+    }
+
+    /** The runner's shutdown function (see "Delivery", steps 2 to 4). */
+    public static function shutdown(): void
+    {
+        if (self::$phase === self::ARMED) {
+            // Run again after the shutdown functions the application registered
+            // after our first use, so what they submit is delivered too.
+            self::$phase = self::DEFERRED;
+            register_shutdown_function([self::class, 'shutdown']);
+            return;
+        }
+        if (self::$phase !== self::DEFERRED && self::$phase !== self::LATE) {
+            return;
+        }
+        self::$phase = self::DELIVERING;
+        $settings = Settings::get();
+        $budget = self::$budget ??= new Budget($settings->shutdownBudget);
+        $jobs = self::registered();
+        $names = $jobs === [] ? [] : self::spool()->ready();
+
+        $pending = $names !== [];
+        foreach ($jobs as $job) {
+            $pending = $pending || $job->queue !== [];
+        }
+        if ($pending && $settings->finishRequest && function_exists('fastcgi_finish_request')) {
+            fastcgi_finish_request();
+        }
+
+        self::$delivering++;
+        try {
+            $stopped = false;
+            $delivered = 0;
+            foreach ($jobs as $job) {
+                if (!$stopped) {
+                    $stopped = !self::deliverSegments(self::segmentsOf($job, $names), $budget, $delivered);
+                }
+                $items = $job->queue;
+                $job->queue = [];
+                if ($items === []) {
+                    continue;
+                }
+                $rest = $stopped ? $items : self::deliverItems($job, $items, $budget, $delivered);
+                if ($rest !== []) {
+                    $stopped = true;
+                    self::spoolItems($job, $rest);
+                }
+            }
+            // What callables submitted meanwhile waits in the spool for the next request.
+            foreach (self::$jobs as $job) {
+                if ($job->queue !== []) {
+                    $items = $job->queue;
+                    $job->queue = [];
+                    self::spoolItems($job, $items);
+                }
+            }
+        } finally {
+            self::$delivering--;
+            self::$phase = self::DONE;
+        }
+    }
+
+    /** retryFailed(): each stored batch of the jobs, oldest first, one call each. */
+    public static function retryFailed(?string $identifier): int
+    {
+        if ($identifier === null) {
+            $jobs = self::registered();
+        } else {
+            $job = self::$jobs[$identifier] ?? null;
+            if ($job === null || !$job->registered) {
+                throw self::unknownJob($identifier);
+            }
+            $jobs = [$identifier => $job];
+        }
+        $store = self::failureStore();
+        if ($jobs === [] || (!file_exists($store->dir) && !is_link($store->dir))) {
+            return 0;
+        }
+        $why = Fs::checkDir($store->dir, 'failure');
+        if ($why !== null) {
+            throw new StorageException($why);
+        }
+        $byKey = [];
+        foreach ($jobs as $job) {
+            $byKey[$job->key()] = true;
+        }
+        $delivered = 0;
+        self::$delivering++;
+        try {
+            foreach ($store->names() as $name) {
+                if (!isset($byKey[Fs::keyOf($name)])) {
+                    continue;
+                }
+                $path = $store->dir . '/' . $name;
+                $fh = Fs::claim($path);
+                if ($fh === null) {
+                    continue;
+                }
+                try {
+                    $body = FailureStore::decode((string) stream_get_contents($fh));
+                } catch (\UnexpectedValueException $e) {
+                    Log::warn(sprintf('skipping corrupt failure file %s: %s', $path, $e->getMessage()));
+                    fclose($fh);
+                    continue;
+                }
+                $job = $jobs[$body['job']] ?? null;
+                if ($job === null) {
+                    fclose($fh);
+                    continue;
+                }
+                $items = $body['items'];
+                $error = self::callOnce($job, $items);
+                if ($error === null) {
+                    @unlink($path);
+                    $delivered += count($items);
+                    $job->delivered += count($items);
+                    $job->batches++;
+                } else {
+                    $body['attempts']++;
+                    $body['lastError'] = $error;
+                    $body['failedAt'] = microtime(true);
+                    $why = $store->rewrite($name, $body);
+                    if ($why !== null) {
+                        Log::line(sprintf('cannot update failure file %s: %s', $path, $why));
+                    }
+                }
+                fclose($fh);
+            }
+        } finally {
+            self::$delivering--;
+        }
+        return $delivered;
+    }
+
+    /** stats(): counters per job, in registration order. */
+    public static function stats(): array
+    {
+        $out = [];
+        foreach (self::$jobs as $id => $job) {
+            $out[$id] = $job->stats();
+        }
+        return $out;
+    }
+
+    /** @return array<string, Job> */
+    private static function registered(): array
+    {
+        return array_filter(self::$jobs, static fn (Job $j): bool => $j->registered);
+    }
+
+    private static function spool(): Spool
+    {
+        return self::$spool ??= new Spool(Settings::get()->spoolDir);
+    }
+
+    private static function failureStore(): FailureStore
+    {
+        $s = Settings::get();
+        return self::$failures ??= new FailureStore($s->failureDir, $s->failureCapBytes);
+    }
+
+    /**
+     * The ready segments that may hold items of $job: its own and multi-job ones.
+     *
+     * @param list<string> $names
+     * @return list<string>
+     */
+    private static function segmentsOf(Job $job, array $names): array
+    {
+        $key = $job->key();
+        $out = [];
+        foreach ($names as $name) {
+            $k = Fs::keyOf($name);
+            if ($k === $key || $k === '~') {
+                $out[] = $name;
+            }
+        }
+        return $out;
+    }
+
+    /**
+     * Delivers spooled segments, oldest first. Frames of jobs not registered here
+     * are written to a new segment of their own.
+     *
+     * @param list<string> $names
+     * @return bool false when the budget stopped delivery
+     */
+    private static function deliverSegments(array $names, ?Budget $budget, int &$delivered): bool
+    {
+        $spool = self::spool();
+        foreach ($names as $name) {
+            $fh = $spool->claim($name);
+            if ($fh === null) {
+                continue;
+            }
+            [$frames, $skipped, $badHeader] = Spool::parse((string) stream_get_contents($fh));
+            $byJob = [];
+            foreach ($frames as [$id, $items]) {
+                $byJob[$id] = isset($byJob[$id]) ? array_merge($byJob[$id], $items) : $items;
+            }
+            $keep = false;
+            $stopped = false;
+            foreach ($byJob as $id => $items) {
+                $id = (string) $id;
+                $job = self::$jobs[$id] ?? null;
+                if ($job === null || !$job->registered) {
+                    $why = $spool->write($id, $items);
+                    if ($why !== null) {
+                        $keep = true;
+                        Log::warnOnce('write:' . $why, sprintf("cannot write to the spool: %s; %d items for job '%s' left in %s", $why, count($items), $id, $name));
+                    }
+                    continue;
+                }
+                $rest = $stopped ? $items : self::deliverItems($job, $items, $budget, $delivered);
+                if ($rest !== []) {
+                    $stopped = true;
+                    $why = $spool->write($id, $rest);
+                    if ($why !== null) {
+                        $keep = true;
+                        Log::warnOnce('write:' . $why, sprintf("cannot write to the spool: %s; %d items for job '%s' left in %s", $why, count($rest), $id, $name));
+                    }
+                }
+            }
+            if ($keep) {
+                $spool->release($fh);
+            } else {
+                $spool->finish($fh, $name, $skipped, $badHeader);
+            }
+            if ($stopped) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Delivers items in batches of the job's size.
+     *
+     * @param list<mixed> $items
+     * @return list<mixed> the items left undelivered because the budget ran out
+     */
+    private static function deliverItems(Job $job, array $items, ?Budget $budget, int &$delivered): array
+    {
+        $size = $job->batchSize;
+        $n = count($items);
+        for ($off = 0; $off < $n; $off += $size) {
+            $batch = $n <= $size ? $items : array_slice($items, $off, $size);
+            if ($budget !== null && !$budget->mayStart($job)) {
+                return array_slice($items, $off);
+            }
+            $ok = self::call($job, $batch, $budget);
+            if ($ok === null) {
+                return array_slice($items, $off);
+            }
+            if ($ok) {
+                $delivered += count($batch);
+            }
+        }
+        return [];
+    }
+
+    /**
+     * One batch: calls, retries with backoff, and the failure store at the end.
+     *
+     * @param list<mixed> $batch
+     * @return bool|null true delivered, false stored as failed (or dropped), null
+     *                   stopped by the budget before a retry
+     */
+    private static function call(Job $job, array $batch, ?Budget $budget): ?bool
+    {
+        $n = count($batch);
+        $firstAt = null;
+        for ($attempt = 1; ; $attempt++) {
+            $firstAt ??= microtime(true);
+            $error = self::callOnce($job, $batch);
+            if ($error === null) {
+                $job->delivered += $n;
+                $job->batches++;
+                return true;
+            }
+            $failedAt = microtime(true);
+            if ($attempt > $job->maxRetries) {
+                $job->failedBatches++;
+                [$path, $why] = self::failureStore()->store($job->identifier, $batch, $attempt, $error, $firstAt, $failedAt);
+                if ($path !== null) {
+                    $job->persisted += $n;
+                    Log::line(sprintf("job '%s': a batch of %s failed %d times (%s); stored in %s", $job->identifier, Log::items($n), $attempt, $error, $path));
+                } else {
+                    $job->dropped += $n;
+                    $job->lastError = $why;
+                    Log::line($why);
+                }
+                return false;
+            }
+            $delay = self::backoff($job->retryDelay, $attempt);
+            if ($budget !== null && !$budget->mayWait($delay)) {
+                return null;
+            }
+            Log::line(sprintf(
+                "job '%s': a batch of %s failed (attempt %d of %d): %s; retrying in %.3f s",
+                $job->identifier,
+                Log::items($n),
+                $attempt,
+                $job->maxRetries + 1,
+                $error,
+                $delay,
+            ));
+            if ($delay > 0) {
+                usleep((int) round($delay * 1e6));
+            }
+            $job->retries++;
+        }
+    }
+
+    /**
+     * Calls the job's callable once.
+     *
+     * @param list<mixed> $batch
+     * @return string|null why the call failed, or null on success
+     */
+    private static function callOnce(Job $job, array $batch): ?string
+    {
+        $job->lastFlushAt = microtime(true);
+        $t = hrtime(true);
+        try {
+            $error = ($job->func)($batch) === false ? 'callable returned false' : null;
+        } catch (\Throwable $e) {
+            $error = get_class($e) . ': ' . $e->getMessage();
+        }
+        $job->measured((hrtime(true) - $t) / 1e9);
+        if ($error !== null) {
+            $job->lastError = $error;
+        }
+        return $error;
+    }
+
+    /** Delay before retry $k (1-based): retryDelay * 2^(k-1), jittered by ±25%, at most 30 s. */
+    public static function backoff(float $base, int $k): float
+    {
+        $jitter = 0.75 + 0.5 * mt_rand() / mt_getrandmax();
+        return min(30.0, $base * 2 ** ($k - 1) * $jitter);
+    }
+
+    /**
+     * Writes items of a job from memory to the spool; on failure they are dropped
+     * (counted, and one warning per reason).
+     *
+     * @param list<mixed> $items
+     */
+    private static function spoolItems(Job $job, array $items): void
+    {
+        $why = self::spool()->write($job->identifier, $items);
+        if ($why === null) {
+            $job->spooled += count($items);
+            return;
+        }
+        $job->dropped += count($items);
+        Log::warnOnce('write:' . $why, sprintf("cannot write to the spool: %s; %d items for job '%s' dropped", $why, count($items), $job->identifier));
+    }
+}

@@ -1,0 +1,130 @@
+<?php
+
+declare(strict_types=1);
+
+namespace AsyncBatch\Internal;
+
+/**
+ * The `asyncbatch.*` ini settings, read once with get_cfg_var() (php.ini and `-d`),
+ * with the defaults of docs/internals.md. An invalid value gives one warning naming
+ * the setting and the default is used.
+ */
+final class Settings
+{
+    private static ?self $current = null;
+
+    /** `auto`, `shutdown` or `daemon`; ASYNCBATCH_RUNNER overrides the ini. By default, `auto`. */
+    public string $runner = 'auto';
+    /** Spool directory. By default, `{tmp}/asyncbatch-{euid}/spool`. */
+    public string $spoolDir;
+    /** Failure store directory. By default, `{tmp}/asyncbatch-{euid}/failed`. */
+    public string $failureDir;
+    /** Cap on the failure store, in bytes (ini in MiB). By default, 64 MiB. */
+    public int $failureCapBytes = 64 * 1048576;
+    /** Call fastcgi_finish_request() before delivering at shutdown. By default, on. */
+    public bool $finishRequest = true;
+    /** Seconds of delivery at shutdown before the rest is spooled. By default, 10. */
+    public float $shutdownBudget = 10.0;
+    /** Largest MessagePack-encoded item, in bytes. By default, 1048576. */
+    public int $maxItemSize = 1048576;
+
+    /** The settings of this process, read on first use. */
+    public static function get(): self
+    {
+        return self::$current ??= self::load();
+    }
+
+    /** Forgets the settings read so far (the CLI uses it after --failure-dir). */
+    public static function override(self $settings): void
+    {
+        self::$current = $settings;
+    }
+
+    private static function load(): self
+    {
+        $s = new self();
+        $base = rtrim(sys_get_temp_dir(), '/') . '/asyncbatch-' . Fs::euid();
+        $s->spoolDir = self::dir('asyncbatch.spool_dir', $base . '/spool');
+        $s->failureDir = self::dir('asyncbatch.failure_dir', $base . '/failed');
+
+        $runner = self::raw('asyncbatch.runner');
+        if ($runner !== null) {
+            $s->runner = self::runner($runner, 'asyncbatch.runner', 'auto');
+        }
+        $env = getenv('ASYNCBATCH_RUNNER');
+        if (is_string($env) && $env !== '') {
+            $s->runner = self::runner($env, 'ASYNCBATCH_RUNNER', $s->runner);
+        }
+
+        $mb = self::raw('asyncbatch.failure_dir_max_mb');
+        if ($mb !== null) {
+            if (is_numeric($mb) && (float) $mb >= 0 && is_finite((float) $mb)) {
+                $s->failureCapBytes = (int) round((float) $mb * 1048576);
+            } else {
+                self::invalid($mb, 'asyncbatch.failure_dir_max_mb', '64');
+            }
+        }
+
+        $finish = self::raw('asyncbatch.finish_request');
+        if ($finish !== null) {
+            $flag = filter_var($finish, FILTER_VALIDATE_BOOLEAN, FILTER_NULL_ON_FAILURE);
+            if ($flag === null) {
+                self::invalid($finish, 'asyncbatch.finish_request', '1');
+            } else {
+                $s->finishRequest = $flag;
+            }
+        }
+
+        $budget = self::raw('asyncbatch.shutdown_budget');
+        if ($budget !== null) {
+            if (is_numeric($budget) && (float) $budget >= 0 && is_finite((float) $budget)) {
+                $s->shutdownBudget = (float) $budget;
+            } else {
+                self::invalid($budget, 'asyncbatch.shutdown_budget', '10');
+            }
+        }
+
+        $max = self::raw('asyncbatch.max_item_size');
+        if ($max !== null) {
+            $t = trim($max);
+            if (preg_match('/^\+?[0-9]+$/D', $t) === 1 && is_int($t + 0)) {
+                $s->maxItemSize = (int) $t;
+            } else {
+                self::invalid($max, 'asyncbatch.max_item_size', '1048576');
+            }
+        }
+        return $s;
+    }
+
+    /** The configured string, or null when the setting is not given. */
+    private static function raw(string $name): ?string
+    {
+        $v = get_cfg_var($name);
+        return is_string($v) ? $v : null;
+    }
+
+    private static function dir(string $name, string $default): string
+    {
+        $v = self::raw($name);
+        if ($v === null || trim($v) === '') {
+            return $default;
+        }
+        $v = rtrim($v, '/');
+        return $v === '' ? '/' : $v;
+    }
+
+    private static function runner(string $value, string $name, string $default): string
+    {
+        $v = strtolower(trim($value));
+        if (in_array($v, ['auto', 'shutdown', 'daemon'], true)) {
+            return $v;
+        }
+        self::invalid($value, $name, $default);
+        return $default;
+    }
+
+    private static function invalid(string $value, string $name, string $default): void
+    {
+        trigger_error(sprintf("asyncbatch: invalid value '%s' for %s, using %s", $value, $name, $default), E_USER_WARNING);
+    }
+}

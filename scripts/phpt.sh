@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Runs the phpt behaviour suite against the extension or the polyfill.
+#
+#   scripts/phpt.sh ext|polyfill [run-tests.php args...]
+#
+# The tests are copied to a fresh temporary directory first, so the {PWD} dirs the
+# tests create for one side never meet those of the other. Exits non-zero when a
+# test fails.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SIDE=${1:-}
+case "$SIDE" in
+    ext|polyfill) shift ;;
+    *)
+        echo "usage: scripts/phpt.sh ext|polyfill [run-tests.php args...]" >&2
+        exit 2
+        ;;
+esac
+
+PHP=$(command -v php) || { echo "phpt.sh: php not found in PATH" >&2; exit 1; }
+RUN_TESTS=$("$PHP" -r 'echo PHP_EXTENSION_DIR;')/build/run-tests.php
+if [ ! -f "$RUN_TESTS" ] && command -v php-config >/dev/null; then
+    RUN_TESTS=$(php-config --extension-dir)/build/run-tests.php
+fi
+[ -f "$RUN_TESTS" ] || { echo "phpt.sh: run-tests.php not found (install php-dev)" >&2; exit 1; }
+
+LOAD=()
+if [ "$SIDE" = ext ]; then
+    SO=${ASYNCBATCH_SO:-$ROOT/target/release/libasyncbatch.so}
+    if [ ! -f "$SO" ]; then
+        echo "phpt.sh: $SO not found; build it first: cargo build --release" >&2
+        exit 1
+    fi
+    export ASYNCBATCH_SO=$SO
+    LOAD=(-d "extension=$SO")
+    if ! "$PHP" "${LOAD[@]}" -r 'exit(extension_loaded("asyncbatch") ? 0 : 1);'; then
+        echo "phpt.sh: $SO does not load as the asyncbatch extension" >&2
+        exit 1
+    fi
+else
+    unset ASYNCBATCH_SO
+    if "$PHP" -r 'exit(extension_loaded("asyncbatch") ? 0 : 1);'; then
+        echo "phpt.sh: the asyncbatch extension is loaded by php.ini; the polyfill cannot be tested" >&2
+        exit 1
+    fi
+    LOAD=(-d "auto_prepend_file=$ROOT/php/autoload.php")
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/asyncbatch-phpt-$SIDE.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+cp -R "$ROOT/phpt" "$WORK/phpt"
+
+export ASYNCBATCH_ROOT=$ROOT
+export NO_INTERACTION=1
+export TEST_PHP_EXECUTABLE=$PHP
+unset TEST_PHP_ARGS ASYNCBATCH_RUNNER
+
+JOBS=(-j2)
+[ "$(nproc 2>/dev/null || echo 1)" -gt 1 ] || JOBS=()
+
+# Arguments naming tests under phpt/ select those tests (in the copy); others go to run-tests.php.
+ARGS=()
+TESTS=()
+for a in "$@"; do
+    case "$a" in
+        phpt/*|*/phpt/*) TESTS+=("phpt/${a##*phpt/}") ;;
+        *) ARGS+=("$a") ;;
+    esac
+done
+[ ${#TESTS[@]} -gt 0 ] || TESTS=(phpt)
+
+echo "phpt: $SIDE, $(ls "$WORK"/phpt/*.phpt | wc -l) tests, in $WORK"
+set +e
+(cd "$WORK" && "$PHP" "$RUN_TESTS" -p "$PHP" -q --show-diff "${JOBS[@]}" "${LOAD[@]}" "${ARGS[@]}" "${TESTS[@]}") >"$WORK/output.txt" 2>&1
+STATUS=$?
+set -e
+cat "$WORK/output.txt"
+
+# run-tests.php exits 1 on failures; also catch failures and borked tests in its summary.
+if [ $STATUS -ne 0 ] || grep -Eq '^Tests (failed|borked) *: *[1-9]' "$WORK/output.txt" \
+    || ! grep -q '^Tests passed' "$WORK/output.txt"; then
+    echo "phpt: $SIDE: FAILED" >&2
+    exit 1
+fi
+echo "phpt: $SIDE: all passed"

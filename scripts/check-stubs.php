@@ -12,6 +12,9 @@
  * The extension must declare everything the stub has and nothing more; the
  * polyfill must declare everything the stub has (it may have more: helpers).
  * The stub must be loadable PHP: method bodies `{}`, as in php-src's stubs.
+ * Not compared: classes in an `Internal` namespace (implementation details), and a
+ * constructor without parameters (declaring one or not makes no difference to
+ * callers; ext-php-rs does not show its constructors to Reflection).
  * Exit status 0 when everything matches, 1 with the differences otherwise.
  */
 
@@ -142,6 +145,9 @@ function dumpSide(string $side, array $options): array
     }
     $api = ['classes' => [], 'functions' => []];
     foreach (array_unique($classes) as $name) {
+        if (str_contains("\\$name\\", '\\Internal\\')) {
+            continue;
+        }
         $class = new ReflectionClass($name);
         $api['classes'][$class->getName()] = describeClass($class);
     }
@@ -159,6 +165,9 @@ function describeClass(ReflectionClass $class): array
     $methods = [];
     foreach ($class->getMethods() as $method) {
         if ($method->getDeclaringClass()->getName() !== $class->getName() || $method->isPrivate()) {
+            continue;
+        }
+        if ($method->isConstructor() && $method->getNumberOfParameters() === 0 && !$method->isPrivate()) {
             continue;
         }
         $methods[$method->getName()] = describeFunction($method) + [

@@ -75,7 +75,10 @@ final class Runtime
 
     public static function unknownJob(string $identifier): UnknownJobException
     {
-        return new UnknownJobException(sprintf("Unknown job '%s': register it with registerAsyncJob() first", $identifier));
+        return new UnknownJobException(sprintf(
+            "Unknown job '%s': register it with registerAsyncJob() first",
+            str_replace("\0", '\0', $identifier),
+        ));
     }
 
     /** The rest of submitItem() once the item is queued, when it is not a plain append. */

@@ -24,6 +24,7 @@ mod paths;
 mod php;
 mod process;
 mod sandbox;
+mod spool;
 mod stats;
 
 pub use batchlog::{all_delivered, delivery_counts, read_batches, Batch};
@@ -36,4 +37,5 @@ pub use paths::{
 pub use php::{Php, PhpCommand};
 pub use process::{run_with_timeout, wait_until, Output};
 pub use sandbox::Sandbox;
+pub use spool::{crc32, write_segment};
 pub use stats::{percentile, Millis};

@@ -8,8 +8,8 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use asyncbatch_e2e::{
-    delivery_counts, fixture, percentile, read_batches, wait_until, Batch, FcgiResponse, FpmPool,
-    Millis, Php, Sandbox,
+    delivery_counts, fixture, percentile, read_batches, wait_until, write_segment, Batch,
+    FcgiResponse, FpmPool, Millis, Php, Sandbox,
 };
 
 /// Items per batch of the test job.
@@ -42,17 +42,28 @@ on_both_sides!(
     responses_leave_before_delivery_and_every_item_is_delivered_once,
     a_failing_callable_leaves_a_fail_file_and_the_worker_serves_on,
     items_submitted_from_a_destructor_are_delivered_by_a_later_request,
+    spooled_segments_claimed_by_two_workers_at_once_are_delivered_once,
+    the_shutdown_budget_spools_what_it_cannot_deliver_for_a_later_request,
+    workers_recycled_after_every_request_lose_nothing,
 );
 
 fn start_pool(side: Php, sandbox: &Sandbox, children: u32) -> FpmPool {
+    pool_builder(side, sandbox)
+        .children(children)
+        .start(sandbox.path())
+}
+
+fn pool_builder(side: Php, sandbox: &Sandbox) -> asyncbatch_e2e::FpmBuilder {
     if let Err(problem) = side.check() {
         panic!("the {side} is not usable: {problem}");
     }
     FpmPool::builder(side)
-        .children(children)
         .ini("asyncbatch.runner", "shutdown")
         .inis(sandbox.asyncbatch_ini())
-        .start(sandbox.path())
+}
+
+fn spool_segments(sandbox: &Sandbox) -> Vec<std::path::PathBuf> {
+    Sandbox::files_ending(&sandbox.spool_dir(), ".seg")
 }
 
 /// The query string of `tests/php/fpm_job.php`: `items` items tagged `req`, a
@@ -391,7 +402,7 @@ fn items_submitted_from_a_destructor_are_delivered_by_a_later_request(side: Php)
     wait_delivered(&pool, &out, &items_of("a", 2), "items of the first request");
     thread::sleep(Duration::from_millis(300));
     let early = delivery_counts(&read_batches(&out)).contains_key("a-late");
-    let segments = asyncbatch_e2e::Sandbox::files_ending(&sandbox.spool_dir(), ".seg");
+    let segments = spool_segments(&sandbox);
     eprintln!(
         "[{side}] item submitted from a destructor: delivered by its own request: {early}, spool segments waiting: {}",
         segments.len()
@@ -417,12 +428,200 @@ fn items_submitted_from_a_destructor_are_delivered_by_a_later_request(side: Php)
         );
     }
     let drained = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
-        asyncbatch_e2e::Sandbox::files_ending(&sandbox.spool_dir(), ".seg").is_empty()
+        spool_segments(&sandbox).is_empty()
     });
     assert!(
         drained,
         "[{side}] a delivered segment is removed from the spool"
     );
+    pool.assert_no_worker_died();
+}
+
+fn spooled_segments_claimed_by_two_workers_at_once_are_delivered_once(side: Php) {
+    let sandbox = Sandbox::new();
+    let pool = start_pool(side, &sandbox, 2);
+    let out = sandbox.join("batches.log");
+    let script = fixture("fpm_job.php");
+
+    // Eight segments of three items (one frame each) for the job, written by
+    // the test in the documented format.
+    let mut spooled = Vec::new();
+    for n in 0..8 {
+        let items: Vec<String> = items_of(&format!("seg{n}"), 3);
+        write_segment(&sandbox.spool_dir(), "e2e", &[items.clone()]);
+        spooled.extend(items);
+    }
+    let segments = spool_segments(&sandbox).len();
+    assert_eq!(segments, 8);
+
+    // Two requests at once: both workers claim segments; each must get its own.
+    thread::scope(|s| {
+        for n in 0..2 {
+            let query = job_query(&out, &format!("c{n}"), 1, 100, "");
+            let (pool, script) = (&pool, &script);
+            s.spawn(move || pool.get_ok(script, &query));
+        }
+    });
+    let mut expected = spooled.clone();
+    expected.extend(["c0-0".to_string(), "c1-0".to_string()]);
+    wait_delivered(
+        &pool,
+        &out,
+        &expected,
+        "spooled items after two concurrent requests",
+    );
+    thread::sleep(Duration::from_millis(300));
+    let batches = read_batches(&out);
+    let counts = delivery_counts(&batches);
+    let pids: std::collections::BTreeSet<i32> = batches
+        .iter()
+        .filter(|b| b.items.iter().any(|i| i.starts_with("seg")))
+        .map(|b| b.pid)
+        .collect();
+    eprintln!(
+        "[{side}] {segments} spool segments claimed by 2 concurrent requests: their items delivered by {} worker(s)",
+        pids.len()
+    );
+    for item in &expected {
+        assert_eq!(
+            counts.get(item),
+            Some(&1),
+            "[{side}] {item} delivered once\n{}",
+            describe(&batches)
+        );
+    }
+    assert!(
+        spool_segments(&sandbox).is_empty(),
+        "[{side}] the spool is empty: {:?}",
+        spool_segments(&sandbox)
+    );
+    pool.assert_no_worker_died();
+}
+
+fn the_shutdown_budget_spools_what_it_cannot_deliver_for_a_later_request(side: Php) {
+    let sandbox = Sandbox::new();
+    let pool = pool_builder(side, &sandbox)
+        .ini("asyncbatch.shutdown_budget", 1)
+        .children(2)
+        .start(sandbox.path());
+    let out = sandbox.join("batches.log");
+    let script = fixture("fpm_job.php");
+
+    // 5 batches of 500 ms against a budget of 1 s: the first batch always goes,
+    // then delivery stops before the estimate says the budget is exceeded.
+    let start = Instant::now();
+    let first = pool.get_ok(&script, &job_query(&out, "big", 20, CALLABLE_MS, ""));
+    assert!(
+        first.elapsed < RESPONSE_LIMIT,
+        "[{side}] response in {}",
+        Millis(first.elapsed)
+    );
+    let stopped = wait_until(DELIVERY_TIMEOUT, Duration::from_millis(10), || {
+        !spool_segments(&sandbox).is_empty()
+    });
+    assert!(
+        stopped,
+        "[{side}] what the budget leaves is spooled\n{}\n{}",
+        describe(&read_batches(&out)),
+        pool.logs()
+    );
+    thread::sleep(Duration::from_millis(200));
+    let within_budget = read_batches(&out);
+    let spent = start.elapsed();
+    eprintln!(
+        "[{side}] shutdown budget 1 s, 5 batches of {CALLABLE_MS} ms: {} delivered at shutdown, the rest spooled after {}",
+        within_budget.len(),
+        Millis(spent)
+    );
+    assert!(
+        (1..=3).contains(&within_budget.len()),
+        "[{side}] the budget stops delivery after 1 to 3 batches of {CALLABLE_MS} ms\n{}",
+        describe(&within_budget)
+    );
+
+    pool.get_ok(&script, &job_query(&out, "next", 1, 0, ""));
+    let mut expected = items_of("big", 20);
+    expected.push("next-0".into());
+    let batches = wait_delivered(
+        &pool,
+        &out,
+        &expected,
+        "the spooled rest, by the next request",
+    );
+    let counts = delivery_counts(&batches);
+    for item in &expected {
+        assert_eq!(
+            counts.get(item),
+            Some(&1),
+            "[{side}] {item} delivered once\n{}",
+            describe(&batches)
+        );
+    }
+    let order: Vec<&String> = batches
+        .iter()
+        .flat_map(|b| &b.items)
+        .filter(|i| i.starts_with("big-"))
+        .collect();
+    assert_eq!(
+        order,
+        items_of("big", 20).iter().collect::<Vec<_>>(),
+        "[{side}] the spooled rest keeps its order"
+    );
+    pool.assert_no_worker_died();
+}
+
+fn workers_recycled_after_every_request_lose_nothing(side: Php) {
+    let sandbox = Sandbox::new();
+    let pool = pool_builder(side, &sandbox)
+        .children(2)
+        .max_requests(1)
+        .start(sandbox.path());
+    let out = sandbox.join("batches.log");
+    let script = fixture("fpm_job.php");
+
+    let start = Instant::now();
+    let mut pids = std::collections::BTreeSet::new();
+    let mut expected = Vec::new();
+    for wave in 0..4 {
+        let reqs = [format!("w{wave}a"), format!("w{wave}b")];
+        thread::scope(|s| {
+            let handles: Vec<_> = reqs
+                .iter()
+                .map(|req| {
+                    let query = job_query(&out, req, 5, 0, "");
+                    let (pool, script) = (&pool, &script);
+                    s.spawn(move || pid_of(&pool.get_ok(script, &query)))
+                })
+                .collect();
+            pids.extend(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("request thread")),
+            );
+        });
+        let items: Vec<String> = reqs.iter().flat_map(|r| items_of(r, 5)).collect();
+        wait_delivered(&pool, &out, &items, "items of recycled workers");
+        expected.extend(items);
+    }
+    eprintln!(
+        "[{side}] pm.max_requests=1: 8 requests served by {} worker processes, all delivered in {}",
+        pids.len(),
+        Millis(start.elapsed())
+    );
+    assert!(
+        pids.len() >= 6,
+        "[{side}] workers were recycled: pids {pids:?}"
+    );
+    let batches = read_batches(&out);
+    let counts = delivery_counts(&batches);
+    for item in &expected {
+        assert_eq!(
+            counts.get(item),
+            Some(&1),
+            "[{side}] {item} delivered once\n{}",
+            describe(&batches)
+        );
+    }
     pool.assert_no_worker_died();
 }
 

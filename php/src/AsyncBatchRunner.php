@@ -48,10 +48,10 @@ class AsyncBatchRunner
             return;
         }
         if ($job->queue === []) {
-            $job->oldestAt = microtime(true);
+            $job->dueAt = microtime(true) + $job->callPeriod;
         }
         $job->queue[] = $item;
-        if (Runtime::$cli || count($job->queue) >= $job->maxQueueSize) {
+        if (count($job->queue) >= $job->threshold || (Runtime::$cli && microtime(true) >= $job->dueAt)) {
             Runtime::afterQueue($job);
         }
     }

@@ -6,6 +6,14 @@ namespace AsyncBatch\Internal;
 
 use AsyncBatch\InvalidItemException;
 
+// Imported so that the compiler turns them into opcodes: this is the hot path of submitItem().
+use function count;
+use function is_array;
+use function is_object;
+use function is_scalar;
+use function is_string;
+use function strlen;
+
 /**
  * Checks an item at submit and makes the copy that is queued: arrays are rebuilt
  * (so references and later changes by the caller do not reach the queue),

@@ -22,8 +22,10 @@ final class Job
 
     /** @var list<mixed> items waiting in memory, oldest first */
     public array $queue = [];
-    /** microtime(true) when the oldest queued item was queued. */
-    public float $oldestAt = 0.0;
+    /** microtime(true) at which the oldest queued item is callPeriod old. */
+    public float $dueAt = 0.0;
+    /** Queue length at which submitItem() hands over to the runtime (batchSize in the CLI, else maxQueueSize). */
+    public int $threshold;
     /** Moving average of call durations in seconds (each new one weighs 0.3), null before the first. */
     public ?float $estimate = null;
 
@@ -53,6 +55,7 @@ final class Job
         $this->maxRetries = $c->maxRetries;
         $this->retryDelay = $c->retryDelay;
         $this->maxQueueSize = $c->maxQueueSize;
+        $this->threshold = PHP_SAPI === 'cli' ? min($c->batchSize, $c->maxQueueSize) : $c->maxQueueSize;
         $this->registered = true;
     }
 

@@ -81,18 +81,23 @@ final class Runtime
         ));
     }
 
-    /** The rest of submitItem() once the item is queued, when it is not a plain append. */
+    /**
+     * The rest of submitItem() once the item is queued, when the queue reached the
+     * job's threshold or its oldest item is due: in the CLI, delivery of the due
+     * batches (rule 5); then the spill of a full queue to the spool (rule 6).
+     */
     public static function afterQueue(Job $job): void
     {
         if (self::$cli && self::$delivering === 0) {
             $n = count($job->queue);
-            $periodPassed = microtime(true) - $job->oldestAt >= $job->callPeriod;
+            $periodPassed = microtime(true) >= $job->dueAt;
             if ($n >= $job->batchSize || $periodPassed) {
                 $take = $periodPassed ? $n : $n - $n % $job->batchSize;
                 $items = array_slice($job->queue, 0, $take);
                 $job->queue = array_slice($job->queue, $take);
                 if ($job->queue !== []) {
-                    $job->oldestAt = microtime(true);
+                    // The remainder was queued after the batches just taken.
+                    $job->dueAt = microtime(true) + $job->callPeriod;
                 }
                 self::$delivering++;
                 try {

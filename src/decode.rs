@@ -1,25 +1,69 @@
 //! MessagePack -> PHP arrays: the batch a callable receives, built directly, each
-//! array sized up front.
+//! array sized up front. Map keys repeat from item to item (log records share
+//! their field names), so each distinct key string is made once per batch.
+
+use std::collections::HashMap;
 
 use asyncbatch_core::batch::Batch;
+use asyncbatch_core::item::php_numeric_key;
 use asyncbatch_core::msgpack::{self, Build, DecodeError};
 use ext_php_rs::boxed::ZBox;
-use ext_php_rs::ffi;
-use ext_php_rs::types::{ZendHashTable, Zval};
+use ext_php_rs::ffi::{self, zend_string};
+use ext_php_rs::types::{ZendHashTable, ZendStr, Zval};
 
-use crate::{array, php};
+use crate::php;
 
-struct ZvalBuilder;
+/// Distinct keys kept per batch; beyond this, keys are made one by one.
+const MAX_CACHED_KEYS: usize = 256;
 
-fn insert(result: *mut Zval, v: Zval) {
+struct ZvalBuilder<'b> {
+    keys: HashMap<&'b [u8], *mut zend_string, rustc_hash::FxBuildHasher>,
+}
+
+impl Drop for ZvalBuilder<'_> {
+    fn drop(&mut self) {
+        for (_, key) in self.keys.drain() {
+            // SAFETY: we hold one reference to each cached key.
+            drop(unsafe { ZBox::<ZendStr>::from_raw(key) });
+        }
+    }
+}
+
+fn inserted(slot: *mut Zval, v: Zval) {
     // On success the array took the zval's contents over; on failure (a full
     // index space) it did not, and the Rust value frees them.
-    if !result.is_null() {
+    if !slot.is_null() {
         std::mem::forget(v);
     }
 }
 
-impl Build for ZvalBuilder {
+impl<'b> ZvalBuilder<'b> {
+    fn insert_key(&mut self, c: &mut ZBox<ZendHashTable>, k: &'b [u8], mut v: Zval) {
+        if let Some(i) = php_numeric_key(k) {
+            // SAFETY: a live array and an owned zval.
+            let slot = unsafe { ffi::zend_hash_index_update(&mut **c, i as u64, &mut v) };
+            return inserted(slot, v);
+        }
+        let key = match self.keys.get(k) {
+            Some(&key) => key,
+            None if self.keys.len() < MAX_CACHED_KEYS => {
+                let key = ZendStr::new(k, false).into_raw();
+                self.keys.insert(k, key);
+                key
+            }
+            None => {
+                // SAFETY: as above; the array copies the key.
+                let slot = unsafe { ffi::zend_hash_str_update(&mut **c, k.as_ptr().cast(), k.len(), &mut v) };
+                return inserted(slot, v);
+            }
+        };
+        // SAFETY: a live array, a live key (the array adds its own reference).
+        let slot = unsafe { ffi::zend_hash_update(&mut **c, key, &mut v) };
+        inserted(slot, v);
+    }
+}
+
+impl<'b> Build<'b> for ZvalBuilder<'b> {
     type Value = Zval;
     type Container = ZBox<ZendHashTable>;
 
@@ -41,7 +85,7 @@ impl Build for ZvalBuilder {
         z.set_double(v);
         z
     }
-    fn bytes(&mut self, v: &[u8]) -> Zval {
+    fn bytes(&mut self, v: &'b [u8]) -> Zval {
         php::string_zval(v)
     }
     fn list(&mut self, len: usize) -> ZBox<ZendHashTable> {
@@ -52,16 +96,16 @@ impl Build for ZvalBuilder {
     }
     fn push(&mut self, c: &mut ZBox<ZendHashTable>, mut v: Zval) {
         // SAFETY: a live array and an owned zval.
-        let r = unsafe { ffi::zend_hash_next_index_insert(&mut **c, &mut v) };
-        insert(r, v);
+        let slot = unsafe { ffi::zend_hash_next_index_insert(&mut **c, &mut v) };
+        inserted(slot, v);
     }
     fn insert_int(&mut self, c: &mut ZBox<ZendHashTable>, k: i64, mut v: Zval) {
         // SAFETY: as above.
-        let r = unsafe { ffi::zend_hash_index_update(&mut **c, k as u64, &mut v) };
-        insert(r, v);
+        let slot = unsafe { ffi::zend_hash_index_update(&mut **c, k as u64, &mut v) };
+        inserted(slot, v);
     }
-    fn insert_bytes(&mut self, c: &mut ZBox<ZendHashTable>, k: &[u8], v: Zval) {
-        array::symtable_insert(c, k, v);
+    fn insert_bytes(&mut self, c: &mut ZBox<ZendHashTable>, k: &'b [u8], v: Zval) {
+        self.insert_key(c, k, v);
     }
     fn finish(&mut self, c: ZBox<ZendHashTable>) -> Zval {
         let mut z = Zval::new();
@@ -73,7 +117,7 @@ impl Build for ZvalBuilder {
 /// The PHP list a callable receives for `batch`.
 pub fn batch_to_array(batch: &Batch) -> Result<Zval, DecodeError> {
     let mut list = ZendHashTable::with_capacity(batch.len() as u32);
-    let mut b = ZvalBuilder;
+    let mut b = ZvalBuilder { keys: HashMap::default() };
     for item in batch.iter() {
         let v = msgpack::decode(item, &mut b)?;
         b.push(&mut list, v);

@@ -12,18 +12,41 @@ use crate::php;
 
 /// Why an item was not encoded.
 pub enum EncodeError {
-    /// The item is not acceptable.
-    Item(ItemErrorKind),
+    /// The item is not acceptable (boxed: errors are rare, and a small result keeps
+    /// the walk's frames small).
+    Item(Box<ItemErrorKind>),
     /// `jsonSerialize()` threw; the exception is pending.
     Exception,
+    /// The item holds an object, and this walk may not run PHP code.
+    NeedsPhp,
 }
 
-/// Appends the encoding of `item` to `out`.
-pub fn encode_item(item: &Zval, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    encode(item, out, 0)
+/// Appends the encoding of `item` to `out`, checking its size. Runs no PHP code: an
+/// object makes it stop with [`EncodeError::NeedsPhp`], so it may run while the
+/// runtime is borrowed.
+#[inline]
+pub fn encode_plain(item: &Zval, out: &mut Vec<u8>, max_size: usize) -> Result<(), EncodeError> {
+    let start = out.len();
+    encode(item, out, 0, false)?;
+    check_size(out.len() - start, max_size)
 }
 
-fn encode(zv: &Zval, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {
+/// Appends the encoding of `item` to `out`, replacing `JsonSerializable` objects by
+/// their data (which runs their PHP code), checking its size.
+pub fn encode_item(item: &Zval, out: &mut Vec<u8>, max_size: usize) -> Result<(), EncodeError> {
+    let start = out.len();
+    encode(item, out, 0, true)?;
+    check_size(out.len() - start, max_size)
+}
+
+fn check_size(size: usize, max: usize) -> Result<(), EncodeError> {
+    if size > max {
+        return Err(EncodeError::Item(Box::new(ItemErrorKind::TooLarge { size, max })));
+    }
+    Ok(())
+}
+
+fn encode(zv: &Zval, out: &mut Vec<u8>, depth: usize, php: bool) -> Result<(), EncodeError> {
     // SAFETY: each arm reads the union member its type tag says is there.
     unsafe {
         match zv.u1.v.type_ as u32 {
@@ -33,19 +56,19 @@ fn encode(zv: &Zval, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError>
             ffi::IS_LONG => msgpack::write_int(out, zv.value.lval),
             ffi::IS_DOUBLE => msgpack::write_f64(out, zv.value.dval),
             ffi::IS_STRING => msgpack::write_bytes(out, php::str_bytes(&*zv.value.str_)),
-            ffi::IS_ARRAY => encode_array(&*zv.value.arr, out, depth + 1)?,
-            ffi::IS_REFERENCE => encode(&(*zv.value.ref_).val, out, depth)?,
-            ffi::IS_INDIRECT => encode(&*zv.value.zv, out, depth)?,
-            ffi::IS_OBJECT => encode_object(&*zv.value.obj, out, depth)?,
-            _ => return Err(EncodeError::Item(ItemErrorKind::Resource { path: ItemPath::root() })),
+            ffi::IS_ARRAY => encode_array(&*zv.value.arr, out, depth + 1, php)?,
+            ffi::IS_REFERENCE => encode(&(*zv.value.ref_).val, out, depth, php)?,
+            ffi::IS_INDIRECT => encode(&*zv.value.zv, out, depth, php)?,
+            ffi::IS_OBJECT => encode_object(&*zv.value.obj, out, depth, php)?,
+            _ => return Err(EncodeError::Item(Box::new(ItemErrorKind::Resource { path: ItemPath::root() }))),
         }
     }
     Ok(())
 }
 
-fn encode_array(ht: &ffi::zend_array, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {
+fn encode_array(ht: &ffi::zend_array, out: &mut Vec<u8>, depth: usize, php: bool) -> Result<(), EncodeError> {
     if depth > MAX_DEPTH {
-        return Err(EncodeError::Item(ItemErrorKind::TooDeep));
+        return Err(EncodeError::Item(Box::new(ItemErrorKind::TooDeep)));
     }
     let n = array::len(ht);
     let list = array::is_list(ht);
@@ -61,23 +84,26 @@ fn encode_array(ht: &ffi::zend_array, out: &mut Vec<u8>, depth: usize) -> Result
                 Key::Str(s) => msgpack::write_bytes(out, s),
             }
         }
-        encode(value, out, depth).map_err(|e| match e {
-            EncodeError::Item(kind) => EncodeError::Item(kind.within(match key {
+        encode(value, out, depth, php).map_err(|e| match e {
+            EncodeError::Item(kind) => EncodeError::Item(Box::new(kind.within(match key {
                 Key::Int(i) => PathStep::Index(i),
                 Key::Str(s) => PathStep::Key(s.to_vec()),
-            })),
+            }))),
             other => other,
         })
     })
 }
 
-fn encode_object(obj: &ZendObject, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {
+fn encode_object(obj: &ZendObject, out: &mut Vec<u8>, depth: usize, php: bool) -> Result<(), EncodeError> {
     let json = php::json_serializable_ce();
     // SAFETY: a live object's class entry; instanceof on two valid class entries.
     let serializable = !json.is_null() && unsafe { ffi::instanceof_function_slow(obj.ce, json) };
     if !serializable {
         let class = obj.get_class_name().unwrap_or_else(|_| "object".into());
-        return Err(EncodeError::Item(ItemErrorKind::Object { path: ItemPath::root(), class }));
+        return Err(EncodeError::Item(Box::new(ItemErrorKind::Object { path: ItemPath::root(), class })));
+    }
+    if !php {
+        return Err(EncodeError::NeedsPhp);
     }
     let data = match obj.try_call_method("jsonSerialize", vec![]) {
         Ok(v) if !ExecutorGlobals::has_exception() => v,
@@ -87,7 +113,7 @@ fn encode_object(obj: &ZendObject, out: &mut Vec<u8>, depth: usize) -> Result<()
     // (or one returning itself) ends at the depth limit.
     let deeper = if data.is_object() { depth + 1 } else { depth };
     if deeper > MAX_DEPTH {
-        return Err(EncodeError::Item(ItemErrorKind::TooDeep));
+        return Err(EncodeError::Item(Box::new(ItemErrorKind::TooDeep)));
     }
-    encode(&data, out, deeper)
+    encode(&data, out, deeper, php)
 }

@@ -2,8 +2,8 @@
 //! `core`, turn the outcome into PHP values or a [`Failure`].
 
 use std::path::Path;
-use std::time::Instant;
 
+use asyncbatch_core::clock;
 use asyncbatch_core::config::{ConfigKey, ConfigValue, JobConfig};
 use asyncbatch_core::delivery::{self, Mode};
 use asyncbatch_core::item::{printable_id, ItemError, ItemErrorKind};
@@ -130,33 +130,74 @@ pub fn register(id: &[u8], func: &Zval, config: &zend_array) -> Result<(), Failu
     Ok(())
 }
 
-/// `submitItem()`.
+/// `submitItem()`. The common case takes one borrow of the runtime: the item is
+/// written straight into the job's queue. Items holding objects are encoded apart
+/// first, as their `jsonSerialize()` is PHP code that may itself submit.
 pub fn submit(id: &[u8], item: &Zval) -> Result<(), Failure> {
-    ensure_request();
-    let (job, max_size) = with_runtime(|rt| rt.registered(id).map(|j| (j, rt.settings().max_item_size)))
-        .ok_or_else(|| unknown_job(id))?;
+    enum Fast {
+        Done(JobId, AfterPush, bool),
+        Setup,
+        Unknown,
+        Slow(JobId, usize),
+        Bad(Box<ItemErrorKind>),
+    }
+    let mut fast = with_runtime(|rt| {
+        if !rt.in_request() || !rt.shutdown.pending {
+            return Fast::Setup;
+        }
+        let Some(job) = rt.registered(id) else { return Fast::Unknown };
+        let max = rt.settings().max_item_size;
+        match rt.push_with(job, clock::coarse_now(), |buf| encode::encode_plain(item, buf, max)) {
+            Ok(after) => Fast::Done(job, after, rt.has_warnings()),
+            Err(EncodeError::NeedsPhp) => Fast::Slow(job, max),
+            Err(EncodeError::Item(kind)) => Fast::Bad(kind),
+            Err(EncodeError::Exception) => unreachable!("encode_plain runs no PHP code"),
+        }
+    });
+    if let Fast::Setup = fast {
+        ensure_request();
+        fast = match with_runtime(|rt| rt.registered(id).map(|j| (j, rt.settings().max_item_size))) {
+            Some((job, max)) => Fast::Slow(job, max),
+            None => Fast::Unknown,
+        };
+    }
+    let (job, after, warnings) = match fast {
+        Fast::Done(job, after, warnings) => (job, after, warnings),
+        Fast::Setup => unreachable!("set up above"),
+        Fast::Unknown => return Err(unknown_job(id)),
+        Fast::Bad(kind) => return Err(Failure::Item(ItemError { job: printable_id(id), kind: *kind })),
+        Fast::Slow(job, max) => {
+            let (after, warnings) = submit_via_scratch(id, job, item, max)?;
+            (job, after, warnings)
+        }
+    };
+    if warnings {
+        raise_warnings();
+    }
+    if after == AfterPush::Due {
+        delivery::deliver(&PhpHost, &[job], Mode::Due);
+    }
+    Ok(())
+}
+
+fn submit_via_scratch(id: &[u8], job: JobId, item: &Zval, max: usize) -> Result<(AfterPush, bool), Failure> {
     let mut buf = SCRATCH.take();
     buf.clear();
-    let encoded = encode::encode_item(item, &mut buf);
-    let result = match encoded {
-        Err(EncodeError::Exception) => Err(Failure::Pending),
-        Err(EncodeError::Item(kind)) => Err(Failure::Item(ItemError { job: printable_id(id), kind })),
-        Ok(()) if buf.len() > max_size => Err(Failure::Item(ItemError {
-            job: printable_id(id),
-            kind: ItemErrorKind::TooLarge { size: buf.len(), max: max_size },
+    let result = match encode::encode_item(item, &mut buf, max) {
+        Ok(()) => Ok(with_runtime(|rt| {
+            // A jsonSerialize() may have ended the request's registration of the job.
+            let after = rt.registered(id).map(|j| rt.push(j, &buf, clock::coarse_now()));
+            (after.unwrap_or(AfterPush::Queued), rt.has_warnings())
         })),
-        Ok(()) => Ok(with_runtime(|rt| rt.push(job, &buf, Instant::now()))),
+        Err(EncodeError::Item(kind)) => Err(Failure::Item(ItemError { job: printable_id(id), kind: *kind })),
+        Err(EncodeError::Exception | EncodeError::NeedsPhp) => Err(Failure::Pending),
     };
     if buf.capacity() > 1 << 20 {
         buf = Vec::new(); // one huge item should not pin its buffer
     }
     SCRATCH.set(buf);
-    let after = result?;
-    raise_warnings();
-    if after == AfterPush::Due {
-        delivery::deliver(&PhpHost, &[job], Mode::Due);
-    }
-    Ok(())
+    let _ = job;
+    result
 }
 
 fn jobs_for(id: Option<&[u8]>) -> Result<Vec<JobId>, Failure> {

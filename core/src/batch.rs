@@ -1,8 +1,7 @@
 //! Encoded items in order: the [`ItemQueue`] a job fills, and the [`Batch`]es taken
 //! from it. Items stay MessagePack bytes from submit to delivery.
 
-use std::time::Instant;
-
+use crate::clock::Tick;
 use crate::msgpack::{self, DecodeError, Reader};
 
 /// Items, each a MessagePack value, stored back to back.
@@ -107,7 +106,7 @@ pub struct ItemQueue {
     ends: Vec<usize>,
     head_item: usize,
     head_byte: usize,
-    oldest_at: Option<Instant>,
+    oldest_at: Option<Tick>,
 }
 
 impl ItemQueue {
@@ -118,12 +117,27 @@ impl ItemQueue {
 
     /// Appends one encoded item queued at `now`.
     #[inline]
-    pub fn push(&mut self, item: &[u8], now: Instant) {
+    pub fn push(&mut self, item: &[u8], now: Tick) {
+        let _ = self.push_with::<()>(now, |buf| {
+            buf.extend_from_slice(item);
+            Ok(())
+        });
+    }
+
+    /// Appends one item that `encode` writes straight into the queue's buffer; if it
+    /// fails, whatever it wrote is removed and the queue is as before.
+    #[inline]
+    pub fn push_with<E>(&mut self, now: Tick, encode: impl FnOnce(&mut Vec<u8>) -> Result<(), E>) -> Result<(), E> {
+        let start = self.bytes.len();
+        if let Err(e) = encode(&mut self.bytes) {
+            self.bytes.truncate(start);
+            return Err(e);
+        }
         if self.oldest_at.is_none() {
             self.oldest_at = Some(now);
         }
-        self.bytes.extend_from_slice(item);
         self.ends.push(self.bytes.len());
+        Ok(())
     }
 
     /// Items waiting.
@@ -143,7 +157,7 @@ impl ItemQueue {
     }
 
     /// When the oldest waiting item was queued.
-    pub fn oldest_at(&self) -> Option<Instant> {
+    pub fn oldest_at(&self) -> Option<Tick> {
         self.oldest_at
     }
 
@@ -170,7 +184,7 @@ impl ItemQueue {
     }
 
     /// Puts a batch back at the front, as if never taken (it keeps its place in line).
-    pub fn put_back(&mut self, batch: Batch, queued_at: Instant) {
+    pub fn put_back(&mut self, batch: Batch, queued_at: Tick) {
         if batch.is_empty() {
             return;
         }
@@ -216,6 +230,7 @@ impl ItemQueue {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::time::Duration;
 
     fn item(i: u32) -> Vec<u8> {
         let mut out = Vec::new();
@@ -225,7 +240,7 @@ mod tests {
 
     #[test]
     fn takes_in_order_and_resets_when_empty() {
-        let now = Instant::now();
+        let now = Tick::ZERO;
         let mut q = ItemQueue::new();
         for i in 0..5 {
             q.push(&item(i), now);
@@ -240,8 +255,21 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_encoding_leaves_nothing() {
+        let mut q = ItemQueue::new();
+        q.push(&item(1), Duration::ZERO);
+        let r: Result<(), &str> = q.push_with(Duration::ZERO, |buf| {
+            buf.extend_from_slice(b"partial");
+            Err("no")
+        });
+        assert!(r.is_err());
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.take_all().bytes(), &item(1)[..]);
+    }
+
+    #[test]
     fn put_back_keeps_the_place_in_line() {
-        let now = Instant::now();
+        let now = Tick::ZERO;
         let mut q = ItemQueue::new();
         for i in 0..4 {
             q.push(&item(i), now);
@@ -274,7 +302,7 @@ mod tests {
             batch_size in 1usize..40,
             pushes_between in 0usize..5,
         ) {
-            let now = Instant::now();
+            let now = Tick::ZERO;
             let mut q = ItemQueue::new();
             let mut next = 0u32;
             let mut seen = Vec::new();

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::batch::Batch;
 use crate::budget::Budget;
+use crate::clock::Tick;
 use crate::failure_store::FailureRecord;
 use crate::naming;
 use crate::retry::Backoff;
@@ -37,6 +38,10 @@ pub trait Host {
     /// The time.
     fn now(&self) -> Instant {
         Instant::now()
+    }
+    /// The coarse time queued items are stamped with.
+    fn tick(&self) -> Tick {
+        crate::clock::coarse_now()
     }
     /// Waits before a retry.
     fn sleep(&self, d: Duration) {
@@ -128,32 +133,21 @@ fn may_start<H: Host>(host: &H, j: JobId, mode: Mode, budget: &Budget) -> bool {
 }
 
 fn deliver_queue<H: Host>(host: &H, j: JobId, mode: Mode, budget: &Budget, report: &mut Report) {
-    let now = host.now();
-    let mut remaining = host.with(|rt| {
-        let job = rt.job(j);
-        let len = job.queue.len();
-        match mode {
-            Mode::Shutdown => usize::MAX,
-            Mode::Flush => len,
-            Mode::Due => {
-                let period_passed = job
-                    .queue
-                    .oldest_at()
-                    .is_some_and(|t| now.saturating_duration_since(t) >= job.config.call_period);
-                if period_passed { len } else { len - len % job.config.batch_size }
-            }
-        }
+    let tick = host.tick();
+    let mut remaining = host.with(|rt| match mode {
+        Mode::Shutdown => usize::MAX,
+        Mode::Flush => rt.job(j).queue.len(),
+        Mode::Due => rt.due_items(j, tick),
     });
     while remaining > 0 {
         if !may_start(host, j, mode, budget) {
             report.stopped = true;
             return;
         }
-        let now = host.now();
         let batch = host.with(|rt| {
             let job = rt.job_mut(j);
             let n = job.config.batch_size.min(remaining);
-            let at = job.queue.oldest_at().unwrap_or(now);
+            let at = job.queue.oldest_at().unwrap_or(tick);
             let batch = job.queue.take(n);
             if batch.is_empty() {
                 return None;

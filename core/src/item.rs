@@ -97,7 +97,7 @@ pub enum Partial {
     Map(Vec<(Key, Value)>),
 }
 
-impl Build for ValueBuilder {
+impl Build<'_> for ValueBuilder {
     type Value = Value;
     type Container = Partial;
 
@@ -227,14 +227,14 @@ pub enum ItemErrorKind {
 
 impl ItemErrorKind {
     /// Records that the problem sits one step further in, as the error travels out.
-    pub fn within(mut self, step: PathStep) -> Self {
-        match &mut self {
+    pub fn within(mut self: Box<Self>, step: PathStep) -> Self {
+        match &mut *self {
             ItemErrorKind::Object { path, .. } | ItemErrorKind::Resource { path } => {
                 path.push_outer(step)
             }
             ItemErrorKind::TooDeep | ItemErrorKind::TooLarge { .. } => {}
         }
-        self
+        *self
     }
 }
 
@@ -250,7 +250,12 @@ pub struct ItemError {
 
 /// The integer a string array key stands for in PHP (`"12"` is the key `12`):
 /// a canonical decimal in range, no sign but `-`, no leading zero, not `-0`.
+#[inline]
 pub fn php_numeric_key(k: &[u8]) -> Option<i64> {
+    match k.first() {
+        Some(b'0'..=b'9' | b'-') => {}
+        _ => return None,
+    }
     let digits = k.strip_prefix(b"-").unwrap_or(k);
     if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
@@ -321,6 +326,28 @@ mod tests {
     }
 
     #[test]
+    fn every_short_length_is_copied_exactly() {
+        for n in 0..40 {
+            let ascii: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            let mut utf8 = ascii.clone();
+            if n >= 2 {
+                utf8[n - 2..].copy_from_slice("\u{e9}".as_bytes());
+            }
+            let mut binary = ascii.clone();
+            if n >= 1 {
+                binary[n / 2] = 0xff;
+            }
+            for bytes in [ascii, utf8, binary] {
+                let v = Value::Bytes(bytes.clone());
+                let enc = v.encode();
+                assert_eq!(Value::decode(&enc).unwrap(), v, "length {n}");
+                let is_str = matches!(enc[0], 0xa0..=0xbf | 0xd9..=0xdb);
+                assert_eq!(is_str, std::str::from_utf8(&bytes).is_ok(), "length {n}");
+            }
+        }
+    }
+
+    #[test]
     fn strings_are_str_when_utf8_and_bin_otherwise() {
         assert_eq!(Value::str("ab").encode(), b"\xa2ab");
         assert_eq!(Value::Bytes(vec![0xff]).encode(), b"\xc4\x01\xff");
@@ -382,9 +409,8 @@ mod tests {
 
     #[test]
     fn paths_print_outermost_first() {
-        let kind = ItemErrorKind::Resource { path: ItemPath::root() }
-            .within(PathStep::Index(0))
-            .within(PathStep::Key(b"ctx".to_vec()));
+        let kind = Box::new(ItemErrorKind::Resource { path: ItemPath::root() }).within(PathStep::Index(0));
+        let kind = Box::new(kind).within(PathStep::Key(b"ctx".to_vec()));
         let e = ItemError { job: "logs".into(), kind };
         assert_eq!(
             e.to_string(),

@@ -16,6 +16,7 @@
 
 pub mod batch;
 pub mod budget;
+pub mod clock;
 pub mod config;
 pub mod delivery;
 pub mod failure_store;

@@ -75,12 +75,73 @@ pub fn write_f64(out: &mut Vec<u8>, v: f64) {
 /// Appends a PHP string: `str` when the bytes are UTF-8, `bin` otherwise.
 #[inline]
 pub fn write_bytes(out: &mut Vec<u8>, v: &[u8]) {
+    let n = v.len();
+    if n < 32 {
+        // The common case (keys, levels, short values): fixstr, copied and checked
+        // for ASCII in one pass.
+        out.reserve(n + 1);
+        let at = out.len();
+        // SAFETY: capacity for n + 1 more bytes was just reserved.
+        let ascii = unsafe {
+            let p = out.as_mut_ptr().add(at);
+            *p = 0xa0 | n as u8;
+            copy_short(v, p.add(1))
+        };
+        if ascii {
+            // SAFETY: the header and n bytes were written.
+            unsafe { out.set_len(at + 1 + n) };
+            return;
+        }
+    }
+    out.reserve(n + 5);
     if v.is_ascii() || std::str::from_utf8(v).is_ok() {
-        write_str_header(out, v.len());
+        write_str_header(out, n);
     } else {
-        write_bin_header(out, v.len());
+        write_bin_header(out, n);
     }
     out.extend_from_slice(v);
+}
+
+/// Copies fewer than 32 bytes to `dst` with (possibly overlapping) word loads and
+/// stores, and tells whether they are all ASCII.
+///
+/// # Safety
+/// `dst` must be valid for `src.len()` bytes of writes.
+#[inline(always)]
+unsafe fn copy_short(src: &[u8], dst: *mut u8) -> bool {
+    let n = src.len();
+    let s = src.as_ptr();
+    // SAFETY: every load reads inside `src` and every store writes inside
+    // `dst[..n]`, by the length checks of each arm.
+    unsafe {
+        if n >= 16 {
+            let a = std::ptr::read_unaligned(s as *const u128);
+            let b = std::ptr::read_unaligned(s.add(n - 16) as *const u128);
+            std::ptr::write_unaligned(dst as *mut u128, a);
+            std::ptr::write_unaligned(dst.add(n - 16) as *mut u128, b);
+            (a | b) & 0x8080_8080_8080_8080_8080_8080_8080_8080 == 0
+        } else if n >= 8 {
+            let a = std::ptr::read_unaligned(s as *const u64);
+            let b = std::ptr::read_unaligned(s.add(n - 8) as *const u64);
+            std::ptr::write_unaligned(dst as *mut u64, a);
+            std::ptr::write_unaligned(dst.add(n - 8) as *mut u64, b);
+            (a | b) & 0x8080_8080_8080_8080 == 0
+        } else if n >= 4 {
+            let a = std::ptr::read_unaligned(s as *const u32);
+            let b = std::ptr::read_unaligned(s.add(n - 4) as *const u32);
+            std::ptr::write_unaligned(dst as *mut u32, a);
+            std::ptr::write_unaligned(dst.add(n - 4) as *mut u32, b);
+            (a | b) & 0x8080_8080 == 0
+        } else {
+            let mut acc = 0u8;
+            for i in 0..n {
+                let c = *s.add(i);
+                *dst.add(i) = c;
+                acc |= c;
+            }
+            acc < 0x80
+        }
+    }
 }
 
 #[inline]
@@ -164,8 +225,9 @@ pub enum DecodeError {
     Expected(&'static str),
 }
 
-/// Receives decoded values; the decoder drives it depth-first.
-pub trait Build {
+/// Receives decoded values; the decoder drives it depth-first. Strings borrow from
+/// the input (`'de`), so a builder may keep them while the input lives.
+pub trait Build<'de> {
     /// A finished value.
     type Value;
     /// An array or map under construction.
@@ -179,7 +241,7 @@ pub trait Build {
     /// A float.
     fn float(&mut self, v: f64) -> Self::Value;
     /// A string (`str` or `bin`).
-    fn bytes(&mut self, v: &[u8]) -> Self::Value;
+    fn bytes(&mut self, v: &'de [u8]) -> Self::Value;
     /// Starts a list of `len` values.
     fn list(&mut self, len: usize) -> Self::Container;
     /// Starts a map of `len` pairs.
@@ -189,7 +251,7 @@ pub trait Build {
     /// Inserts under an integer key.
     fn insert_int(&mut self, c: &mut Self::Container, k: i64, v: Self::Value);
     /// Inserts under a string key.
-    fn insert_bytes(&mut self, c: &mut Self::Container, k: &[u8], v: Self::Value);
+    fn insert_bytes(&mut self, c: &mut Self::Container, k: &'de [u8], v: Self::Value);
     /// Finishes a container.
     fn finish(&mut self, c: Self::Container) -> Self::Value;
 }
@@ -342,11 +404,11 @@ impl<'a> Reader<'a> {
     }
 
     /// Decodes one value into `b`.
-    pub fn decode<B: Build>(&mut self, b: &mut B) -> Result<B::Value, DecodeError> {
+    pub fn decode<B: Build<'a>>(&mut self, b: &mut B) -> Result<B::Value, DecodeError> {
         self.decode_at(b, 0)
     }
 
-    fn decode_at<B: Build>(&mut self, b: &mut B, depth: usize) -> Result<B::Value, DecodeError> {
+    fn decode_at<B: Build<'a>>(&mut self, b: &mut B, depth: usize) -> Result<B::Value, DecodeError> {
         Ok(match self.head()? {
             Head::Nil => b.nil(),
             Head::Bool(v) => b.bool(v),
@@ -396,7 +458,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Decodes exactly one value from `buf` (no trailing bytes).
-pub fn decode<B: Build>(buf: &[u8], b: &mut B) -> Result<B::Value, DecodeError> {
+pub fn decode<'a, B: Build<'a>>(buf: &'a [u8], b: &mut B) -> Result<B::Value, DecodeError> {
     let mut r = Reader::new(buf);
     let v = r.decode(b)?;
     match r.remaining() {
@@ -408,7 +470,7 @@ pub fn decode<B: Build>(buf: &[u8], b: &mut B) -> Result<B::Value, DecodeError> 
 /// A builder that keeps nothing: validation and skipping.
 struct Skip;
 
-impl Build for Skip {
+impl Build<'_> for Skip {
     type Value = ();
     type Container = ();
     fn nil(&mut self) {}

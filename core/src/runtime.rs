@@ -9,10 +9,10 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::time::Instant;
 
 use crate::batch::{Batch, ItemQueue};
 use crate::budget::EstimatedDuration;
+use crate::clock::Tick;
 use crate::config::JobConfig;
 use crate::failure_store::{ClaimedFailure, FailureRecord, FailureStore};
 use crate::item::printable_id;
@@ -42,7 +42,7 @@ pub struct Job {
     /// Moving average of its batch durations.
     pub estimate: EstimatedDuration,
     /// The batch being delivered from the queue, until its call returns.
-    pub inflight: Option<(Rc<Batch>, Instant)>,
+    pub inflight: Option<(Rc<Batch>, Tick)>,
     registered: bool,
 }
 
@@ -80,7 +80,7 @@ pub struct ShutdownState {
     /// It already ran once and put itself last.
     pub deferred: bool,
     /// A delivery run started at this moment.
-    pub delivery_started: Option<Instant>,
+    pub delivery_started: Option<std::time::Instant>,
     /// Calls made since; the first batch always starts, whatever the budget.
     pub batches: u64,
 }
@@ -89,7 +89,7 @@ pub struct ShutdownState {
 #[derive(Debug)]
 pub struct Runtime {
     jobs: Vec<Job>,
-    index: HashMap<Vec<u8>, JobId>,
+    index: HashMap<Vec<u8>, JobId, rustc_hash::FxBuildHasher>,
     order: Vec<JobId>,
     settings: Option<Settings>,
     spool: Option<Spool>,
@@ -119,7 +119,7 @@ impl Runtime {
     pub fn new() -> Self {
         Runtime {
             jobs: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
             order: Vec::new(),
             settings: None,
             spool: None,
@@ -209,36 +209,52 @@ impl Runtime {
     }
 
     /// Queues one encoded item.
-    pub fn push(&mut self, j: JobId, item: &[u8], now: Instant) -> AfterPush {
+    pub fn push(&mut self, j: JobId, item: &[u8], now: Tick) -> AfterPush {
+        self.push_with::<()>(j, now, |buf| {
+            buf.extend_from_slice(item);
+            Ok(())
+        })
+        .expect("copying cannot fail")
+    }
+
+    /// Queues one item that `encode` writes straight into the job's queue; when it
+    /// fails nothing is queued and no counter moves.
+    #[inline]
+    pub fn push_with<E>(
+        &mut self,
+        j: JobId,
+        now: Tick,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<AfterPush, E> {
         let cli = self.cli;
         let delivering = self.delivering;
         let job = &mut self.jobs[j];
+        job.queue.push_with(now, encode)?;
         job.stats.submitted += 1;
-        job.queue.push(item, now);
         let len = job.queue.len();
-        if cli && !delivering {
-            let period_passed = job
-                .queue
-                .oldest_at()
-                .is_some_and(|t| now.saturating_duration_since(t) >= job.config.call_period);
-            if len >= job.config.batch_size || period_passed {
-                return AfterPush::Due;
-            }
+        if cli && !delivering && (len >= job.config.batch_size || self.period_passed(j, now)) {
+            return Ok(AfterPush::Due);
         }
-        if len >= job.config.max_queue_size {
+        if len >= self.jobs[j].config.max_queue_size {
             self.spill(j);
         }
-        AfterPush::Queued
+        Ok(AfterPush::Queued)
     }
 
-    /// Whether the CLI's due rule asks for a delivery of `j` now.
-    pub fn is_due(&self, j: JobId, now: Instant) -> bool {
+    fn period_passed(&self, j: JobId, now: Tick) -> bool {
         let job = &self.jobs[j];
-        job.queue.len() >= job.config.batch_size
-            || job
-                .queue
-                .oldest_at()
-                .is_some_and(|t| now.saturating_duration_since(t) >= job.config.call_period)
+        job.queue.oldest_at().is_some_and(|t| now.saturating_sub(t) >= job.config.call_period)
+    }
+
+    /// How many queued items of `j` a CLI delivery takes now: the full batches, or
+    /// everything once the oldest item has waited `callPeriod`.
+    pub fn due_items(&self, j: JobId, now: Tick) -> usize {
+        let len = self.jobs[j].queue.len();
+        if self.period_passed(j, now) {
+            len
+        } else {
+            len - len % self.jobs[j].config.batch_size
+        }
     }
 
     /// Writes a job's whole queue to the spool (memory cap reached, or end of request).
@@ -367,6 +383,11 @@ impl Runtime {
     /// Takes back what [`Runtime::hold`] kept.
     pub fn unhold(&mut self, ticket: u64) -> Option<Held> {
         self.held.remove(&ticket)
+    }
+
+    /// Whether warnings wait to be raised.
+    pub fn has_warnings(&self) -> bool {
+        !self.outbox.is_empty()
     }
 
     /// Warnings queued since the last call, for the embedder to raise.

@@ -37,10 +37,7 @@ class AsyncBatchRunner
      */
     public function submitItem(string $identifier, mixed $item): void
     {
-        $job = Runtime::$jobs[$identifier] ?? null;
-        if ($job === null || !$job->registered) {
-            throw Runtime::unknownJob($identifier);
-        }
+        $job = Runtime::$jobs[$identifier] ?? throw Runtime::unknownJob($identifier);
         $item = Items::accept($identifier, $item, Runtime::$maxItemSize);
         ++$job->submitted;
         if (Runtime::$phase >= Runtime::DONE) {

@@ -63,7 +63,9 @@ final class Fs
                 $missing[] = $d;
             }
             foreach (array_reverse($missing) as $d) {
-                if (!@mkdir($d, 0700) && !is_dir($d)) {
+                if (@mkdir($d, 0700)) {
+                    @chmod($d, 0700); // whatever the umask
+                } elseif (!is_dir($d)) {
                     $e = error_get_last();
                     return sprintf('cannot create %s directory %s: %s', $what, $dir, self::why($e['message'] ?? 'unknown error'));
                 }

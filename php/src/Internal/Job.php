@@ -17,8 +17,6 @@ final class Job
     public int $maxRetries;
     public float $retryDelay;
     public int $maxQueueSize;
-    /** Whether the job is registered in this request (stats outlive registration). */
-    public bool $registered = false;
 
     /** @var list<mixed> items waiting in memory, oldest first */
     public array $queue = [];
@@ -56,7 +54,6 @@ final class Job
         $this->retryDelay = $c->retryDelay;
         $this->maxQueueSize = $c->maxQueueSize;
         $this->threshold = PHP_SAPI === 'cli' ? min($c->batchSize, $c->maxQueueSize) : $c->maxQueueSize;
-        $this->registered = true;
     }
 
     /** The job key used in file names. */

@@ -126,13 +126,9 @@ final class Runtime
     public static function flush(?string $identifier): int
     {
         if ($identifier === null) {
-            $jobs = self::registered();
+            $jobs = self::$jobs;
         } else {
-            $job = self::$jobs[$identifier] ?? null;
-            if ($job === null || !$job->registered) {
-                throw self::unknownJob($identifier);
-            }
-            $jobs = [$identifier => $job];
+            $jobs = [$identifier => self::$jobs[$identifier] ?? throw self::unknownJob($identifier)];
         }
         $names = $jobs === [] ? [] : self::spool()->ready();
         $delivered = 0;
@@ -168,7 +164,7 @@ final class Runtime
         self::$phase = self::DELIVERING;
         $settings = Settings::get();
         $budget = self::$budget ??= new Budget($settings->shutdownBudget);
-        $jobs = self::registered();
+        $jobs = self::$jobs;
         $names = $jobs === [] ? [] : self::spool()->ready();
 
         $pending = $names !== [];
@@ -216,13 +212,9 @@ final class Runtime
     public static function retryFailed(?string $identifier): int
     {
         if ($identifier === null) {
-            $jobs = self::registered();
+            $jobs = self::$jobs;
         } else {
-            $job = self::$jobs[$identifier] ?? null;
-            if ($job === null || !$job->registered) {
-                throw self::unknownJob($identifier);
-            }
-            $jobs = [$identifier => $job];
+            $jobs = [$identifier => self::$jobs[$identifier] ?? throw self::unknownJob($identifier)];
         }
         $store = self::failureStore();
         if ($jobs === [] || (!file_exists($store->dir) && !is_link($store->dir))) {
@@ -294,12 +286,6 @@ final class Runtime
         return $out;
     }
 
-    /** @return array<string, Job> */
-    private static function registered(): array
-    {
-        return array_filter(self::$jobs, static fn (Job $j): bool => $j->registered);
-    }
-
     private static function spool(): Spool
     {
         return self::$spool ??= new Spool(Settings::get()->spoolDir);
@@ -355,7 +341,7 @@ final class Runtime
             foreach ($byJob as $id => $items) {
                 $id = (string) $id;
                 $job = self::$jobs[$id] ?? null;
-                if ($job === null || !$job->registered) {
+                if ($job === null) {
                     $why = $spool->write($id, $items);
                     if ($why !== null) {
                         $keep = true;

@@ -34,7 +34,7 @@ final class Settings
         return self::$current ??= self::load();
     }
 
-    /** Forgets the settings read so far (the CLI uses it after --failure-dir). */
+    /** Replaces the settings of this process (the CLI does for --failure-dir). */
     public static function override(self $settings): void
     {
         self::$current = $settings;

@@ -280,15 +280,15 @@ fn deliver_segment<H: Host>(
         let job = rt.job(j);
         (job.id.clone(), job.key.clone(), job.config.batch_size)
     });
-    if claimed.scan.is_damaged() {
+    let damage = claimed.scan.is_damaged().then(|| {
         let s = &claimed.scan;
-        host.log(&format!(
-            "asyncbatch: spool segment {}: skipped {} unreadable bytes{}",
-            claimed.path().display(),
-            s.corrupt_bytes + s.tail_bytes,
-            if s.bad_header { " (not a spool segment)" } else { "" }
-        ));
-    }
+        let path = claimed.path().display().to_string();
+        if s.bad_header {
+            format!("{path}: bad header")
+        } else {
+            format!("{path}: skipped {} bytes", s.corrupt_bytes + s.tail_bytes)
+        }
+    });
     // Items of other jobs (a mixed segment, a jobkey collision) go back to the spool
     // for whoever has those jobs; if that fails the segment is kept whole.
     let frames = std::mem::take(&mut claimed.scan.frames);
@@ -337,9 +337,11 @@ fn deliver_segment<H: Host>(
     };
     match kept {
         Ok(()) => match claimed.finish() {
-            Ok(Finished::Quarantined(to)) => {
-                host.log(&format!("asyncbatch: kept the damaged spool segment as {}", to.display()))
-            }
+            Ok(Finished::Quarantined(to)) => host.log(&format!(
+                "asyncbatch: corrupt spool segment {}; kept as {}",
+                damage.unwrap_or_default(),
+                to.display()
+            )),
             Ok(Finished::Removed) => {}
             Err(e) => warn_once(host, &format!("asyncbatch: {e}")),
         },

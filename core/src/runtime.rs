@@ -319,10 +319,10 @@ impl Runtime {
         }
     }
 
-    /// Ready spool segments of `j`, oldest first (empty when the spool is unusable:
-    /// reading it is retried at the next delivery).
+    /// Ready spool segments that may hold items of `j` (its own, and those of several
+    /// jobs), oldest first.
     pub fn spooled_segments(&mut self, j: JobId) -> Result<Vec<PathBuf>, StorageError> {
-        let key = vec![self.jobs[j].key.clone()];
+        let key = vec![self.jobs[j].key.clone(), naming::MIXED_JOBKEY.to_string()];
         // Do not create the directory just to find it empty.
         if !self.settings().spool_dir.exists() {
             return Ok(Vec::new());

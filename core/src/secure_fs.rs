@@ -83,10 +83,7 @@ pub fn ensure_private_dir(path: &Path, what: &'static str) -> Result<(), Storage
     }
     let me = euid();
     if meta.uid() != me {
-        return Err(refuse(format!(
-            "owned by uid {}, not {me} (run as its owner, or give this user its own directory)",
-            meta.uid()
-        )));
+        return Err(refuse(format!("owned by uid {}, not {me}", meta.uid())));
     }
     let mode = meta.mode() & 0o7777;
     if mode & 0o022 != 0 {

@@ -200,10 +200,10 @@ impl Claimed {
     }
 
     /// Call when every frame was delivered, stored or re-spooled: removes the file,
-    /// or renames it `.corrupt` when damage inside it was skipped. A torn tail alone
-    /// (a writer that died mid-frame) is not kept.
+    /// or renames it `.corrupt` when bytes in it had to be skipped (a torn tail
+    /// included), so that nothing unread is ever deleted.
     pub fn finish(self) -> Result<Finished, StorageError> {
-        let quarantine = self.scan.bad_header || self.scan.corrupt_bytes > 0;
+        let quarantine = self.scan.is_damaged();
         let result = if quarantine {
             let to = self.path.with_extension("corrupt");
             fs::rename(&self.path, &to)

@@ -72,7 +72,8 @@ done
 
 echo "phpt: $SIDE, $(ls "$WORK"/phpt/*.phpt | wc -l) tests, in $WORK"
 set +e
-(cd "$WORK" && "$PHP" "$RUN_TESTS" -p "$PHP" -q --show-diff "${JOBS[@]}" "${LOAD[@]}" "${ARGS[@]}" "${TESTS[@]}") >"$WORK/output.txt" 2>&1
+(cd "$WORK" && "$PHP" "$RUN_TESTS" -p "$PHP" -q --show-diff \
+    "${JOBS[@]}" "${LOAD[@]}" "${ARGS[@]}" "${TESTS[@]}") >"$WORK/output.txt" 2>&1
 STATUS=$?
 set -e
 cat "$WORK/output.txt"

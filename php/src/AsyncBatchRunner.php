@@ -20,7 +20,8 @@ class AsyncBatchRunner
      * Registers a job, or replaces the callable and config of a registered one
      * (items already queued for it stay queued, in order).
      *
-     * @param array{batchSize?: int, callPeriod?: int|float, maxRetries?: int, retryDelay?: int|float, maxQueueSize?: int} $config
+     * @param array{batchSize?: int, callPeriod?: int|float, maxRetries?: int,
+     *               retryDelay?: int|float, maxQueueSize?: int} $config
      * @throws \AsyncBatch\InvalidConfigException naming the identifier or the config key
      */
     public function registerAsyncJob(string $identifier, callable $func, array $config = []): void

@@ -183,7 +183,7 @@ final class Cli
         $job = $this->opts['job'] ?? null;
         $rows = [];
         foreach ($this->files() as [$name, $body, $error]) {
-            if ($job !== null && ($body === null ? Fs::keyOf($name) !== Fs::jobKey((string) $job) : $body['job'] !== $job)) {
+            if ($job !== null && !self::isOf($name, $body, (string) $job)) {
                 continue;
             }
             $rows[] = [$name, $body, $error];
@@ -246,7 +246,8 @@ final class Cli
                 $line = '';
                 foreach ($row as $i => $cell) {
                     $last = $i === count($row) - 1;
-                    $line .= $last ? $cell : $cell . str_repeat(' ', max(1, ($widths[$i] ?? 0) - self::width($cell) + 2));
+                    $pad = max(1, ($widths[$i] ?? 0) - self::width($cell) + 2);
+                    $line .= $last ? $cell : $cell . str_repeat(' ', $pad);
                 }
                 echo rtrim($line), "\n";
             }
@@ -287,7 +288,9 @@ final class Cli
     {
         $bootstrap = $this->opts['bootstrap'] ?? null;
         if (!is_string($bootstrap)) {
-            throw new UsageError('failed:retry needs --bootstrap FILE, the file that registers the jobs with registerAsyncJob()');
+            throw new UsageError(
+                'failed:retry needs --bootstrap FILE, the file that registers the jobs with registerAsyncJob()',
+            );
         }
         if (!is_file($bootstrap)) {
             throw new \RuntimeException(sprintf('bootstrap file %s not found', $bootstrap));
@@ -299,7 +302,7 @@ final class Cli
         $delivered = \AsyncBatchRunner::retryFailed($job);
         $left = 0;
         foreach ($this->files() as [$name, $body]) {
-            if ($job === null || ($body === null ? Fs::keyOf($name) === Fs::jobKey($job) : $body['job'] === $job)) {
+            if ($job === null || self::isOf($name, $body, $job)) {
                 $left++;
             }
         }
@@ -377,6 +380,12 @@ final class Cli
         return $out;
     }
 
+    /** Whether a failure file is one of $job's (a corrupt one by the job key in its name). */
+    private static function isOf(string $name, ?array $body, string $job): bool
+    {
+        return $body === null ? Fs::keyOf($name) === Fs::jobKey($job) : $body['job'] === $job;
+    }
+
     private static function iso(float $t): string
     {
         return date('Y-m-d\TH:i:sP', (int) $t);
@@ -385,7 +394,11 @@ final class Cli
     /** A string fit for one line of a terminal: controls escaped, bad UTF-8 replaced. */
     private static function printable(string $s): string
     {
-        $s = (string) preg_replace_callback('/[\x00-\x1f\x7f]/', static fn (array $m): string => sprintf('\x%02X', ord($m[0])), $s);
+        $s = (string) preg_replace_callback(
+            '/[\x00-\x1f\x7f]/',
+            static fn (array $m): string => sprintf('\x%02X', ord($m[0])),
+            $s,
+        );
         return preg_match('//u', $s) === 1 ? $s : self::scrub($s);
     }
 

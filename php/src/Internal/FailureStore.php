@@ -27,12 +27,19 @@ final class FailureStore
      * @param list<mixed> $items
      * @return array{0: ?string, 1: ?string} the file written, or why nothing was
      */
-    public function store(string $identifier, array $items, int $attempts, string $lastError, float $firstAttemptAt, float $failedAt): array
-    {
+    public function store(
+        string $identifier,
+        array $items,
+        int $attempts,
+        string $lastError,
+        float $firstAttemptAt,
+        float $failedAt,
+    ): array {
         $n = count($items);
+        $refused = "cannot write to the failure store: %s; dropped a failed batch of %d items for job '%s'";
         $why = Fs::ensureDir($this->dir, 'failure');
         if ($why !== null) {
-            return [null, sprintf("cannot write to the failure store: %s; dropped a failed batch of %d items for job '%s'", $why, $n, $identifier)];
+            return [null, sprintf($refused, $why, $n, $identifier)];
         }
         $bytes = self::encode([
             'v' => self::VERSION,
@@ -56,10 +63,11 @@ final class FailureStore
                 $identifier,
             )];
         }
-        $name = sprintf('%s.%s.%d.%s.fail', Fs::jobKey($identifier), Fs::micros(), getmypid(), bin2hex(random_bytes(4)));
+        $rand = bin2hex(random_bytes(4));
+        $name = sprintf('%s.%s.%d.%s.fail', Fs::jobKey($identifier), Fs::micros(), getmypid(), $rand);
         $why = $this->writeAtomic($name, $bytes);
         if ($why !== null) {
-            return [null, sprintf("cannot write to the failure store: %s; dropped a failed batch of %d items for job '%s'", $why, $n, $identifier)];
+            return [null, sprintf($refused, $why, $n, $identifier)];
         }
         return [$this->dir . '/' . $name, null];
     }
@@ -150,7 +158,8 @@ final class FailureStore
         $ok = is_string($map['job']) && is_int($map['attempts']) && is_string($map['lastError'])
             && (is_float($map['firstAttemptAt']) || is_int($map['firstAttemptAt']))
             && (is_float($map['failedAt']) || is_int($map['failedAt']))
-            && is_int($map['pid']) && is_string($map['host']) && is_array($map['items']) && array_is_list($map['items']);
+            && is_int($map['pid']) && is_string($map['host'])
+            && is_array($map['items']) && array_is_list($map['items']);
         if (!$ok) {
             throw new \UnexpectedValueException('bad body: a field has the wrong type');
         }

@@ -59,7 +59,7 @@ final class Fs
     {
         if (!file_exists($dir) && !is_link($dir)) {
             $missing = [];
-            for ($d = $dir; $d !== '' && $d !== '/' && $d !== '.' && !file_exists($d) && !is_link($d); $d = dirname($d)) {
+            for ($d = $dir; !in_array($d, ['', '/', '.'], true) && !file_exists($d) && !is_link($d); $d = dirname($d)) {
                 $missing[] = $d;
             }
             foreach (array_reverse($missing) as $d) {
@@ -67,7 +67,8 @@ final class Fs
                     @chmod($d, 0700); // whatever the umask
                 } elseif (!is_dir($d)) {
                     $e = error_get_last();
-                    return sprintf('cannot create %s directory %s: %s', $what, $dir, self::why($e['message'] ?? 'unknown error'));
+                    $why = self::why($e['message'] ?? 'unknown error');
+                    return sprintf('cannot create %s directory %s: %s', $what, $dir, $why);
                 }
             }
         }

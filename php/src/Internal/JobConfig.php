@@ -27,11 +27,17 @@ final class JobConfig
     /** Items held in memory before the queue is written to the spool. By default, 10000. */
     public int $maxQueueSize = 10000;
 
+    /** Whether $identifier can name a job: 1 to 128 bytes, no NUL. */
+    public static function isIdentifier(string $identifier): bool
+    {
+        $n = strlen($identifier);
+        return $n > 0 && $n <= self::MAX_IDENTIFIER && !str_contains($identifier, "\0");
+    }
+
     /** @throws InvalidConfigException when the identifier cannot name a job */
     public static function checkIdentifier(string $identifier): void
     {
-        $n = strlen($identifier);
-        if ($n === 0 || $n > self::MAX_IDENTIFIER || str_contains($identifier, "\0")) {
+        if (!self::isIdentifier($identifier)) {
             throw new InvalidConfigException(sprintf(
                 "Invalid job identifier '%s': it must be 1 to %d bytes long with no NUL byte",
                 str_replace("\0", '\0', $identifier),
@@ -67,9 +73,10 @@ final class JobConfig
                     break;
                 default:
                     throw new InvalidConfigException(sprintf(
-                        "Unknown config key '%s' for job '%s' (known keys: batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)",
+                        "Unknown config key '%s' for job '%s' (known keys: %s)",
                         $key,
                         $identifier,
+                        'batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize',
                     ));
             }
         }
@@ -96,6 +103,8 @@ final class JobConfig
     private static function bad(string $identifier, string $key, string $rule, mixed $value): InvalidConfigException
     {
         $got = is_int($value) || is_float($value) ? (string) $value : get_debug_type($value);
-        return new InvalidConfigException(sprintf("Config key '%s' of job '%s' must be %s, got %s", $key, $identifier, $rule, $got));
+        return new InvalidConfigException(
+            sprintf("Config key '%s' of job '%s' must be %s, got %s", $key, $identifier, $rule, $got),
+        );
     }
 }

@@ -286,7 +286,9 @@ final class MsgPack
             $isKey = $b <= 0x7f || $b >= 0xe0 || ($b & 0xe0) === 0xa0
                 || ($b >= 0xc4 && $b <= 0xc6) || ($b >= 0xcc && $b <= 0xd3) || ($b >= 0xd9 && $b <= 0xdb);
             if (!$isKey) {
-                throw new \UnexpectedValueException(sprintf('MessagePack: map key of type 0x%02x is not int, str or bin', $b));
+                throw new \UnexpectedValueException(
+                    sprintf('MessagePack: map key of type 0x%02x is not int, str or bin', $b),
+                );
             }
             $key = $this->value($depth + 1);
             $out[$key] = $this->value($depth + 1);

@@ -345,7 +345,7 @@ final class Runtime
                     $why = $spool->write($id, $items);
                     if ($why !== null) {
                         $keep = true;
-                        Log::warnOnce('write:' . $why, sprintf("cannot write to the spool: %s; %d items for job '%s' left in %s", $why, count($items), $id, $name));
+                        self::cannotRespool($why, count($items), $id, $name);
                     }
                     continue;
                 }
@@ -355,7 +355,7 @@ final class Runtime
                     $why = $spool->write($id, $rest);
                     if ($why !== null) {
                         $keep = true;
-                        Log::warnOnce('write:' . $why, sprintf("cannot write to the spool: %s; %d items for job '%s' left in %s", $why, count($rest), $id, $name));
+                        self::cannotRespool($why, count($rest), $id, $name);
                     }
                 }
             }
@@ -419,10 +419,18 @@ final class Runtime
             $failedAt = microtime(true);
             if ($attempt > $job->maxRetries) {
                 $job->failedBatches++;
-                [$path, $why] = self::failureStore()->store($job->identifier, $batch, $attempt, $error, $firstAt, $failedAt);
+                [$path, $why] = self::failureStore()
+                    ->store($job->identifier, $batch, $attempt, $error, $firstAt, $failedAt);
                 if ($path !== null) {
                     $job->persisted += $n;
-                    Log::line(sprintf("job '%s': a batch of %s failed %d times (%s); stored in %s", $job->identifier, Log::items($n), $attempt, $error, $path));
+                    Log::line(sprintf(
+                        "job '%s': a batch of %s failed %d times (%s); stored in %s",
+                        $job->identifier,
+                        Log::items($n),
+                        $attempt,
+                        $error,
+                        $path,
+                    ));
                 } else {
                     $job->dropped += $n;
                     $job->lastError = $why;
@@ -493,6 +501,23 @@ final class Runtime
             return;
         }
         $job->dropped += count($items);
-        Log::warnOnce('write:' . $why, sprintf("cannot write to the spool: %s; %d items for job '%s' dropped", $why, count($items), $job->identifier));
+        Log::warnOnce(
+            'write:' . $why,
+            sprintf(
+                "cannot write to the spool: %s; %d items for job '%s' dropped",
+                $why,
+                count($items),
+                $job->identifier,
+            ),
+        );
+    }
+
+    /** Items of a claimed segment that could not be written again stay in it. */
+    private static function cannotRespool(string $why, int $n, string $identifier, string $segment): void
+    {
+        Log::warnOnce(
+            'write:' . $why,
+            sprintf("cannot write to the spool: %s; %d items for job '%s' left in %s", $why, $n, $identifier, $segment),
+        );
     }
 }

@@ -125,6 +125,9 @@ final class Settings
 
     private static function invalid(string $value, string $name, string $default): void
     {
-        trigger_error(sprintf("asyncbatch: invalid value '%s' for %s, using %s", $value, $name, $default), E_USER_WARNING);
+        trigger_error(
+            sprintf("asyncbatch: invalid value '%s' for %s, using %s", $value, $name, $default),
+            E_USER_WARNING,
+        );
     }
 }

@@ -89,7 +89,8 @@ final class Spool
      */
     public static function frame(string $identifier, array $encodedItems): string
     {
-        $payload = "\x92" . MsgPack::encodeString($identifier) . MsgPack::arrayHeader(count($encodedItems)) . implode('', $encodedItems);
+        $payload = "\x92" . MsgPack::encodeString($identifier)
+            . MsgPack::arrayHeader(count($encodedItems)) . implode('', $encodedItems);
         return pack('VV', strlen($payload), crc32($payload)) . $payload;
     }
 
@@ -127,7 +128,8 @@ final class Spool
             }
         }
         // By time, then pid and sequence number as numbers.
-        usort($ready, static fn (string $a, string $b): int => strnatcmp(self::age($a), self::age($b)) ?: strcmp($a, $b));
+        usort($ready, static fn (string $a, string $b): int
+            => strnatcmp(self::age($a), self::age($b)) ?: strcmp($a, $b));
         return $ready;
     }
 
@@ -206,8 +208,8 @@ final class Spool
         } catch (\UnexpectedValueException) {
             return null;
         }
-        if (!is_array($v) || count($v) !== 2 || !isset($v[0], $v[1]) || !is_string($v[0]) || !is_array($v[1])
-            || !array_is_list($v[1]) || $v[0] === '' || strlen($v[0]) > JobConfig::MAX_IDENTIFIER || str_contains($v[0], "\0")) {
+        if (!is_array($v) || count($v) !== 2 || !isset($v[0], $v[1]) || !is_string($v[0])
+            || !is_array($v[1]) || !array_is_list($v[1]) || !JobConfig::isIdentifier($v[0])) {
             return null;
         }
         return [$v[0], $v[1], $pos + 8 + $n];

@@ -21,13 +21,20 @@ pub struct Batch {
     pub items: Vec<String>,
 }
 
-/// Reads every complete line of the batch log at `path` (none if it is missing).
+/// Reads every complete (newline-terminated) line of the batch log at `path`
+/// (none if it is missing).
 ///
 /// # Panics
 /// On a line that does not parse.
 pub fn read_batches(path: &Path) -> Vec<Batch> {
     let text = fs::read_to_string(path).unwrap_or_default();
-    text.lines()
+    // A line still being appended has no newline yet: leave it for the next read.
+    let complete = match text.rfind('\n') {
+        Some(end) => &text[..=end],
+        None => "",
+    };
+    complete
+        .lines()
         .filter(|l| !l.is_empty())
         .map(|l| parse_line(l).unwrap_or_else(|| panic!("bad batch line: {l:?}")))
         .collect()

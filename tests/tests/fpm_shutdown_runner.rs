@@ -1,6 +1,8 @@
 //! The shutdown runner under real php-fpm, for the extension and the polyfill:
 //! responses leave before delivery, every item is delivered exactly once after
-//! them, failed batches land in the failure store, late items go through the spool.
+//! them, failed batches land in the failure store, late items go through the
+//! spool, concurrent workers claim spool segments without duplicates, the
+//! shutdown budget spools what it cannot deliver, recycled workers lose nothing.
 //!
 //! Run with `--nocapture` to see the measured figures.
 

@@ -34,6 +34,6 @@ ab_rmrf(__DIR__ . '/020.log');
 --EXPECTF--
 int(0)
 failedBatches 1, persisted 0, dropped 3
-%Sfailure store %s/020.failed is full (1048576 of 1048576 bytes used); dropped a failed batch of 3 items for job 't'
+asyncbatch: failure store %s/020.failed is full (1048576 of 1048576 bytes used); dropped a failed batch of 3 items for job 't'
 asyncbatch: failure store %s/020.failed is full (1048576 of 1048576 bytes used); dropped a failed batch of 3 items for job 't'
 1 failure file

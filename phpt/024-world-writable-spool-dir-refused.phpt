@@ -25,5 +25,5 @@ ab_rmrf(__DIR__ . '/024.failed');
 ab_rmrf(__DIR__ . '/024.log');
 ?>
 --EXPECTF--
-Warning: asyncbatch: cannot write to the spool: %Srefusing to use spool directory %s/024.spool: writable by group or others (mode 0777); 1 items for job 't' dropped in %s on line %d
+Warning: asyncbatch: cannot write to the spool: refusing to use spool directory %s/024.spool: writable by group or others (mode 0777); 1 items for job 't' dropped in %s on line %d
 spooled 0, dropped 2, queued 0

@@ -26,5 +26,5 @@ ab_rmrf(__DIR__ . '/025.failed');
 ab_rmrf(__DIR__ . '/025.log');
 ?>
 --EXPECTF--
-AsyncBatch\StorageException: %Srefusing to use failure directory %s/025.failed: writable by group or others (mode 0757)
+AsyncBatch\StorageException: asyncbatch: refusing to use failure directory %s/025.failed: writable by group or others (mode 0757)
 bool(true)

@@ -27,5 +27,5 @@ ab_rmrf(__DIR__ . '/026.failed');
 ab_rmrf(__DIR__ . '/026.log');
 ?>
 --EXPECTF--
-Warning: asyncbatch: cannot write to the spool: %Srefusing to use spool directory %s/026.spool: owned by uid 65534, not 0; 1 items for job 't' dropped in %s on line %d
+Warning: asyncbatch: cannot write to the spool: refusing to use spool directory %s/026.spool: owned by uid 65534, not 0; 1 items for job 't' dropped in %s on line %d
 dropped 1

@@ -24,5 +24,5 @@ ab_rmrf(__DIR__ . '/027.log');
 ab_rmrf(__DIR__ . '/027.real');
 ?>
 --EXPECTF--
-Warning: asyncbatch: cannot write to the spool: %Srefusing to use spool directory %s/027.spool: it is a symbolic link; 1 items for job 't' dropped in %s on line %d
+Warning: asyncbatch: cannot write to the spool: refusing to use spool directory %s/027.spool: it is a symbolic link; 1 items for job 't' dropped in %s on line %d
 dropped 1, files in target: 0

@@ -21,5 +21,5 @@ ab_rmrf(__DIR__ . '/028.failed');
 ab_rmrf(__DIR__ . '/028.log');
 ?>
 --EXPECTF--
-Warning: asyncbatch: cannot write to the spool: %Srefusing to use spool directory %s/028.spool: not a directory; 1 items for job 't' dropped in %s on line %d
+Warning: asyncbatch: cannot write to the spool: refusing to use spool directory %s/028.spool: not a directory; 1 items for job 't' dropped in %s on line %d
 dropped 1

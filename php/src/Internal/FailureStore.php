@@ -25,7 +25,8 @@ final class FailureStore
      * Stores one failed batch.
      *
      * @param list<mixed> $items
-     * @return array{0: ?string, 1: ?string} the file written, or why nothing was
+     * @return array{0: ?string, 1: ?string} the file written, or why nothing was (the
+     *         message for lastError and the log, `asyncbatch: ` in front)
      */
     public function store(
         string $identifier,
@@ -36,7 +37,7 @@ final class FailureStore
         float $failedAt,
     ): array {
         $n = count($items);
-        $refused = "cannot write to the failure store: %s; dropped a failed batch of %d items for job '%s'";
+        $refused = "asyncbatch: cannot store a failed batch: %s; dropped %d items for job '%s'";
         $why = Fs::ensureDir($this->dir, 'failure');
         if ($why !== null) {
             return [null, sprintf($refused, $why, $n, $identifier)];
@@ -55,7 +56,8 @@ final class FailureStore
         $used = $this->used();
         if ($used + strlen($bytes) > $this->capBytes) {
             return [null, sprintf(
-                "failure store %s is full (%d of %d bytes used); dropped a failed batch of %d items for job '%s'",
+                'asyncbatch: failure store %s is full (%d of %d bytes used); '
+                    . "dropped a failed batch of %d items for job '%s'",
                 $this->dir,
                 $used,
                 $this->capBytes,

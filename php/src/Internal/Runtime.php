@@ -222,7 +222,7 @@ final class Runtime
         }
         $why = Fs::checkDir($store->dir, 'failure');
         if ($why !== null) {
-            throw new StorageException($why);
+            throw new StorageException('asyncbatch: ' . $why);
         }
         $byKey = [];
         foreach ($jobs as $job) {
@@ -434,7 +434,7 @@ final class Runtime
                 } else {
                     $job->dropped += $n;
                     $job->lastError = $why;
-                    Log::line($why);
+                    error_log($why);
                 }
                 return false;
             }

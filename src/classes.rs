@@ -23,11 +23,11 @@ static HOOK_CE: AtomicPtr<ffi::zend_class_entry> = AtomicPtr::new(std::ptr::null
 
 fn keep_runner(_ce: &'static mut ClassEntry, tables: ArgInfoTables) {
     // The engine points into the arg-info tables for the life of the process.
-    std::mem::forget(tables);
+    crate::keep_forever(tables);
 }
 
 fn keep_hook(ce: &'static mut ClassEntry, tables: ArgInfoTables) {
-    std::mem::forget(tables);
+    crate::keep_forever(tables);
     HOOK_CE.store(ce, Ordering::Relaxed);
 }
 const SHUTDOWN_HOOK: &str = "AsyncBatch\\Internal\\ShutdownHook";

@@ -74,7 +74,7 @@ fn runtime_exception() -> &'static ClassEntry {
 
 fn keep<const I: usize>(ce: &'static mut ClassEntry, tables: ArgInfoTables) {
     // The engine points into the arg-info tables for the life of the process.
-    std::mem::forget(tables);
+    crate::keep_forever(tables);
     CLASSES[I].store(ce, Ordering::Relaxed);
 }
 

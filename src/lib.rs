@@ -24,6 +24,15 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::zend::ModuleEntry;
 use ext_php_rs::{info_table_end, info_table_row, info_table_start};
 
+/// Keeps something the engine points into for the life of the process (ini tables,
+/// arg info). Held by address in a static, it stays reachable: leak checkers do
+/// not mistake it for a leak.
+pub(crate) fn keep_forever<T: 'static>(value: T) {
+    static KEPT: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+    let addr = Box::into_raw(Box::new(value)) as usize;
+    KEPT.lock().unwrap_or_else(|e| e.into_inner()).push(addr);
+}
+
 /// Engine hooks never let a panic reach C: it would abort the PHP process.
 fn hook(name: &str, f: impl FnOnce() -> i32) -> i32 {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {

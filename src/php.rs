@@ -85,9 +85,9 @@ pub fn warn(msg: &str) {
     unsafe { zend_error(E_WARNING, c"%s".as_ptr(), m.as_ptr()) };
 }
 
-/// Writes a line where `error_log()` writes.
+/// Writes one line where `error_log()` writes (line breaks in it escaped).
 pub fn log(msg: &str) {
-    let m = c_message(msg);
+    let m = c_message(&msg.replace('\r', "\\r").replace('\n', "\\n"));
     // SAFETY: a valid C string.
     unsafe { php_log_err_with_severity(m.as_ptr(), LOG_NOTICE) };
 }

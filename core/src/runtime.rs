@@ -23,6 +23,11 @@ use crate::settings::Settings;
 use crate::spool::{Claimed, Spool};
 use crate::stats::JobStats;
 
+/// "1 item", "2 items".
+fn items(n: u64) -> String {
+    if n == 1 { "1 item".into() } else { format!("{n} items") }
+}
+
 /// Index of a job in the process; stable for the life of the process.
 pub type JobId = usize;
 
@@ -346,13 +351,15 @@ impl Runtime {
         let result = self.failure_store().and_then(|s| s.store(record));
         let job = &mut self.jobs[j];
         match result {
-            Ok(_) => {
+            Ok(path) => {
                 job.stats.persisted += n;
                 Some(format!(
-                    "asyncbatch: job '{}': a batch of {n} items failed {} times and was stored in the failure store (last error: {})",
+                    "asyncbatch: job '{}': a batch of {} failed {} times ({}); stored in {}",
                     job.name(),
+                    items(n),
                     record.attempts,
-                    record.last_error
+                    record.last_error,
+                    path.display()
                 ))
             }
             Err(e) => {

@@ -185,7 +185,9 @@ fn failed_calls_are_retried_with_backoff_then_stored() {
     assert_eq!(rec.attempts, 3);
     assert_eq!(rec.items.len(), 3);
     assert_eq!(rec.last_error, "RuntimeException: boom");
-    assert!(m.logs.borrow()[0].contains("a batch of 3 items failed 3 times"), "{:?}", m.logs.borrow());
+    let log = m.logs.borrow()[0].clone();
+    assert!(log.starts_with("asyncbatch: job 'logs': a batch of 3 items failed 3 times (RuntimeException: boom); stored in "), "{log}");
+    assert!(log.ends_with(".fail"), "{log}");
 }
 
 #[test]

@@ -442,15 +442,7 @@ final class Runtime
             if ($budget !== null && !$budget->mayWait($delay)) {
                 return null;
             }
-            Log::line(sprintf(
-                "job '%s': a batch of %s failed (attempt %d of %d): %s; retrying in %.3f s",
-                $job->identifier,
-                Log::items($n),
-                $attempt,
-                $job->maxRetries + 1,
-                $error,
-                $delay,
-            ));
+            // Retries are counted in stats(), not logged: an outage would log every attempt.
             if ($delay > 0) {
                 usleep((int) round($delay * 1e6));
             }

@@ -40,7 +40,7 @@ fn guarded(body: impl FnOnce()) {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        let _ = PhpException::new(format!("asyncbatch internal error: {what}"), 0, ce::error()).throw();
+        PhpException::new(format!("asyncbatch internal error: {what}"), 0, ce::error()).throw();
     }
 }
 

@@ -85,10 +85,13 @@ fn encode_array(ht: &ffi::zend_array, out: &mut Vec<u8>, depth: usize, php: bool
             }
         }
         encode(value, out, depth, php).map_err(|e| match e {
-            EncodeError::Item(kind) => EncodeError::Item(Box::new(kind.within(match key {
-                Key::Int(i) => PathStep::Index(i),
-                Key::Str(s) => PathStep::Key(s.to_vec()),
-            }))),
+            EncodeError::Item(mut kind) => {
+                *kind = kind.within(match key {
+                    Key::Int(i) => PathStep::Index(i),
+                    Key::Str(s) => PathStep::Key(s.to_vec()),
+                });
+                EncodeError::Item(kind)
+            }
             other => other,
         })
     })

@@ -11,6 +11,7 @@ use asyncbatch_core::runtime::{AfterPush, JobId};
 use asyncbatch_core::secure_fs;
 use asyncbatch_core::settings::Settings;
 use ext_php_rs::ffi::zend_array;
+use ext_php_rs::flags::DataType;
 use ext_php_rs::types::{ZendHashTable, Zval};
 
 use crate::array::{self, Key};
@@ -77,13 +78,13 @@ fn debug_type(zv: &Zval) -> String {
         return obj.get_class_name().unwrap_or_else(|_| "object".into());
     }
     match zv.get_type() {
-        ext_php_rs::flags::DataType::Null => "null",
-        ext_php_rs::flags::DataType::False | ext_php_rs::flags::DataType::True | ext_php_rs::flags::DataType::Bool => "bool",
-        ext_php_rs::flags::DataType::Long => "int",
-        ext_php_rs::flags::DataType::Double => "float",
-        ext_php_rs::flags::DataType::String => "string",
-        ext_php_rs::flags::DataType::Array => "array",
-        ext_php_rs::flags::DataType::Resource => "resource",
+        DataType::Null => "null",
+        DataType::False | DataType::True | DataType::Bool => "bool",
+        DataType::Long => "int",
+        DataType::Double => "float",
+        DataType::String => "string",
+        DataType::Array => "array",
+        DataType::Resource => "resource",
         _ => "mixed",
     }
     .to_string()
@@ -184,11 +185,7 @@ fn submit_via_scratch(id: &[u8], job: JobId, item: &Zval, max: usize) -> Result<
     let mut buf = SCRATCH.take();
     buf.clear();
     let result = match encode::encode_item(item, &mut buf, max) {
-        Ok(()) => Ok(with_runtime(|rt| {
-            // A jsonSerialize() may have ended the request's registration of the job.
-            let after = rt.registered(id).map(|j| rt.push(j, &buf, clock::coarse_now()));
-            (after.unwrap_or(AfterPush::Queued), rt.has_warnings())
-        })),
+        Ok(()) => Ok(with_runtime(|rt| (rt.push(job, &buf, clock::coarse_now()), rt.has_warnings()))),
         Err(EncodeError::Item(kind)) => Err(Failure::Item(ItemError { job: printable_id(id), kind: *kind })),
         Err(EncodeError::Exception | EncodeError::NeedsPhp) => Err(Failure::Pending),
     };
@@ -196,7 +193,6 @@ fn submit_via_scratch(id: &[u8], job: JobId, item: &Zval, max: usize) -> Result<
         buf = Vec::new(); // one huge item should not pin its buffer
     }
     SCRATCH.set(buf);
-    let _ = job;
     result
 }
 

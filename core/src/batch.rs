@@ -80,11 +80,10 @@ impl Batch {
         let cut = self.ends[n - 1];
         let rest_bytes = self.bytes.split_off(cut);
         let rest_ends = self.ends.split_off(n).into_iter().map(|e| e - cut).collect();
-        let front = Batch {
+        Batch {
             bytes: std::mem::replace(&mut self.bytes, rest_bytes),
             ends: std::mem::replace(&mut self.ends, rest_ends),
-        };
-        front
+        }
     }
 
     /// Moves all items of `other` to the end of this batch.

@@ -227,14 +227,14 @@ pub enum ItemErrorKind {
 
 impl ItemErrorKind {
     /// Records that the problem sits one step further in, as the error travels out.
-    pub fn within(mut self: Box<Self>, step: PathStep) -> Self {
-        match &mut *self {
+    pub fn within(mut self, step: PathStep) -> Self {
+        match &mut self {
             ItemErrorKind::Object { path, .. } | ItemErrorKind::Resource { path } => {
                 path.push_outer(step)
             }
             ItemErrorKind::TooDeep | ItemErrorKind::TooLarge { .. } => {}
         }
-        *self
+        self
     }
 }
 
@@ -409,8 +409,9 @@ mod tests {
 
     #[test]
     fn paths_print_outermost_first() {
-        let kind = Box::new(ItemErrorKind::Resource { path: ItemPath::root() }).within(PathStep::Index(0));
-        let kind = Box::new(kind).within(PathStep::Key(b"ctx".to_vec()));
+        let kind = ItemErrorKind::Resource { path: ItemPath::root() }
+            .within(PathStep::Index(0))
+            .within(PathStep::Key(b"ctx".to_vec()));
         let e = ItemError { job: "logs".into(), kind };
         assert_eq!(
             e.to_string(),

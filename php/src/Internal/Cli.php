@@ -5,10 +5,11 @@ declare(strict_types=1);
 namespace AsyncBatch\Internal;
 
 /**
- * The `asyncbatch` command: list, show, retry and purge the failure store. Reading
- * files uses the PHP readers of the shared formats, with or without the extension;
- * only `failed:retry` calls the API (the extension's, or the polyfill's with
- * `--polyfill`).
+ * The `asyncbatch` command: list, show, retry and purge the failure store; run the
+ * daemon, drain once, show the daemon's status. Reading files uses the PHP readers of
+ * the shared formats, with or without the extension; `failed:retry` calls the API (the
+ * extension's, or the polyfill's with `--polyfill`); `daemon` and `drain` need the
+ * extension (`AsyncBatch\Internal\Daemon`); `status` needs neither.
  */
 final class Cli
 {
@@ -22,12 +23,22 @@ final class Cli
                                                       the bootstrap file registers
           failed:purge (--job ID | --all) [--older-than SECONDS]
                                                       delete failed batches
+          daemon --bootstrap FILE [--workers N] [--stop-timeout S] [--log FILE]
+                                                      run the daemon: N workers (default 2)
+                                                      deliver what PHP processes hand off;
+                                                      SIGTERM stops it within S seconds
+                                                      (default 10); errors go to FILE
+          drain --bootstrap FILE                      deliver everything queued and spooled
+                                                      for the bootstrap's jobs, then exit
+                                                      (one drain at a time)
+          status [--json]                             the daemon's counters, queue depth and
+                                                      spool size; exit 1 when it is not running
           help                                        show this help
 
         Options:
           --failure-dir DIR   failure store directory (default: ini asyncbatch.failure_dir)
           --polyfill          run with the pure-PHP implementation when the asyncbatch
-                              extension is not loaded
+                              extension is not loaded (not for daemon and drain)
 
         Exit status: 0 done, 1 error, 2 bad usage.
 
@@ -39,8 +50,17 @@ final class Cli
         'failed:show' => [],
         'failed:retry' => ['bootstrap' => true, 'job' => true],
         'failed:purge' => ['job' => true, 'all' => false, 'older-than' => true],
+        'daemon' => ['bootstrap' => true, 'workers' => true, 'stop-timeout' => true, 'log' => true],
+        'drain' => ['bootstrap' => true],
+        'status' => ['json' => false],
         'help' => [],
     ];
+
+    /** Commands that run the extension's daemon code: the polyfill has none. */
+    private const NEEDS_DAEMON = ['daemon', 'drain'];
+
+    /** A daemon is alive when its status was rewritten this recently (seconds). */
+    private const HEARTBEAT_MAX_AGE = 5.0;
 
     private const JSON = JSON_PRETTY_PRINT | JSON_PRESERVE_ZERO_FRACTION | JSON_UNESCAPED_SLASHES
         | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE | JSON_PARTIAL_OUTPUT_ON_ERROR;
@@ -98,6 +118,13 @@ final class Cli
         if ($command === 'help') {
             echo self::USAGE;
             return 0;
+        }
+        if ($command === 'status') {
+            // The status file and /proc: no extension needed.
+            return $this->status();
+        }
+        if (in_array($command, self::NEEDS_DAEMON, true)) {
+            return $this->daemonCommand($command);
         }
 
         if (!extension_loaded('asyncbatch')) {
@@ -355,6 +382,404 @@ final class Cli
         }
         printf("Purged %d failed %s from %s\n", $purged, $purged === 1 ? 'batch' : 'batches', $this->failureDir);
         return 0;
+    }
+
+    /**
+     * `daemon` and `drain`: checks the options and that the extension has the daemon,
+     * then runs it.
+     */
+    private function daemonCommand(string $command): int
+    {
+        $bootstrap = $this->opts['bootstrap'] ?? null;
+        if (!is_string($bootstrap)) {
+            throw new UsageError(sprintf(
+                '%s needs --bootstrap FILE, the file that registers the jobs with registerAsyncJob()',
+                $command,
+            ));
+        }
+        $options = ['bootstrap' => $bootstrap];
+        if ($command === 'daemon') {
+            $options['workers'] = 2;
+            if (isset($this->opts['workers'])) {
+                $s = (string) $this->opts['workers'];
+                if (preg_match('/^[0-9]{1,4}$/D', $s) !== 1 || (int) $s < 1 || (int) $s > 1024) {
+                    throw new UsageError(sprintf("option '--workers' needs a whole number from 1 to 1024, got '%s'", $s));
+                }
+                $options['workers'] = (int) $s;
+            }
+            $options['stopTimeout'] = 10.0;
+            if (isset($this->opts['stop-timeout'])) {
+                $s = trim((string) $this->opts['stop-timeout']);
+                if (!is_numeric($s) || !is_finite((float) $s) || (float) $s <= 0) {
+                    throw new UsageError(sprintf(
+                        "option '--stop-timeout' needs a number of seconds > 0, got '%s'",
+                        (string) $this->opts['stop-timeout'],
+                    ));
+                }
+                $options['stopTimeout'] = (float) $s;
+            }
+            $options['log'] = null;
+            if (isset($this->opts['log'])) {
+                $log = (string) $this->opts['log'];
+                if ($log === '') {
+                    throw new UsageError("option '--log' needs a file name");
+                }
+                $options['log'] = $log;
+            }
+        }
+
+        if (!extension_loaded('asyncbatch')) {
+            throw new \RuntimeException(
+                "$command needs the asyncbatch extension (the pure-PHP polyfill has no daemon runner, "
+                . "so --polyfill does not apply).\n"
+                . "Load it with 'php -d extension=asyncbatch.so " . ($_SERVER['argv'][0] ?? 'asyncbatch')
+                . " $command ...' or the php.ini line 'extension=asyncbatch.so'.",
+            );
+        }
+        if (!class_exists(Daemon::class, false)) {
+            throw new \RuntimeException(sprintf(
+                'this build of the asyncbatch extension (%s) has no daemon runner: %s is missing',
+                phpversion('asyncbatch') ?: 'unknown version',
+                Daemon::class,
+            ));
+        }
+        if (!is_file($bootstrap)) {
+            throw new \RuntimeException(sprintf('bootstrap file %s not found', $bootstrap));
+        }
+        $bootstrap = (string) realpath($bootstrap);
+        $options['bootstrap'] = $bootstrap;
+
+        if ($command === 'drain') {
+            return $this->drain($bootstrap);
+        }
+
+        if ($options['log'] !== null) {
+            $fh = @fopen($options['log'], 'ab');
+            if ($fh === false) {
+                throw new \RuntimeException(sprintf(
+                    'cannot write to the log file %s: %s',
+                    $options['log'],
+                    Fs::why(error_get_last()['message'] ?? 'unknown error'),
+                ));
+            }
+            fclose($fh);
+            // Every process of the daemon logs there: errors, warnings, error_log().
+            ini_set('error_log', $options['log']);
+            ini_set('log_errors', '1');
+        }
+
+        $r = Daemon::supervise($options);
+        if (($r['role'] ?? null) !== 'worker') {
+            return (int) ($r['exitCode'] ?? 1);
+        }
+        // A new worker process: load the application's jobs, then deliver.
+        self::loadBootstrap($bootstrap);
+        return Daemon::work();
+    }
+
+    /** `drain`: one process at a time, under `{spool_dir}/drain.lock`. */
+    private function drain(string $bootstrap): int
+    {
+        $pid = Daemon::lock('drain');
+        if ($pid !== null) {
+            fwrite(STDERR, sprintf("asyncbatch: another drain is running (pid %d)\n", $pid));
+            return 0;
+        }
+        self::loadBootstrap($bootstrap);
+        return Daemon::drain();
+    }
+
+    /**
+     * Requires the application's bootstrap file in a scope of its own. A throw
+     * becomes an error naming the file (exit status 1).
+     */
+    private static function loadBootstrap(string $file): void
+    {
+        try {
+            (static function (string $file): void {
+                require $file;
+            })($file);
+        } catch (\Throwable $e) {
+            $message = sprintf(
+                'the bootstrap file %s threw %s: %s (in %s:%d)',
+                $file,
+                get_class($e),
+                $e->getMessage(),
+                $e->getFile(),
+                $e->getLine(),
+            );
+            throw new \RuntimeException($message, 0, $e);
+        }
+    }
+
+    /** `status`: what the daemon last wrote, or why it is not running; exit 1 then. */
+    private function status(): int
+    {
+        $settings = Settings::get();
+        $spoolDir = $settings->spoolDir;
+        $file = $spoolDir . '/daemon.status';
+        $now = microtime(true);
+
+        $status = null;
+        $problem = null;
+        $bytes = is_file($file) && !is_link($file) ? @file_get_contents($file) : false;
+        if ($bytes === false) {
+            $problem = sprintf('no status file %s', $file);
+        } else {
+            $decoded = json_decode($bytes, true);
+            if (!is_array($decoded) || !is_int($decoded['pid'] ?? null)) {
+                $problem = sprintf('unreadable status file %s', $file);
+            } else {
+                $status = $decoded;
+            }
+        }
+        if ($status !== null) {
+            $age = $now - (float) ($status['heartbeatAt'] ?? 0);
+            if (!self::alive($status['pid'])) {
+                $problem = sprintf('pid %d is not running', $status['pid']);
+            } elseif ($age >= self::HEARTBEAT_MAX_AGE) {
+                $problem = sprintf('pid %d has not written its status for %s', $status['pid'], self::duration($age));
+            }
+        }
+        $alive = $problem === null;
+        $queue = $this->queueNow();
+        $spool = self::spoolNow($spoolDir);
+        if (!$alive) {
+            // What the status says of them is old: measure.
+            $status = ['queue' => $queue, 'spool' => $spool] + ($status ?? []);
+            $status['queue'] = $queue;
+            $status['spool'] = $spool;
+        }
+
+        if (isset($this->opts['json'])) {
+            $out = ['running' => $alive] + ($alive ? [] : ['reason' => $problem]) + $status;
+            echo json_encode($out, self::JSON), "\n";
+            return $alive ? 0 : 1;
+        }
+
+        if (!$alive) {
+            printf("asyncbatch daemon: not running (%s)\n", $problem);
+        } else {
+            $started = (float) ($status['startedAt'] ?? $now);
+            printf(
+                "asyncbatch daemon: running, pid %d, up %s (since %s)\n",
+                $status['pid'],
+                self::duration($now - $started),
+                self::iso($started),
+            );
+            printf("  bootstrap: %s\n", self::printable((string) ($status['bootstrap'] ?? '?')));
+            $workers = [];
+            foreach (($status['workers'] ?? []) as $w) {
+                $n = (int) ($w['restarts'] ?? 0);
+                $workers[] = sprintf(
+                    '#%d pid %s (%d %s)',
+                    (int) ($w['index'] ?? 0),
+                    isset($w['pid']) ? (string) $w['pid'] : '-',
+                    $n,
+                    $n === 1 ? 'restart' : 'restarts',
+                );
+            }
+            printf("  workers:   %s\n", $workers === [] ? 'none' : implode(', ', $workers));
+        }
+        $q = $status['queue'];
+        printf(
+            "  queue:     %s, %d %s, %s\n",
+            (string) ($q['key'] ?? '?'),
+            (int) ($q['messages'] ?? 0),
+            (int) ($q['messages'] ?? 0) === 1 ? 'message' : 'messages',
+            self::bytes((int) ($q['bytes'] ?? 0)),
+        );
+        $sp = $status['spool'];
+        printf(
+            "  spool:     %s, %d %s, %s\n",
+            $spoolDir,
+            (int) ($sp['segments'] ?? 0),
+            (int) ($sp['segments'] ?? 0) === 1 ? 'segment' : 'segments',
+            self::bytes((int) ($sp['bytes'] ?? 0)),
+        );
+        if ($alive) {
+            $jobs = is_array($status['jobs'] ?? null) ? $status['jobs'] : [];
+            if ($jobs !== []) {
+                $table = [['JOB', 'DELIVERED', 'BATCHES', 'FAILED', 'RETRIES', 'PERSISTED', 'DROPPED', 'LAST FLUSH', 'LAST ERROR']];
+                foreach ($jobs as $id => $j) {
+                    $table[] = [
+                        self::printable((string) $id),
+                        (string) (int) ($j['delivered'] ?? 0),
+                        (string) (int) ($j['batches'] ?? 0),
+                        (string) (int) ($j['failedBatches'] ?? 0),
+                        (string) (int) ($j['retries'] ?? 0),
+                        (string) (int) ($j['persisted'] ?? 0),
+                        (string) (int) ($j['dropped'] ?? 0),
+                        isset($j['lastFlushAt']) ? self::ago($now - (float) $j['lastFlushAt']) : '-',
+                        isset($j['lastError']) ? self::cut(self::printable((string) $j['lastError']), 60) : '-',
+                    ];
+                }
+                echo "\n";
+                self::table($table, '  ');
+                echo "\n";
+            }
+            foreach ((is_array($status['unknownJobs'] ?? null) ? $status['unknownJobs'] : []) as $id => $u) {
+                $n = (int) ($u['segments'] ?? 0);
+                printf(
+                    "  unknown job '%s': %d %s left in the spool (no worker registers it)\n",
+                    self::printable((string) $id),
+                    $n,
+                    $n === 1 ? 'segment' : 'segments',
+                );
+            }
+            $foreign = (int) ($status['foreignMessages'] ?? 0);
+            if ($foreign > 0) {
+                printf("  foreign messages: %d (kept as foreign.*.msg in the spool directory)\n", $foreign);
+            }
+            printf(
+                "  last error: %s\n",
+                isset($status['lastError']) ? self::printable((string) $status['lastError']) : 'none',
+            );
+        }
+        return $alive ? 0 : 1;
+    }
+
+    /** Whether process $pid exists (a zombie counts as gone). */
+    private static function alive(int $pid): bool
+    {
+        if ($pid <= 0) {
+            return false;
+        }
+        $stat = @file_get_contents("/proc/$pid/stat");
+        if (is_string($stat)) {
+            $close = strrpos($stat, ')');
+            return $close === false || ($stat[$close + 2] ?? '') !== 'Z';
+        }
+        if (function_exists('posix_kill')) {
+            return posix_kill($pid, 0) || posix_get_last_error() === 1; // EPERM: it exists
+        }
+        return false;
+    }
+
+    /**
+     * The SysV queue of this configuration as /proc/sysvipc/msg shows it: key in hex,
+     * messages and bytes on it (0 when it does not exist).
+     *
+     * @return array{key: string, messages: int, bytes: int}
+     */
+    private function queueNow(): array
+    {
+        $key = self::queueKey(Settings::get()->spoolDir);
+        $out = ['key' => sprintf('0x%08x', $key), 'messages' => 0, 'bytes' => 0];
+        $lines = @file('/proc/sysvipc/msg', FILE_IGNORE_NEW_LINES | FILE_SKIP_EMPTY_LINES);
+        if (!is_array($lines) || $lines === []) {
+            return $out;
+        }
+        $head = preg_split('/\s+/', trim((string) array_shift($lines)));
+        $col = array_flip($head);
+        if (!isset($col['key'], $col['qnum'], $col['cbytes'])) {
+            return $out;
+        }
+        foreach ($lines as $line) {
+            $f = preg_split('/\s+/', trim($line));
+            // The kernel prints the key as a signed int.
+            if (((int) ($f[$col['key']] ?? 0) & 0xffffffff) === $key) {
+                $out['messages'] = (int) $f[$col['qnum']];
+                $out['bytes'] = (int) $f[$col['cbytes']];
+                break;
+            }
+        }
+        return $out;
+    }
+
+    /**
+     * `asyncbatch.queue_key` (decimal or `0x` hex), or the key derived from the spool
+     * directory: `crc32(spool_dir) & 0x7fffffff`, 1 when that is 0.
+     */
+    public static function queueKey(string $spoolDir): int
+    {
+        $v = get_cfg_var('asyncbatch.queue_key');
+        $v = is_string($v) ? trim($v) : '';
+        if (preg_match('/^0x[0-9a-f]{1,8}$/Di', $v) === 1) {
+            return (int) hexdec(substr($v, 2));
+        }
+        if (preg_match('/^[0-9]{1,10}$/D', $v) === 1 && (int) $v <= 0xffffffff) {
+            return (int) $v;
+        }
+        $key = crc32($spoolDir) & 0x7fffffff;
+        return $key === 0 ? 1 : $key;
+    }
+
+    /**
+     * Segments waiting in the spool directory (`.seg` and `.part`) and their bytes.
+     *
+     * @return array{segments: int, bytes: int}
+     */
+    private static function spoolNow(string $dir): array
+    {
+        $segments = 0;
+        $bytes = 0;
+        foreach ((is_dir($dir) ? (@scandir($dir) ?: []) : []) as $name) {
+            if (str_ends_with($name, '.seg') || str_ends_with($name, '.part')) {
+                $size = @filesize($dir . '/' . $name);
+                if ($size !== false) {
+                    $segments++;
+                    $bytes += $size;
+                }
+            }
+        }
+        return ['segments' => $segments, 'bytes' => $bytes];
+    }
+
+    /**
+     * Prints rows as columns; the first row is the header.
+     *
+     * @param list<list<string>> $rows
+     */
+    private static function table(array $rows, string $indent = ''): void
+    {
+        $widths = [];
+        foreach ($rows as $row) {
+            foreach ($row as $i => $cell) {
+                $widths[$i] = max($widths[$i] ?? 0, self::width($cell));
+            }
+        }
+        foreach ($rows as $row) {
+            $line = $indent;
+            foreach ($row as $i => $cell) {
+                $line .= $i === count($row) - 1 ? $cell : $cell . str_repeat(' ', $widths[$i] - self::width($cell) + 2);
+            }
+            echo rtrim($line), "\n";
+        }
+    }
+
+    /** `3h 02m 05s`, `2m 05s`, `5.2s`. */
+    private static function duration(float $s): string
+    {
+        $s = max(0.0, $s);
+        if ($s < 60) {
+            return sprintf('%.1fs', $s);
+        }
+        $t = (int) $s;
+        if ($t < 3600) {
+            return sprintf('%dm %02ds', intdiv($t, 60), $t % 60);
+        }
+        if ($t < 86400) {
+            return sprintf('%dh %02dm %02ds', intdiv($t, 3600), intdiv($t % 3600, 60), $t % 60);
+        }
+        return sprintf('%dd %02dh %02dm', intdiv($t, 86400), intdiv($t % 86400, 3600), intdiv($t % 3600, 60));
+    }
+
+    private static function ago(float $s): string
+    {
+        return self::duration($s) . ' ago';
+    }
+
+    /** `512 B`, `20.0 KiB`, `3.4 MiB`. */
+    private static function bytes(int $n): string
+    {
+        if ($n < 1024) {
+            return $n . ' B';
+        }
+        if ($n < 1048576) {
+            return sprintf('%.1f KiB', $n / 1024);
+        }
+        return sprintf('%.1f MiB', $n / 1048576);
     }
 
     /**

@@ -1,0 +1,38 @@
+--TEST--
+Without the extension, daemon and drain exit 1 saying they need it; --polyfill does not apply to them
+--INI--
+asyncbatch.spool_dir={PWD}/062.spool
+asyncbatch.failure_dir={PWD}/062.failed
+error_log={PWD}/062.log
+--FILE--
+<?php
+require __DIR__ . '/_child.inc';
+$bin = ab_root() . '/php/bin/asyncbatch';
+file_put_contents(__DIR__ . '/062.bootstrap.php', "<?php\n");
+foreach ([['daemon'], ['drain'], ['daemon', '--polyfill'], ['drain', '--polyfill']] as $args) {
+    $cmd = [$args[0], '--bootstrap', __DIR__ . '/062.bootstrap.php', ...array_slice($args, 1)];
+    [$status, $out, $err] = ab_run([PHP_BINARY, '-d', 'asyncbatch.spool_dir=' . __DIR__ . '/062.spool', $bin, ...$cmd]);
+    echo '[', implode(' ', $args), "] exit status $status\n", $out === '' ? '' : "stdout: $out\n", $err;
+}
+?>
+--CLEAN--
+<?php
+require __DIR__ . '/_child.inc';
+ab_rmrf(__DIR__ . '/062.spool');
+ab_rmrf(__DIR__ . '/062.failed');
+ab_rmrf(__DIR__ . '/062.log');
+ab_rmrf(__DIR__ . '/062.bootstrap.php');
+?>
+--EXPECTF--
+[daemon] exit status 1
+asyncbatch: daemon needs the asyncbatch extension (the pure-PHP polyfill has no daemon runner, so --polyfill does not apply).
+Load it with 'php -d extension=asyncbatch.so %s/php/bin/asyncbatch daemon ...' or the php.ini line 'extension=asyncbatch.so'.
+[drain] exit status 1
+asyncbatch: drain needs the asyncbatch extension (the pure-PHP polyfill has no daemon runner, so --polyfill does not apply).
+Load it with 'php -d extension=asyncbatch.so %s/php/bin/asyncbatch drain ...' or the php.ini line 'extension=asyncbatch.so'.
+[daemon --polyfill] exit status 1
+asyncbatch: daemon needs the asyncbatch extension (the pure-PHP polyfill has no daemon runner, so --polyfill does not apply).
+Load it with 'php -d extension=asyncbatch.so %s/php/bin/asyncbatch daemon ...' or the php.ini line 'extension=asyncbatch.so'.
+[drain --polyfill] exit status 1
+asyncbatch: drain needs the asyncbatch extension (the pure-PHP polyfill has no daemon runner, so --polyfill does not apply).
+Load it with 'php -d extension=asyncbatch.so %s/php/bin/asyncbatch drain ...' or the php.ini line 'extension=asyncbatch.so'.

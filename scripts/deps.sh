@@ -9,10 +9,11 @@ set -euo pipefail
 # gcc, libc6-dev: the linker cargo calls.
 # php8.2-cli, php8.2-fpm: the SAPIs the tests and the demo drive.
 # libfcgi-bin: cgi-fcgi, the FastCGI client of the end-to-end tests and the demo.
+# supervisor: supervisord, which the end-to-end test of deploy/'s program runs.
 PACKAGES=(
     php8.2-dev php8.2-cli php8.2-fpm
     libclang-dev clang gcc libc6-dev
-    libfcgi-bin
+    libfcgi-bin supervisor
 )
 
 missing=()
@@ -49,7 +50,7 @@ if ! command -v cargo >/dev/null; then
     exit 1
 fi
 
-for tool in php php-config php-fpm8.2 cgi-fcgi; do
+for tool in php php-config php-fpm8.2 cgi-fcgi supervisord supervisorctl; do
     if ! command -v "$tool" >/dev/null && [[ ! -x "/usr/sbin/$tool" ]]; then
         echo "deps: $tool is still missing after the install" >&2
         exit 1

@@ -51,6 +51,10 @@ pub trait Host {
     fn log(&self, msg: &str);
     /// Raises a warning (PHP's `E_WARNING`).
     fn warn(&self, msg: &str);
+    /// Whether the process was asked to stop (a daemon's SIGTERM): no retry waits then.
+    fn should_stop(&self) -> bool {
+        false
+    }
 }
 
 /// Why a delivery runs, which decides what it takes and whether a budget applies.
@@ -76,10 +80,16 @@ pub struct Report {
     pub aborted: bool,
 }
 
-enum BatchEnd {
+/// How a batch's delivery ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchEnd {
+    /// The callable accepted it.
     Delivered,
+    /// Every attempt failed; it is in the failure store (or counted dropped).
     Failed,
+    /// The budget ran out, or the process is stopping, before it was done.
     Stopped,
+    /// The callable ended the script.
     Aborted,
 }
 
@@ -186,7 +196,7 @@ fn deliver_queue<H: Host>(host: &H, j: JobId, mode: Mode, budget: &Budget, repor
 
 /// Calls the callable with one batch until it accepts it, retries are used up (the
 /// batch is stored as failed) or the budget or the script ends.
-fn run_batch<H: Host>(host: &H, j: JobId, batch: &Batch, budget: &Budget) -> BatchEnd {
+pub fn run_batch<H: Host>(host: &H, j: JobId, batch: &Batch, budget: &Budget) -> BatchEnd {
     let (max_retries, backoff) = host.with(|rt| {
         let c = &rt.job(j).config;
         (c.max_retries, Backoff::new(c.retry_delay))
@@ -238,7 +248,7 @@ fn run_batch<H: Host>(host: &H, j: JobId, batch: &Batch, budget: &Budget) -> Bat
             return BatchEnd::Failed;
         }
         let delay = host.with(|rt| backoff.delay(attempts, &mut rt.rng));
-        if !budget.fits(host.now(), delay) {
+        if !budget.fits(host.now(), delay) || host.should_stop() {
             return BatchEnd::Stopped;
         }
         host.with(|rt| rt.job_mut(j).stats.retries += 1);
@@ -268,18 +278,11 @@ fn deliver_spooled<H: Host>(host: &H, j: JobId, mode: Mode, budget: &Budget, rep
     }
 }
 
-fn deliver_segment<H: Host>(
-    host: &H,
-    j: JobId,
-    mut claimed: Claimed,
-    mode: Mode,
-    budget: &Budget,
-    report: &mut Report,
-) {
-    let (id, key, batch_size) = host.with(|rt| {
-        let job = rt.job(j);
-        (job.id.clone(), job.key.clone(), job.config.batch_size)
-    });
+/// Splits a claimed segment into the items of job `id` and the frames of other jobs,
+/// which go back to the spool for whoever has those jobs. Also says what damage the
+/// segment had, for the log line when it is finished. `None` when the other frames
+/// could not be written: the claim is then released and the segment stays whole.
+pub fn split_claimed<H: Host>(host: &H, mut claimed: Claimed, id: &[u8]) -> Option<(Claimed, Batch, Option<String>)> {
     let damage = claimed.scan.is_damaged().then(|| {
         let s = &claimed.scan;
         let path = claimed.path().display().to_string();
@@ -289,8 +292,6 @@ fn deliver_segment<H: Host>(
             format!("{path}: skipped {} bytes", s.corrupt_bytes + s.tail_bytes)
         }
     });
-    // Items of other jobs (a mixed segment, a jobkey collision) go back to the spool
-    // for whoever has those jobs; if that fails the segment is kept whole.
     let frames = std::mem::take(&mut claimed.scan.frames);
     let mut items = Batch::new();
     for frame in frames {
@@ -303,9 +304,25 @@ fn deliver_segment<H: Host>(
         if let Err(e) = written {
             warn_once(host, &format!("asyncbatch: cannot write to the spool: {e}"));
             claimed.release();
-            return;
+            return None;
         }
     }
+    Some((claimed, items, damage))
+}
+
+fn deliver_segment<H: Host>(
+    host: &H,
+    j: JobId,
+    claimed: Claimed,
+    mode: Mode,
+    budget: &Budget,
+    report: &mut Report,
+) {
+    let (id, key, batch_size) = host.with(|rt| {
+        let job = rt.job(j);
+        (job.id.clone(), job.key.clone(), job.config.batch_size)
+    });
+    let Some((claimed, mut items, damage)) = split_claimed(host, claimed, &id) else { return };
 
     let ticket = host.with(|rt| rt.hold(Held::Segment(claimed)));
     while !items.is_empty() {

@@ -32,6 +32,12 @@ pub fn jobkey_of(file_name: &str) -> Option<&str> {
     file_name.split_once('.').map(|(k, _)| k)
 }
 
+/// The creation time (microseconds since the epoch) in a file name made by
+/// [`file_name`].
+pub fn created_micros(file_name: &str) -> Option<u128> {
+    file_name.split('.').nth(1)?.parse().ok()
+}
+
 /// Microseconds since the epoch, as used in names.
 pub fn unix_micros() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0)

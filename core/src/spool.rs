@@ -16,8 +16,39 @@ use crate::naming;
 use crate::secure_fs::{self, StorageError};
 
 /// A `.part` segment whose writer lock is free and that has not changed for this
-/// long was left by a writer that died; it is read like a finished segment.
-pub const ABANDONED_AFTER: Duration = Duration::from_secs(60);
+/// long was left by a writer that died; it is read like a finished segment. (The
+/// wait only covers the instant between a writer's create and its lock.)
+pub const ABANDONED_AFTER: Duration = Duration::from_secs(5);
+
+/// The progress file next to a segment being delivered: the number of its items
+/// (in order) that are done, as a u64 LE.
+pub fn progress_path(segment: &Path) -> PathBuf {
+    let mut name = segment.as_os_str().to_owned();
+    name.push(".done");
+    PathBuf::from(name)
+}
+
+fn read_progress(segment: &Path) -> u64 {
+    let mut buf = [0u8; 8];
+    match secure_fs::open_existing(&progress_path(segment)).and_then(|mut f| f.read_exact(&mut buf)) {
+        Ok(()) => u64::from_le_bytes(buf),
+        Err(_) => 0,
+    }
+}
+
+/// Drops the first `n` items of the frames, in order.
+fn skip_items(frames: &mut Vec<frame::Frame>, mut n: u64) {
+    while n > 0 && !frames.is_empty() {
+        let len = frames[0].items.len() as u64;
+        if len <= n {
+            frames.remove(0);
+            n -= len;
+        } else {
+            frames[0].items.split_front(n as usize);
+            n = 0;
+        }
+    }
+}
 
 /// Segments larger than this are not read into memory: renamed `.corrupt`.
 pub const MAX_SEGMENT_BYTES: u64 = 512 << 20;
@@ -113,14 +144,17 @@ impl Spool {
             return Ok(None);
         };
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let scan = if size > MAX_SEGMENT_BYTES {
+        let mut scan = if size > MAX_SEGMENT_BYTES {
             Scan { bad_header: true, tail_bytes: size as usize, ..Scan::default() }
         } else {
             let mut data = Vec::with_capacity(size as usize);
             file.read_to_end(&mut data).map_err(|e| StorageError::io("read", path, e))?;
             frame::scan_segment(&data)
         };
-        Ok(Some(Claimed { path: path.to_path_buf(), file, scan }))
+        // A reader before us delivered part of it and recorded how much.
+        let done = read_progress(path);
+        skip_items(&mut scan.frames, done);
+        Ok(Some(Claimed { path: path.to_path_buf(), file, scan, done, progress: None }))
     }
 }
 
@@ -180,8 +214,10 @@ impl Drop for SegmentWriter {
 pub struct Claimed {
     path: PathBuf,
     file: File,
-    /// What it holds.
+    /// What it holds (without the items an earlier reader recorded as done).
     pub scan: Scan,
+    done: u64,
+    progress: Option<File>,
 }
 
 /// What became of a finished claim.
@@ -199,6 +235,32 @@ impl Claimed {
         &self.path
     }
 
+    /// Items of the segment done by earlier readers and by this one.
+    pub fn done(&self) -> u64 {
+        self.done
+    }
+
+    /// Records that `n` more of the segment's remaining items (in order) are done,
+    /// so that a reader taking over after a crash skips them.
+    pub fn record_progress(&mut self, n: u64) -> Result<(), StorageError> {
+        use std::os::unix::fs::FileExt;
+        self.done += n;
+        if self.progress.is_none() {
+            let p = progress_path(&self.path);
+            let f = match secure_fs::create_new(&p) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    secure_fs::open_existing(&p).map_err(|e| StorageError::io("open", &p, e))?
+                }
+                Err(e) => return Err(StorageError::io("create", &p, e)),
+            };
+            self.progress = Some(f);
+        }
+        let f = self.progress.as_ref().expect("opened");
+        f.write_all_at(&self.done.to_le_bytes(), 0)
+            .map_err(|e| StorageError::io("write", &progress_path(&self.path), e))
+    }
+
     /// Call when every frame was delivered, stored or re-spooled: removes the file,
     /// or renames it `.corrupt` when bytes in it had to be skipped (a torn tail
     /// included), so that nothing unread is ever deleted.
@@ -214,6 +276,7 @@ impl Claimed {
                 .map(|_| Finished::Removed)
                 .map_err(|e| StorageError::io("remove", &self.path, e))
         };
+        let _ = fs::remove_file(progress_path(&self.path));
         drop(self.file);
         result
     }
@@ -282,6 +345,25 @@ mod tests {
         assert!(spool.ready(None).unwrap().is_empty());
         let seg = w.finish().unwrap();
         assert_eq!(spool.ready(None).unwrap(), vec![seg]);
+    }
+
+    #[test]
+    fn recorded_progress_is_skipped_by_the_next_reader() {
+        let t = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(t.path()).unwrap();
+        let p = spool.write("logs", &[(b"logs", &items(3)), (b"logs", &items(4))]).unwrap();
+        let mut c = spool.claim(&p).unwrap().unwrap();
+        c.record_progress(2).unwrap();
+        c.record_progress(2).unwrap();
+        c.release();
+        let again = spool.claim(&p).unwrap().unwrap();
+        assert_eq!(again.done(), 4);
+        let left: Vec<_> = again.scan.frames.iter().flat_map(|f| f.items.iter().map(|b| b.to_vec())).collect();
+        let want: Vec<_> = items(4).iter().skip(1).map(|b| b.to_vec()).collect();
+        assert_eq!(left, want, "the last 3 items of the second frame");
+        again.finish().unwrap();
+        assert!(!progress_path(&p).exists());
+        assert_eq!(fs::read_dir(t.path()).unwrap().count(), 0);
     }
 
     #[test]

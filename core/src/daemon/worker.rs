@@ -1,0 +1,255 @@
+//! A daemon worker: claims the per-job segments of the spool (the journal, and what
+//! producers spooled), batches each job's items across all of them by `batchSize` and
+//! `callPeriod`, calls the callables, and records after each batch how far it got in
+//! each segment, so that a worker that dies costs at most its batch in flight.
+
+use std::collections::{HashSet, VecDeque};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::batch::Batch;
+use crate::budget::Budget;
+use crate::daemon::status::{self, WorkerStatus};
+use crate::delivery::{self, BatchEnd, Host};
+use crate::naming;
+use crate::runtime::JobId;
+use crate::spool::{Claimed, Finished};
+
+/// A job holds segments until it has this many batches' worth of items.
+const HOLD_BATCHES: usize = 2;
+/// The longest an idle worker sleeps before looking again.
+const IDLE_MAX: Duration = Duration::from_millis(50);
+
+/// What a worker run did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Report {
+    /// Items delivered.
+    pub delivered: u64,
+    /// Batches that ended in the failure store or were dropped.
+    pub failed_batches: u64,
+}
+
+/// Where and as what a worker reports itself.
+pub struct StatusTarget {
+    /// The status file.
+    pub path: PathBuf,
+    /// The worker's number (1-based).
+    pub index: usize,
+}
+
+struct Source {
+    claimed: Claimed,
+    items: Batch,
+    created: f64,
+    damage: Option<String>,
+}
+
+struct JobState {
+    j: JobId,
+    id: Vec<u8>,
+    key: String,
+    batch_size: usize,
+    call_period: Duration,
+    sources: VecDeque<Source>,
+    pending: usize,
+}
+
+impl JobState {
+    fn oldest(&self) -> Option<f64> {
+        self.sources.front().map(|s| s.created)
+    }
+
+    fn due(&self, drain: bool, now: f64) -> Option<usize> {
+        if self.pending >= self.batch_size {
+            return Some(self.batch_size);
+        }
+        let waited = self.oldest().is_some_and(|t| now - t >= self.call_period.as_secs_f64());
+        (self.pending > 0 && (drain || waited)).then_some(self.pending)
+    }
+
+    /// The first `n` items, left in place until they are committed.
+    fn peek(&self, n: usize) -> Batch {
+        let mut batch = Batch::new();
+        let mut left = n;
+        for s in &self.sources {
+            for item in s.items.iter().take(left) {
+                batch.push(item);
+            }
+            left = left.saturating_sub(s.items.len());
+            if left == 0 {
+                break;
+            }
+        }
+        batch
+    }
+}
+
+/// Runs the worker loop over the jobs registered in the runtime: until the host
+/// says stop, or (`drain`) until nothing is left for them.
+pub fn run<H: Host>(host: &H, drain: bool, status: Option<StatusTarget>) -> Report {
+    let mut jobs: Vec<JobState> = host.with(|rt| {
+        rt.registered_jobs()
+            .iter()
+            .map(|&j| {
+                let job = rt.job(j);
+                JobState {
+                    j,
+                    id: job.id.clone(),
+                    key: job.key.clone(),
+                    batch_size: job.config.batch_size,
+                    call_period: job.config.call_period,
+                    sources: VecDeque::new(),
+                    pending: 0,
+                }
+            })
+            .collect()
+    });
+    let started = naming::unix_secs();
+    let mut held: HashSet<PathBuf> = HashSet::new();
+    let mut report = Report::default();
+    let mut idle = Duration::from_millis(1);
+    let mut last_status = Instant::now() - Duration::from_secs(10);
+    loop {
+        if host.should_stop() {
+            break;
+        }
+        let mut worked = false;
+        let mut left = false;
+        for job in &mut jobs {
+            top_up(host, job, &mut held);
+            while let Some(n) = job.due(drain, naming::unix_secs()) {
+                worked = true;
+                let batch = job.peek(n);
+                match delivery::run_batch(host, job.j, &batch, &Budget::unlimited(host.now())) {
+                    BatchEnd::Delivered => {
+                        report.delivered += n as u64;
+                        commit(host, job, n, &mut held);
+                    }
+                    BatchEnd::Failed => {
+                        report.failed_batches += 1;
+                        commit(host, job, n, &mut held);
+                    }
+                    BatchEnd::Stopped | BatchEnd::Aborted => break,
+                }
+                if host.should_stop() {
+                    break;
+                }
+            }
+            left |= job.pending > 0;
+        }
+        if let Some(target) = &status {
+            if last_status.elapsed() >= Duration::from_secs(1) {
+                write_status(host, target, started, &jobs);
+                last_status = Instant::now();
+            }
+        }
+        if drain && !worked && !left {
+            break;
+        }
+        if worked {
+            idle = Duration::from_millis(1);
+        } else {
+            host.sleep(idle);
+            idle = (idle * 2).min(IDLE_MAX);
+        }
+    }
+    if let Some(target) = &status {
+        write_status(host, target, started, &jobs);
+    }
+    // Dropping the sources releases their claims; their progress is recorded.
+    report
+}
+
+/// Claims more segments of the job, oldest first, until it holds enough items.
+fn top_up<H: Host>(host: &H, job: &mut JobState, held: &mut HashSet<PathBuf>) {
+    if job.pending >= job.batch_size * HOLD_BATCHES {
+        return;
+    }
+    let ready = match host.with(|rt| rt.spool().and_then(|s| s.ready(Some(std::slice::from_ref(&job.key))))) {
+        Ok(r) => r,
+        Err(e) => {
+            warn_once(host, &format!("asyncbatch: cannot read the spool: {e}"));
+            return;
+        }
+    };
+    for path in ready {
+        if job.pending >= job.batch_size * HOLD_BATCHES {
+            break;
+        }
+        if held.contains(&path) {
+            continue;
+        }
+        let claimed = match host.with(|rt| rt.spool().and_then(|s| s.claim(&path))) {
+            Ok(Some(c)) => c,
+            Ok(None) => continue,
+            Err(e) => {
+                warn_once(host, &format!("asyncbatch: cannot read the spool: {e}"));
+                continue;
+            }
+        };
+        let Some((claimed, items, damage)) = delivery::split_claimed(host, claimed, &job.id) else { continue };
+        if items.is_empty() {
+            finish(host, claimed, damage);
+            continue;
+        }
+        let created = path
+            .file_name()
+            .and_then(|n| naming::created_micros(&n.to_string_lossy()))
+            .map(|us| us as f64 / 1e6)
+            .unwrap_or_else(naming::unix_secs);
+        job.pending += items.len();
+        held.insert(path);
+        job.sources.push_back(Source { claimed, items, created, damage });
+    }
+}
+
+/// Marks the first `n` items done: whole segments are removed, a partly done one
+/// records its progress.
+fn commit<H: Host>(host: &H, job: &mut JobState, mut n: usize, held: &mut HashSet<PathBuf>) {
+    job.pending -= n;
+    while n > 0 {
+        let Some(front) = job.sources.front_mut() else { return };
+        let k = n.min(front.items.len());
+        front.items.split_front(k);
+        n -= k;
+        if front.items.is_empty() {
+            let s = job.sources.pop_front().expect("front exists");
+            held.remove(s.claimed.path());
+            finish(host, s.claimed, s.damage);
+        } else if let Err(e) = front.claimed.record_progress(k as u64) {
+            warn_once(host, &format!("asyncbatch: {e}"));
+        }
+    }
+}
+
+fn finish<H: Host>(host: &H, claimed: Claimed, damage: Option<String>) {
+    match claimed.finish() {
+        Ok(Finished::Quarantined(to)) => host.log(&format!(
+            "asyncbatch: corrupt spool segment {}; kept as {}",
+            damage.unwrap_or_default(),
+            to.display()
+        )),
+        Ok(Finished::Removed) => {}
+        Err(e) => warn_once(host, &format!("asyncbatch: {e}")),
+    }
+}
+
+fn warn_once<H: Host>(host: &H, msg: &str) {
+    if host.with(|rt| rt.first_time(msg)) {
+        host.log(msg);
+    }
+}
+
+fn write_status<H: Host>(host: &H, target: &StatusTarget, started: f64, jobs: &[JobState]) {
+    let st = host.with(|rt| {
+        let mut st = WorkerStatus::new(target.index, started);
+        for job in jobs {
+            st.jobs.insert(crate::item::printable_id(&job.id), status::JobCounters::from(&rt.job(job.j).stats));
+            st.keys.push(job.key.clone());
+        }
+        st
+    });
+    if let Err(e) = status::write_json(&target.path, &st) {
+        warn_once(host, &format!("asyncbatch: cannot write {}: {e}", target.path.display()));
+    }
+}

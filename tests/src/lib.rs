@@ -1,4 +1,5 @@
-//! Harness for the end-to-end tests: real PHP processes, real php-fpm, real files.
+//! Harness for the end-to-end tests: real PHP processes, real php-fpm, the real
+//! daemon, real files and SysV queues.
 //!
 //! This crate does not link the extension. It finds the built `libasyncbatch.so`
 //! (or the pure-PHP polyfill), starts `php` and `php-fpm` with it, sends FastCGI
@@ -18,18 +19,25 @@
 //! when a test panics; every command runs under a timeout.
 
 mod batchlog;
+mod daemon;
 mod fcgi;
 mod fpm;
+mod json;
 mod paths;
 mod php;
 mod process;
 mod sandbox;
 mod spool;
 mod stats;
+mod sysv;
 
 pub use batchlog::{all_delivered, delivery_counts, read_batches, Batch};
+pub use daemon::{
+    append, asyncbatch_cli, descendants, pid_alive, read_status, Background, Daemon, DaemonBuilder,
+};
 pub use fcgi::{fcgi_request, FcgiResponse};
 pub use fpm::{FpmBuilder, FpmPool};
+pub use json::Json;
 pub use paths::{
     cgi_fcgi_binary, extension_so, find_extension_so, find_polyfill_autoload, fixture, php_binary,
     php_fpm_binary, polyfill_autoload, repo_root,
@@ -39,3 +47,7 @@ pub use process::{run_with_timeout, wait_until, Output};
 pub use sandbox::Sandbox;
 pub use spool::{crc32, write_segment};
 pub use stats::{percentile, Millis};
+pub use sysv::{
+    create_queue, derived_queue_key, queue_id, queue_stat, remove_queue, send_message,
+    set_queue_owner, QueueStat,
+};

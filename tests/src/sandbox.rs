@@ -55,6 +55,22 @@ impl Sandbox {
         ]
     }
 
+    /// The SysV key of this sandbox's message queue: the key the extension derives
+    /// from its spool directory, unique to the sandbox. Given explicitly too
+    /// ([`Sandbox::daemon_ini`]), and the queue is removed on drop.
+    pub fn queue_key(&self) -> i32 {
+        crate::sysv::derived_queue_key(&self.spool_dir().display().to_string())
+    }
+
+    /// [`Sandbox::asyncbatch_ini`] plus the runner `daemon` and this sandbox's
+    /// queue key: what producers and the daemon of a test share.
+    pub fn daemon_ini(&self) -> Vec<(String, String)> {
+        let mut ini = self.asyncbatch_ini();
+        ini.push(("asyncbatch.runner".into(), "daemon".into()));
+        ini.push(("asyncbatch.queue_key".into(), self.queue_key().to_string()));
+        ini
+    }
+
     /// Names of the files in `dir` ending with `suffix`, sorted; empty when `dir`
     /// does not exist.
     pub fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
@@ -84,6 +100,10 @@ impl Default for Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
+        // The message queue a test's processes may have created outlives them.
+        if self.dir.is_some() {
+            crate::sysv::remove_queue(self.queue_key());
+        }
         if std::env::var_os("ASYNCBATCH_E2E_KEEP").is_some() {
             if let Some(dir) = self.dir.take() {
                 eprintln!("keeping {}", dir.keep().display());

@@ -450,7 +450,7 @@ fn spooled_segments_claimed_by_two_workers_at_once_are_delivered_once(side: Php)
     let mut spooled = Vec::new();
     for n in 0..8 {
         let items: Vec<String> = items_of(&format!("seg{n}"), 3);
-        write_segment(&sandbox.spool_dir(), "e2e", &[items.clone()]);
+        write_segment(&sandbox.spool_dir(), "e2e", std::slice::from_ref(&items));
         spooled.extend(items);
     }
     let segments = spool_segments(&sandbox).len();

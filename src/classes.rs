@@ -33,7 +33,7 @@ fn keep_hook(ce: &'static mut ClassEntry, tables: ArgInfoTables) {
 const SHUTDOWN_HOOK: &str = "AsyncBatch\\Internal\\ShutdownHook";
 
 /// Runs a handler body; a Rust panic becomes a PHP `Error`, never an abort.
-fn guarded(body: impl FnOnce()) {
+pub(crate) fn guarded(body: impl FnOnce()) {
     if let Err(payload) = catch_unwind(AssertUnwindSafe(body)) {
         let what = payload
             .downcast_ref::<&str>()
@@ -44,7 +44,7 @@ fn guarded(body: impl FnOnce()) {
     }
 }
 
-fn arg<'a>(ex: &ExecuteData, n: usize) -> Option<&'a mut Zval> {
+pub(crate) fn arg<'a>(ex: &ExecuteData, n: usize) -> Option<&'a mut Zval> {
     // SAFETY: n is below the argument count checked by the caller.
     unsafe { ex.zend_call_arg(n) }.map(Zval::dereference_mut)
 }

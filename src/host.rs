@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 
 use asyncbatch_core::batch::Batch;
+use asyncbatch_core::daemon::signals;
 use asyncbatch_core::delivery::{CallOutcome, Host};
 use asyncbatch_core::runtime::{JobId, Runtime};
 use ext_php_rs::types::Zval;
@@ -88,6 +89,14 @@ impl Host for PhpHost {
 
     fn warn(&self, msg: &str) {
         php::warn(msg);
+    }
+
+    fn sleep(&self, d: std::time::Duration) {
+        signals::sleep(d);
+    }
+
+    fn should_stop(&self) -> bool {
+        signals::stop_requested()
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod array;
 mod classes;
+mod daemon;
 mod decode;
 mod encode;
 mod errors;
@@ -16,10 +17,6 @@ mod php;
 mod runner;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
-
-use asyncbatch_core::secure_fs;
-use asyncbatch_core::settings::Settings;
 use ext_php_rs::prelude::*;
 use ext_php_rs::zend::ModuleEntry;
 use ext_php_rs::{info_table_end, info_table_row, info_table_start};
@@ -43,14 +40,22 @@ fn hook(name: &str, f: impl FnOnce() -> i32) -> i32 {
 
 extern "C" fn startup(_ty: i32, module_number: i32) -> i32 {
     hook("startup", || {
+        asyncbatch_core::fork::install();
         ini::register(module_number);
-        match errors::register_classes().and_then(|_| classes::register_classes()) {
+        match errors::register_classes().and_then(|_| classes::register_classes()).and_then(|_| daemon::register_class()) {
             Ok(()) => 0,
             Err(e) => {
                 php::log(&format!("asyncbatch: cannot register classes: {e}"));
                 1
             }
         }
+    })
+}
+
+extern "C" fn module_shutdown(_ty: i32, _module_number: i32) -> i32 {
+    hook("module shutdown", || {
+        runner::end_process();
+        0
     })
 }
 
@@ -63,12 +68,7 @@ extern "C" fn request_shutdown(_ty: i32, _module_number: i32) -> i32 {
 
 extern "C" fn info(module: *mut ModuleEntry) {
     hook("phpinfo", || {
-        let (settings, _) = Settings::resolve(
-            php::ini,
-            php::getenv("ASYNCBATCH_RUNNER"),
-            Path::new(&php::temp_dir()),
-            secure_fs::euid(),
-        );
+        let (settings, _) = runner::current_settings();
         info_table_start!();
         info_table_row!("asyncbatch support", "enabled");
         info_table_row!("Version", env!("CARGO_PKG_VERSION"));
@@ -92,6 +92,7 @@ extern "C" fn info(module: *mut ModuleEntry) {
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     module
         .startup_function(startup)
+        .shutdown_function(module_shutdown)
         .request_shutdown_function(request_shutdown)
         .info_function(info)
 }

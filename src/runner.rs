@@ -2,14 +2,16 @@
 //! `core`, turn the outcome into PHP values or a [`Failure`].
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use asyncbatch_core::clock;
 use asyncbatch_core::config::{ConfigKey, ConfigValue, JobConfig};
 use asyncbatch_core::delivery::{self, Mode};
 use asyncbatch_core::item::{printable_id, ItemError, ItemErrorKind};
-use asyncbatch_core::runtime::{AfterPush, JobId};
+use asyncbatch_core::daemon::status;
+use asyncbatch_core::runtime::{AfterPush, JobId, RunMode};
 use asyncbatch_core::secure_fs;
-use asyncbatch_core::settings::Settings;
+use asyncbatch_core::settings::{RunnerKind, Settings};
 use ext_php_rs::ffi::zend_array;
 use ext_php_rs::flags::DataType;
 use ext_php_rs::types::{ZendHashTable, Zval};
@@ -26,31 +28,72 @@ thread_local! {
     static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-/// Starts the request's state at its first API call and makes sure the runner's
-/// shutdown function is registered.
+/// This request's settings, as the engine sees them now.
+pub fn current_settings() -> (Settings, Vec<String>) {
+    Settings::resolve(
+        php::ini,
+        php::getenv("ASYNCBATCH_RUNNER"),
+        Path::new(&php::temp_dir()),
+        secure_fs::euid(),
+    )
+}
+
+thread_local! {
+    // `auto`: whether the daemon was alive when last looked at, and when.
+    static DAEMON_SEEN: std::cell::Cell<Option<(Instant, bool)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Whether the daemon's status says it runs; looked at most once a second.
+fn daemon_alive(spool_dir: &Path) -> bool {
+    if let Some((at, alive)) = DAEMON_SEEN.get() {
+        if at.elapsed() < Duration::from_secs(1) {
+            return alive;
+        }
+    }
+    let alive = status::read_json::<status::DaemonStatus>(&spool_dir.join(status::DAEMON_STATUS))
+        .is_some_and(|st| st.is_alive(5.0));
+    DAEMON_SEEN.set(Some((Instant::now(), alive)));
+    alive
+}
+
+/// Starts the request's state at its first API call and makes sure the shutdown
+/// runner's function is registered (when this request uses it).
 fn ensure_request() {
     if !with_runtime(|rt| rt.in_request()) {
-        let (settings, warnings) = Settings::resolve(
-            php::ini,
-            php::getenv("ASYNCBATCH_RUNNER"),
-            Path::new(&php::temp_dir()),
-            secure_fs::euid(),
-        );
+        let (settings, warnings) = current_settings();
+        let mode = match settings.runner {
+            RunnerKind::Shutdown => RunMode::Shutdown,
+            RunnerKind::Daemon => RunMode::Daemon,
+            RunnerKind::Auto if daemon_alive(&settings.spool_dir) => RunMode::Daemon,
+            RunnerKind::Auto => RunMode::Shutdown,
+        };
         let cli = php::sapi_name() == "cli";
         let warnings: Vec<String> = with_runtime(|rt| {
-            rt.begin_request(settings, cli);
+            rt.begin_request_in(settings, cli, mode);
             warnings.into_iter().filter(|w| rt.first_time(w)).collect()
         });
         for w in warnings {
             php::warn(&w);
         }
+        raise_sender_warnings();
     }
-    let needed = with_runtime(|rt| !std::mem::replace(&mut rt.shutdown.pending, true));
+    let needed = with_runtime(|rt| rt.mode == RunMode::Shutdown && !std::mem::replace(&mut rt.shutdown.pending, true));
     if needed {
         let mut hook = classes::shutdown_hook();
         if php::call_function("register_shutdown_function", std::slice::from_mut(&mut hook)).is_none() {
             with_runtime(|rt| rt.shutdown.pending = false);
         }
+    }
+}
+
+/// Raises what the daemon runner's sender thread wanted said (once per reason).
+fn raise_sender_warnings() {
+    let warnings = with_runtime(|rt| {
+        let ws = rt.existing_outbox().map(|o| o.take_warnings()).unwrap_or_default();
+        ws.into_iter().filter(|w| rt.first_time(w)).collect::<Vec<_>>()
+    });
+    for w in warnings {
+        php::warn(&w);
     }
 }
 
@@ -143,7 +186,8 @@ pub fn submit(id: &[u8], item: &Zval) -> Result<(), Failure> {
         Bad(Box<ItemErrorKind>),
     }
     let mut fast = with_runtime(|rt| {
-        if !rt.in_request() || !rt.shutdown.pending {
+        rt.after_fork();
+        if !rt.ready_for_submit() {
             return Fast::Setup;
         }
         let Some(job) = rt.registered(id) else { return Fast::Unknown };
@@ -203,10 +247,17 @@ fn jobs_for(id: Option<&[u8]>) -> Result<Vec<JobId>, Failure> {
     }
 }
 
-/// `flush()`.
+/// `flush()`: delivers now; in daemon mode, hands what is queued to the daemon now
+/// and returns how many items that was.
 pub fn flush(id: Option<&[u8]>) -> Result<u64, Failure> {
     ensure_request();
     let jobs = jobs_for(id)?;
+    let daemon = with_runtime(|rt| (rt.mode == RunMode::Daemon).then(|| (rt.existing_outbox().cloned(), rt.settings().exit_timeout)));
+    if let Some((outbox, timeout)) = daemon {
+        let handed = outbox.map(|o| o.flush(timeout)).unwrap_or(0);
+        raise_sender_warnings();
+        return Ok(handed);
+    }
     Ok(delivery::deliver(&PhpHost, &jobs, Mode::Flush).delivered)
 }
 
@@ -249,6 +300,25 @@ pub fn deliver_at_shutdown() {
     }
 }
 
+/// Process exit (MSHUTDOWN): the daemon runner's sender gets `exit_timeout` to hand
+/// off what is queued; the rest is written to the spool.
+pub fn end_process() {
+    let outbox = host::try_with_runtime(|rt| rt.existing_outbox().cloned().map(|o| (o, rt_exit_timeout(rt)))).flatten();
+    if let Some((outbox, timeout)) = outbox {
+        for w in outbox.shutdown(timeout) {
+            php::log(&w);
+        }
+    }
+}
+
+fn rt_exit_timeout(rt: &asyncbatch_core::runtime::Runtime) -> Duration {
+    if rt.in_request() {
+        rt.settings().exit_timeout
+    } else {
+        current_settings().0.exit_timeout
+    }
+}
+
 /// End of request (RSHUTDOWN): no PHP code may run now. What is still queued goes
 /// to the spool; callables are released.
 pub fn end_request() {
@@ -262,12 +332,26 @@ pub fn end_request() {
 
 /// `stats()`.
 pub fn stats() -> Zval {
+    raise_sender_warnings();
     let rows = with_runtime(|rt| {
+        let outbox = rt.existing_outbox().cloned();
         rt.all_jobs()
             .into_iter()
             .map(|j| {
                 let job = rt.job(j);
-                (job.id.clone(), job.stats.clone(), job.queue.len() as u64)
+                let mut stats = job.stats.clone();
+                let mut queued = job.queue.len() as u64;
+                // Daemon mode: what the sender thread did for this job in this process.
+                if let Some(o) = &outbox {
+                    let (waiting, c) = o.job_state(j);
+                    queued += waiting as u64;
+                    stats.spooled += c.spooled;
+                    stats.dropped += c.dropped;
+                    if c.last_error.is_some() {
+                        stats.last_error = c.last_error;
+                    }
+                }
+                (job.id.clone(), stats, queued)
             })
             .collect::<Vec<_>>()
     });

@@ -111,7 +111,8 @@ pub fn deliver<H: Host>(host: &H, jobs: &[JobId], mode: Mode) -> Report {
         if report.stopped || report.aborted {
             break;
         }
-        if mode != Mode::Due {
+        // Daemon processes leave the spool to the daemon's workers.
+        if mode != Mode::Due && !host.with(|rt| rt.daemon_process) {
             deliver_spooled(host, j, mode, &budget, &mut report);
         }
         if !report.stopped && !report.aborted {

@@ -21,6 +21,7 @@ pub mod config;
 pub mod daemon;
 pub mod delivery;
 pub mod failure_store;
+pub mod fork;
 pub mod frame;
 pub mod item;
 pub mod msgpack;

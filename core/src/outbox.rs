@@ -24,6 +24,8 @@ use crate::transport::sysv::{self, Queue, SendError};
 
 /// How often the sender takes the outbox while items wait.
 const SEND_EVERY: Duration = Duration::from_millis(2);
+/// Items waiting that make the sender go at once.
+const BACKLOG: usize = 1024;
 /// A spool segment the sender writes to is made ready for readers this often.
 const SEGMENT_EVERY: Duration = Duration::from_millis(100);
 const SEGMENT_MAX_BYTES: u64 = 1 << 20;
@@ -92,6 +94,7 @@ pub struct Outbox {
     wake: Condvar,
     done: Condvar,
     pid: u32,
+    config: OutboxConfig,
 }
 
 impl Outbox {
@@ -102,6 +105,7 @@ impl Outbox {
             wake: Condvar::new(),
             done: Condvar::new(),
             pid: std::process::id(),
+            config: config.clone(),
         });
         let thread_side = Arc::clone(&outbox);
         std::thread::Builder::new()
@@ -115,28 +119,29 @@ impl Outbox {
         self.pid
     }
 
-    /// Makes `job` known under `id`.
-    pub fn register(&self, job: usize, id: &[u8]) {
-        let mut st = self.state.lock();
-        if st.jobs.len() <= job {
-            st.jobs.resize_with(job + 1, OutJob::default);
-        }
-        st.jobs[job].id = id.to_vec();
-    }
-
-    /// Queues one item that `encode` writes in place; returns the job's queue length.
+    /// Queues one item of job `job` (identifier `id`) that `encode` writes in place;
+    /// returns the job's queue length.
     #[inline]
     pub fn push_with<E>(
         &self,
         job: usize,
+        id: &[u8],
         now: Tick,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
     ) -> Result<usize, E> {
         let mut st = self.state.lock();
+        if st.jobs.len() <= job {
+            st.jobs.resize_with(job + 1, OutJob::default);
+        }
+        if st.jobs[job].id.is_empty() {
+            st.jobs[job].id = id.to_vec();
+        }
         st.jobs[job].queue.push_with(now, encode)?;
         st.queued += 1;
         let len = st.jobs[job].queue.len();
-        if st.queued == 1 {
+        // Wake the sender for the first item, and again for every full backlog step:
+        // a fast producer must not wait for its next round.
+        if st.queued == 1 || st.queued % BACKLOG == 0 {
             self.wake.notify_one();
         }
         Ok(len)
@@ -180,6 +185,38 @@ impl Outbox {
             }
         }
         st.handed_in_flush
+    }
+
+    /// At process exit: lets the sender hand off what is queued for at most
+    /// `timeout`, then writes what is left to the spool from this thread. Returns
+    /// warnings (items that could not be stored at all).
+    pub fn shutdown(&self, timeout: Duration) -> Vec<String> {
+        let left = self.stop(timeout);
+        if left.is_empty() {
+            return Vec::new();
+        }
+        let spool = self
+            .config
+            .default_base
+            .as_ref()
+            .map_or(Ok(()), |b| secure_fs::ensure_private_dir(b, "directory"))
+            .and_then(|_| Spool::open(&self.config.spool_dir));
+        let mut warnings = Vec::new();
+        match spool {
+            Ok(mut spool) => {
+                for (id, items) in left {
+                    if let Err(e) = spool.write(&crate::naming::jobkey(&id), &[(&id, &items)]) {
+                        warnings.push(format!(
+                            "asyncbatch: cannot write to the spool: {e}; {} items for job '{}' dropped",
+                            items.len(),
+                            crate::item::printable_id(&id)
+                        ));
+                    }
+                }
+            }
+            Err(e) => warnings.push(format!("asyncbatch: cannot write to the spool: {e}; queued items dropped at exit")),
+        }
+        warnings
     }
 
     /// Stops the sender after it sent what is queued, waiting at most `timeout`.
@@ -255,8 +292,8 @@ impl Sender {
                         None => self.outbox.wake.wait(&mut st),
                     }
                 }
-                if st.queued > 0 && st.completed == st.requested && !st.stop {
-                    // Let a burst gather into fuller messages.
+                if st.queued > 0 && st.queued < BACKLOG && st.completed == st.requested && !st.stop {
+                    // Let a trickle gather into fuller messages; a backlog goes at once.
                     parking_lot::MutexGuard::unlocked(&mut st, || std::thread::sleep(SEND_EVERY));
                 }
                 let mut taken = Vec::new();
@@ -424,7 +461,7 @@ mod tests {
     }
 
     fn push(o: &Outbox, job: usize, v: i64) {
-        o.push_with::<()>(job, Tick::ZERO, |buf| {
+        o.push_with::<()>(job, if job == 0 { b"logs" } else { b"j" }, Tick::ZERO, |buf| {
             buf.extend_from_slice(&Value::Int(v).encode());
             Ok(())
         })
@@ -448,7 +485,6 @@ mod tests {
     fn the_spool_transport_writes_segments() {
         let t = tempfile::tempdir().unwrap();
         let o = Outbox::start(config(t.path(), Transport::Spool)).unwrap();
-        o.register(0, b"logs");
         for i in 0..100 {
             push(&o, 0, i);
         }
@@ -464,7 +500,6 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let key = 0x5b00_0000 | (std::process::id() as i32 & 0xffff) << 4;
         let o = Outbox::start(config(t.path(), Transport::Sysv { key, mode: 0o600 })).unwrap();
-        o.register(0, b"logs");
         // Far more than the default 16 KiB queue holds.
         for i in 0..20_000 {
             push(&o, 0, i);
@@ -494,7 +529,6 @@ mod tests {
     fn stop_returns_nothing_when_the_sender_kept_up() {
         let t = tempfile::tempdir().unwrap();
         let o = Outbox::start(config(t.path(), Transport::Spool)).unwrap();
-        o.register(0, b"j");
         push(&o, 0, 1);
         assert!(o.stop(Duration::from_secs(5)).is_empty());
         assert_eq!(spooled_items(t.path()), vec![Value::Int(1)]);
@@ -506,7 +540,6 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         std::fs::write(t.path().join("spool"), b"a file").unwrap();
         let o = Outbox::start(config(t.path(), Transport::Spool)).unwrap();
-        o.register(0, b"j");
         push(&o, 0, 1);
         o.flush(Duration::from_secs(5));
         assert_eq!(o.job_state(0).1.dropped, 1);

@@ -9,23 +9,36 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::batch::{Batch, ItemQueue};
 use crate::budget::EstimatedDuration;
 use crate::clock::Tick;
 use crate::config::JobConfig;
 use crate::failure_store::{ClaimedFailure, FailureRecord, FailureStore};
+use crate::fork;
 use crate::item::printable_id;
 use crate::naming;
 use crate::retry::Rng;
 use crate::secure_fs::{self, StorageError};
-use crate::settings::Settings;
+use crate::outbox::{Outbox, OutboxConfig, Transport};
+use crate::settings::{Settings, TransportKind};
 use crate::spool::{Claimed, Spool};
 use crate::stats::JobStats;
 
 /// "1 item", "2 items".
 fn items(n: u64) -> String {
     if n == 1 { "1 item".into() } else { format!("{n} items") }
+}
+
+/// Which runner this request uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RunMode {
+    /// Deliver in this process at the end of the request.
+    #[default]
+    Shutdown,
+    /// Hand items to the daemon.
+    Daemon,
 }
 
 /// Index of a job in the process; stable for the life of the process.
@@ -102,7 +115,7 @@ pub struct Runtime {
     held: HashMap<u64, Held>,
     next_ticket: u64,
     warned: HashSet<String>,
-    outbox: Vec<String>,
+    pending_warnings: Vec<String>,
     /// The shutdown function's state in this request.
     pub shutdown: ShutdownState,
     /// True in the CLI SAPI: due batches are delivered at `submitItem`.
@@ -111,6 +124,13 @@ pub struct Runtime {
     pub delivering: bool,
     /// Jitter for backoff.
     pub rng: Rng,
+    /// This request's runner.
+    pub mode: RunMode,
+    /// A daemon process (master, receiver, worker, drain): it never reads the spool
+    /// at the end of a request, that is the workers' job.
+    pub daemon_process: bool,
+    outbox: Option<Arc<Outbox>>,
+    fork_generation: u64,
 }
 
 impl Default for Runtime {
@@ -132,12 +152,35 @@ impl Runtime {
             held: HashMap::new(),
             next_ticket: 0,
             warned: HashSet::new(),
-            outbox: Vec::new(),
+            pending_warnings: Vec::new(),
             shutdown: ShutdownState::default(),
             cli: false,
             delivering: false,
             rng: Rng::from_entropy(),
+            mode: RunMode::Shutdown,
+            daemon_process: false,
+            outbox: None,
+            fork_generation: fork::generation(),
         }
+    }
+
+    /// In a child after `fork()`: forgets what the parent holds (its queues, its
+    /// outbox, its claims): the parent delivers those. Cheap when nothing forked.
+    #[inline]
+    pub fn after_fork(&mut self) {
+        let g = fork::generation();
+        if g == self.fork_generation {
+            return;
+        }
+        self.fork_generation = g;
+        for job in &mut self.jobs {
+            job.queue = ItemQueue::new();
+            job.inflight = None;
+        }
+        // The parent's sender thread did not come along; its state may be locked.
+        std::mem::forget(self.outbox.take());
+        self.held.clear();
+        self.rng = Rng::from_entropy();
     }
 
     /// Whether a request is under way (the first API call of a request starts one).
@@ -147,9 +190,45 @@ impl Runtime {
 
     /// Starts a request with its settings.
     pub fn begin_request(&mut self, settings: Settings, cli: bool) {
+        self.begin_request_in(settings, cli, RunMode::Shutdown);
+    }
+
+    /// Starts a request with its settings and runner.
+    pub fn begin_request_in(&mut self, settings: Settings, cli: bool, mode: RunMode) {
+        self.after_fork();
         self.settings = Some(settings);
         self.cli = cli;
+        self.mode = if self.daemon_process { RunMode::Shutdown } else { mode };
         self.shutdown = ShutdownState::default();
+    }
+
+    /// Whether `submitItem` can go straight in: the request is set up, and its
+    /// runner's needs are met (the shutdown runner's function is registered).
+    #[inline]
+    pub fn ready_for_submit(&self) -> bool {
+        self.settings.is_some() && (self.mode == RunMode::Daemon || self.shutdown.pending)
+    }
+
+    /// The process's outbox (daemon mode), its sender thread started on first use.
+    pub fn outbox(&mut self) -> std::io::Result<Arc<Outbox>> {
+        self.after_fork();
+        if let Some(o) = &self.outbox {
+            return Ok(Arc::clone(o));
+        }
+        let s = self.settings();
+        let transport = match s.transport {
+            TransportKind::Sysv => Transport::Sysv { key: s.queue_key, mode: s.queue_mode },
+            TransportKind::Spool => Transport::Spool,
+        };
+        let config = OutboxConfig { transport, spool_dir: s.spool_dir.clone(), default_base: s.default_base.clone() };
+        let o = Outbox::start(config)?;
+        self.outbox = Some(Arc::clone(&o));
+        Ok(o)
+    }
+
+    /// The outbox if one was started in this process.
+    pub fn existing_outbox(&self) -> Option<&Arc<Outbox>> {
+        self.outbox.as_ref().filter(|o| o.pid() == std::process::id())
     }
 
     /// This request's settings.
@@ -231,6 +310,20 @@ impl Runtime {
         now: Tick,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
     ) -> Result<AfterPush, E> {
+        if self.mode == RunMode::Daemon {
+            if let Ok(outbox) = self.outbox() {
+                let len = outbox.push_with(j, &self.jobs[j].id, now, encode)?;
+                self.jobs[j].stats.submitted += 1;
+                // The sender is not keeping up: do not hold more in memory.
+                if len >= self.jobs[j].config.max_queue_size {
+                    let batch = outbox.take(j);
+                    self.spool_batch(j, &batch);
+                }
+                return Ok(AfterPush::Queued);
+            }
+            // No thread could be started: deliver as the shutdown runner would.
+            self.mode = RunMode::Shutdown;
+        }
         let cli = self.cli;
         let delivering = self.delivering;
         let job = &mut self.jobs[j];
@@ -290,7 +383,7 @@ impl Runtime {
                 );
                 job.stats.last_error = Some(msg.clone());
                 if self.warned.insert(format!("spool:{why}")) {
-                    self.outbox.push(msg);
+                    self.pending_warnings.push(msg);
                 }
             }
         }
@@ -394,12 +487,12 @@ impl Runtime {
 
     /// Whether warnings wait to be raised.
     pub fn has_warnings(&self) -> bool {
-        !self.outbox.is_empty()
+        !self.pending_warnings.is_empty()
     }
 
     /// Warnings queued since the last call, for the embedder to raise.
     pub fn take_warnings(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.outbox)
+        std::mem::take(&mut self.pending_warnings)
     }
 
     /// Records a warning key; true the first time in this process.

@@ -46,8 +46,17 @@ pub struct IniDef {
     pub doc: &'static str,
 }
 
+/// How workers hand items to the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    /// A SysV message queue, the spool as fallback.
+    Sysv,
+    /// The spool only.
+    Spool,
+}
+
 /// Every setting the extension registers.
-pub const INI: [IniDef; 7] = [
+pub const INI: [IniDef; 11] = [
     IniDef { name: "asyncbatch.runner", default: "auto", doc: "auto, shutdown or daemon; the environment variable ASYNCBATCH_RUNNER overrides it" },
     IniDef { name: "asyncbatch.spool_dir", default: "", doc: "spool segments; empty: {sys_get_temp_dir()}/asyncbatch-{euid}/spool" },
     IniDef { name: "asyncbatch.failure_dir", default: "", doc: "failed batches; empty: {sys_get_temp_dir()}/asyncbatch-{euid}/failed" },
@@ -55,6 +64,10 @@ pub const INI: [IniDef; 7] = [
     IniDef { name: "asyncbatch.finish_request", default: "1", doc: "release the client with fastcgi_finish_request() before delivering at shutdown" },
     IniDef { name: "asyncbatch.shutdown_budget", default: "10", doc: "seconds of delivery at the end of a request; what does not fit is spooled" },
     IniDef { name: "asyncbatch.max_item_size", default: "1048576", doc: "largest item in bytes, MessagePack-encoded" },
+    IniDef { name: "asyncbatch.transport", default: "sysv", doc: "how workers hand items to the daemon: sysv (message queue, spool as fallback) or spool" },
+    IniDef { name: "asyncbatch.queue_key", default: "", doc: "SysV queue key, decimal or 0x hex; empty: derived from the spool directory" },
+    IniDef { name: "asyncbatch.queue_mode", default: "0600", doc: "permissions of a queue the extension creates (octal)" },
+    IniDef { name: "asyncbatch.exit_timeout", default: "1", doc: "seconds a process at exit waits to hand queued items to the daemon before spooling them" },
 ];
 
 /// The resolved settings.
@@ -77,6 +90,14 @@ pub struct Settings {
     pub shutdown_budget: Duration,
     /// `asyncbatch.max_item_size`.
     pub max_item_size: usize,
+    /// `asyncbatch.transport`.
+    pub transport: TransportKind,
+    /// `asyncbatch.queue_key`, or the key derived from the spool directory.
+    pub queue_key: i32,
+    /// `asyncbatch.queue_mode`.
+    pub queue_mode: u32,
+    /// `asyncbatch.exit_timeout`.
+    pub exit_timeout: Duration,
 }
 
 impl Settings {
@@ -132,6 +153,7 @@ impl Settings {
         let failure_cap_bytes = (number("asyncbatch.failure_dir_max_mb") * 1024.0 * 1024.0) as u64;
         let shutdown_budget = Duration::from_secs_f64(number("asyncbatch.shutdown_budget").min(86_400.0));
         let max_item_size = number("asyncbatch.max_item_size").min(u32::MAX as f64) as usize;
+        let exit_timeout = Duration::from_secs_f64(number("asyncbatch.exit_timeout").min(3600.0));
 
         let fr = get("asyncbatch.finish_request");
         let finish_request = match fr.trim().to_ascii_lowercase().as_str() {
@@ -140,6 +162,33 @@ impl Settings {
             _ => {
                 invalid("asyncbatch.finish_request", &fr);
                 true
+            }
+        };
+
+        let tr = get("asyncbatch.transport");
+        let transport = match tr.trim().to_ascii_lowercase().as_str() {
+            "sysv" | "" => TransportKind::Sysv,
+            "spool" => TransportKind::Spool,
+            _ => {
+                invalid("asyncbatch.transport", &tr);
+                TransportKind::Sysv
+            }
+        };
+        let key_value = get("asyncbatch.queue_key");
+        let queue_key = match crate::transport::sysv::parse_key(&key_value) {
+            Some(Ok(k)) => k,
+            Some(Err(_)) => {
+                invalid("asyncbatch.queue_key", &key_value);
+                crate::transport::sysv::derive_key(&spool_dir)
+            }
+            None => crate::transport::sysv::derive_key(&spool_dir),
+        };
+        let mode_value = get("asyncbatch.queue_mode");
+        let queue_mode = match u32::from_str_radix(mode_value.trim().trim_start_matches("0o"), 8) {
+            Ok(m) if m <= 0o777 && m & 0o600 == 0o600 => m,
+            _ => {
+                invalid("asyncbatch.queue_mode", &mode_value);
+                0o600
             }
         };
 
@@ -152,6 +201,10 @@ impl Settings {
             finish_request,
             shutdown_budget,
             max_item_size,
+            transport,
+            queue_key,
+            queue_mode,
+            exit_timeout,
         };
         (settings, warnings)
     }
@@ -206,6 +259,20 @@ mod tests {
                 "asyncbatch: invalid value '-1' for asyncbatch.shutdown_budget, using 10".to_string(),
             ]
         );
+    }
+
+    #[test]
+    fn the_queue_key_is_configured_or_derived_from_the_spool_dir() {
+        let (s, _) = resolve(&[("asyncbatch.queue_key", "0x1234")], None);
+        assert_eq!(s.queue_key, 0x1234);
+        let (a, _) = resolve(&[("asyncbatch.spool_dir", "/a")], None);
+        let (b, _) = resolve(&[("asyncbatch.spool_dir", "/b")], None);
+        assert_ne!(a.queue_key, b.queue_key);
+        assert_eq!(a.queue_mode, 0o600);
+        assert_eq!(a.transport, TransportKind::Sysv);
+        let (c, w) = resolve(&[("asyncbatch.queue_mode", "0066"), ("asyncbatch.transport", "carrier pigeon")], None);
+        assert_eq!((c.queue_mode, c.transport), (0o600, TransportKind::Sysv));
+        assert_eq!(w.len(), 2);
     }
 
     #[test]

@@ -1,0 +1,282 @@
+//! `AsyncBatch\Internal\Daemon`: what `php/bin/asyncbatch daemon|drain` call. Not
+//! part of the API. The loops are in `core::daemon`; this converts and delegates.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::time::Duration;
+
+use asyncbatch_core::daemon::lock::ProcessLock;
+use asyncbatch_core::daemon::supervisor::{self, Role};
+use asyncbatch_core::daemon::{self as core_daemon, worker};
+use asyncbatch_core::secure_fs;
+use asyncbatch_core::settings::{Settings, TransportKind};
+use asyncbatch_core::spool::Spool;
+use asyncbatch_core::transport::sysv::Queue;
+use ext_php_rs::args::{Arg, ArgInfoTables};
+use ext_php_rs::builders::{ClassBuilder, FunctionBuilder};
+use ext_php_rs::exception::PhpException;
+use ext_php_rs::ffi;
+use ext_php_rs::flags::{ClassFlags, DataType, MethodFlags};
+use ext_php_rs::types::{ZendHashTable, Zval};
+use ext_php_rs::zend::{ce, ClassEntry, ExecuteData};
+
+use crate::array::{self, Key};
+use crate::host::{with_runtime, PhpHost};
+use crate::{classes, php, runner};
+
+const CLASS: &str = "AsyncBatch\\Internal\\Daemon";
+/// A queue the daemon owns is given this capacity when it may (root).
+const QUEUE_CAPACITY: u64 = 8 << 20;
+
+static KEPT: AtomicPtr<ProcessLock> = AtomicPtr::new(std::ptr::null_mut());
+
+fn value_error(msg: String) {
+    PhpException::new(msg, 0, ce::value_error()).throw();
+}
+
+/// The spool directory and queue this process's settings name (a refused queue
+/// is logged and left out: the spool alone still works).
+fn resources(settings: &Settings, create_queue: bool) -> Result<(Spool, Option<Queue>), String> {
+    if let Some(base) = &settings.default_base {
+        secure_fs::ensure_private_dir(base, "directory").map_err(|e| e.to_string())?;
+    }
+    let spool = Spool::open(&settings.spool_dir).map_err(|e| e.to_string())?;
+    let queue = match settings.transport {
+        TransportKind::Spool => None,
+        TransportKind::Sysv if create_queue => Some(Queue::open(settings.queue_key, settings.queue_mode).map_err(|e| e.to_string())?),
+        TransportKind::Sysv => match Queue::open_existing(settings.queue_key) {
+            Ok(q) => q,
+            Err(e) => return Err(e.to_string()),
+        },
+    };
+    Ok((spool, queue))
+}
+
+struct SuperviseOptions {
+    workers: usize,
+    stop_timeout: Duration,
+    bootstrap: String,
+}
+
+fn parse_options(options: &ffi::zend_array) -> Result<SuperviseOptions, String> {
+    let mut o = SuperviseOptions { workers: 2, stop_timeout: Duration::from_secs(10), bootstrap: String::new() };
+    array::try_for_each(options, |k, v| {
+        let v = v.dereference();
+        match k {
+            Key::Str(b"workers") => match v.long() {
+                Some(n) if (1..=256).contains(&n) => o.workers = n as usize,
+                _ => return Err("option 'workers' must be an integer from 1 to 256".to_string()),
+            },
+            Key::Str(b"stopTimeout") => match v.double().or_else(|| v.long().map(|l| l as f64)) {
+                Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => o.stop_timeout = Duration::from_secs_f64(s),
+                _ => return Err("option 'stopTimeout' must be a number of seconds > 0".to_string()),
+            },
+            Key::Str(b"bootstrap") => o.bootstrap = v.string().unwrap_or_default(),
+            Key::Str(b"log") => {} // the CLI points error_log at it; PHP reopens it per line
+            Key::Str(other) => return Err(format!("unknown option '{}'", String::from_utf8_lossy(other))),
+            Key::Int(i) => return Err(format!("unknown option {i}")),
+        }
+        Ok(())
+    })?;
+    Ok(o)
+}
+
+fn role_array(pairs: &[(&str, Zval)]) -> Zval {
+    let mut ht = ZendHashTable::with_capacity(pairs.len() as u32);
+    for (k, v) in pairs {
+        let _ = ht.insert(*k, v.shallow_clone());
+    }
+    let mut z = Zval::new();
+    z.set_hashtable(ht);
+    z
+}
+
+fn long(n: i64) -> Zval {
+    let mut z = Zval::new();
+    z.set_long(n);
+    z
+}
+
+fn string(s: &str) -> Zval {
+    php::string_zval(s.as_bytes())
+}
+
+/// `Daemon::supervise(array $options): array`.
+fn supervise(options: &ffi::zend_array) -> Result<Zval, String> {
+    let opts = parse_options(options)?;
+    let (settings, _) = runner::current_settings();
+    // Every process of the daemon is a daemon process: none reads the spool at the
+    // end of its "request" (the workers do that properly), none uses the daemon runner.
+    with_runtime(|rt| rt.daemon_process = true);
+    let (_, queue) = match resources(&settings, true) {
+        Ok(r) => r,
+        Err(e) => {
+            php::log(&format!("asyncbatch daemon: {e}"));
+            return Ok(role_array(&[("role", string("master")), ("exitCode", long(1))]));
+        }
+    };
+    if let Some(q) = queue {
+        if secure_fs::euid() == 0 && q.stat().is_ok_and(|s| s.capacity < QUEUE_CAPACITY) && q.set_capacity(QUEUE_CAPACITY).is_ok() {
+            php::log(&format!("asyncbatch daemon: queue {:#x} capacity raised to {} bytes", q.key(), QUEUE_CAPACITY));
+        }
+    }
+    let role = supervisor::supervise(
+        supervisor::Options {
+            workers: opts.workers,
+            stop_timeout: opts.stop_timeout,
+            bootstrap: opts.bootstrap,
+            spool_dir: settings.spool_dir.clone(),
+            queue,
+        },
+        &|line| php::log(line),
+    );
+    Ok(match role {
+        Role::Worker { index } => role_array(&[("role", string("worker")), ("index", long(index as i64))]),
+        Role::Master { exit_code } => role_array(&[("role", string("master")), ("exitCode", long(exit_code as i64))]),
+    })
+}
+
+fn worker_status_path(spool_dir: PathBuf, index: usize) -> PathBuf {
+    spool_dir.join(format!("daemon.w{index}.json"))
+}
+
+/// `Daemon::work(): int`, in a worker after its bootstrap.
+fn work() -> i64 {
+    let index = supervisor::worker_index();
+    let (jobs, spool_dir) = with_runtime(|rt| {
+        let dir = if rt.in_request() { rt.settings().spool_dir.clone() } else { runner::current_settings().0.spool_dir };
+        (rt.registered_jobs().len(), dir)
+    });
+    if jobs == 0 {
+        let why = "the bootstrap registered no job (call registerAsyncJob() in it)";
+        supervisor::announce(Err(why));
+        php::log(&format!("asyncbatch daemon: {why}"));
+        return 1;
+    }
+    supervisor::announce(Ok(()));
+    let status = (index > 0).then(|| worker::StatusTarget { path: worker_status_path(spool_dir, index), index });
+    worker::run(&PhpHost, false, status);
+    0
+}
+
+/// `Daemon::drain(): int`, after the bootstrap.
+fn drain() -> i64 {
+    with_runtime(|rt| rt.daemon_process = true);
+    let (settings, _) = runner::current_settings();
+    if with_runtime(|rt| rt.registered_jobs().is_empty()) {
+        php::log("asyncbatch drain: the bootstrap registered no job (call registerAsyncJob() in it)");
+        return 1;
+    }
+    let (spool, queue) = match resources(&settings, false) {
+        Ok(r) => r,
+        Err(e) => {
+            php::log(&format!("asyncbatch drain: {e}"));
+            match Spool::open(&settings.spool_dir) {
+                Ok(s) => (s, None),
+                Err(_) => return 1,
+            }
+        }
+    };
+    let report = core_daemon::drain(&PhpHost, queue, spool);
+    let left = with_runtime(|rt| {
+        rt.registered_jobs().iter().map(|&j| rt.job(j).stats.dropped).sum::<u64>()
+    });
+    if report.failed_batches > 0 || left > 0 { 1 } else { 0 }
+}
+
+/// `Daemon::lock(string $name): ?int`.
+fn lock(name: &[u8]) -> Result<Option<i64>, String> {
+    let name = match name {
+        b"drain" => "drain",
+        b"daemon" => "daemon",
+        _ => return Err("lock name must be 'drain' or 'daemon'".into()),
+    };
+    let (settings, _) = runner::current_settings();
+    let (spool, _) = resources(&settings, false).or_else(|_| Spool::open(&settings.spool_dir).map(|s| (s, None)).map_err(|e| e.to_string()))?;
+    match ProcessLock::take(spool.dir(), name).map_err(|e| e.to_string())? {
+        Ok(held) => {
+            // Held for the rest of the process.
+            let old = KEPT.swap(Box::into_raw(Box::new(held)), Ordering::SeqCst);
+            if !old.is_null() {
+                // SAFETY: a lock we boxed earlier in this process.
+                drop(unsafe { Box::from_raw(old) });
+            }
+            Ok(None)
+        }
+        Err(pid) => Ok(Some(pid as i64)),
+    }
+}
+
+extern "C" fn h_supervise(ex: &mut ExecuteData, retval: &mut Zval) {
+    classes::guarded(|| {
+        if !php::check_arg_count(ex, 1, 1) {
+            return;
+        }
+        let Some(z) = classes::arg(ex, 0) else { return };
+        let Some(options) = z.array() else { return php::wrong_array_arg(z, 1) };
+        match supervise(options) {
+            Ok(v) => *retval = v,
+            Err(e) => value_error(format!("AsyncBatch\\Internal\\Daemon::supervise(): {e}")),
+        }
+    })
+}
+
+extern "C" fn h_work(ex: &mut ExecuteData, retval: &mut Zval) {
+    classes::guarded(|| {
+        if php::check_arg_count(ex, 0, 0) {
+            retval.set_long(work());
+        }
+    })
+}
+
+extern "C" fn h_drain(ex: &mut ExecuteData, retval: &mut Zval) {
+    classes::guarded(|| {
+        if php::check_arg_count(ex, 0, 0) {
+            retval.set_long(drain());
+        }
+    })
+}
+
+extern "C" fn h_lock(ex: &mut ExecuteData, retval: &mut Zval) {
+    classes::guarded(|| {
+        if !php::check_arg_count(ex, 1, 1) {
+            return;
+        }
+        let Some(z) = classes::arg(ex, 0) else { return };
+        let Some(name) = php::arg_string(z, 1) else { return };
+        match lock(php::str_bytes(name)) {
+            Ok(Some(pid)) => retval.set_long(pid),
+            Ok(None) => retval.set_null(),
+            Err(e) => value_error(format!("AsyncBatch\\Internal\\Daemon::lock(): {e}")),
+        }
+    })
+}
+
+fn keep(_ce: &'static mut ClassEntry, tables: ArgInfoTables) {
+    crate::keep_forever(tables);
+}
+
+/// Registers the class (MINIT).
+pub fn register_class() -> ext_php_rs::error::Result<()> {
+    let flags = MethodFlags::Public | MethodFlags::Static;
+    ClassBuilder::new(CLASS)
+        .flags(ClassFlags::Final)
+        .method(
+            FunctionBuilder::new("supervise", h_supervise)
+                .arg(Arg::new("options", DataType::Array))
+                .required_args(1)
+                .returns(DataType::Array, false, false),
+            flags,
+        )
+        .method(FunctionBuilder::new("work", h_work).required_args(0).returns(DataType::Long, false, false), flags)
+        .method(FunctionBuilder::new("drain", h_drain).required_args(0).returns(DataType::Long, false, false), flags)
+        .method(
+            FunctionBuilder::new("lock", h_lock)
+                .arg(Arg::new("name", DataType::String))
+                .required_args(1)
+                .returns(DataType::Long, false, true),
+            flags,
+        )
+        .registration(keep)
+        .register()
+}

@@ -191,6 +191,9 @@ fn lock(name: &[u8]) -> Result<Option<i64>, String> {
         b"daemon" => "daemon",
         _ => return Err("lock name must be 'drain' or 'daemon'".into()),
     };
+    // The drain takes its lock before its bootstrap registers the jobs: from here on
+    // this process is a daemon process (its own submits stay local).
+    with_runtime(|rt| rt.daemon_process = true);
     let (settings, _) = runner::current_settings();
     let (spool, _) = resources(&settings, false).or_else(|_| Spool::open(&settings.spool_dir).map(|s| (s, None)).map_err(|e| e.to_string()))?;
     match ProcessLock::take(spool.dir(), name).map_err(|e| e.to_string())? {

@@ -10,7 +10,8 @@
 //   AB_E2E_JOBS       comma-separated job identifiers (default e2e)
 //   AB_E2E_BATCH      batchSize (default 1000)
 //   AB_E2E_PERIOD     callPeriod in seconds (default 0.2)
-//   AB_E2E_SLEEP_MS   work per batch, in ms (default 0)
+//   AB_E2E_SLEEP_MS   work per batch, in ms (default 0); each slow batch appends a line
+//                     to $AB_E2E_OUT.started when it starts
 //   AB_E2E_MODE       deliver (default); fail: the callable throws (maxRetries 0);
 //                     throw: this file throws; none: this file registers nothing;
 //                     noop: the callable does nothing but count items in $AB_E2E_OUT.count
@@ -34,7 +35,13 @@ $callable = static function (array $items) use ($out, $sleepMs, $mode): bool {
         throw new RuntimeException('e2e: the sink refused the batch');
     }
     if ($sleepMs > 0) {
-        usleep($sleepMs * 1000);
+        // Marks the start of a slow batch, so a test knows one is in hand.
+        file_put_contents("$out.started", sprintf("%d %d\n", getmypid(), count($items)), FILE_APPEND | LOCK_EX);
+        // Work that a signal does not cut short (usleep() returns early on one).
+        $until = microtime(true) + $sleepMs / 1000;
+        while (($left = $until - microtime(true)) > 0) {
+            usleep((int) ceil($left * 1e6));
+        }
     }
     if ($mode === 'noop') {
         $fh = fopen("$out.count", 'c+');

@@ -552,8 +552,16 @@ final class Cli
         }
 
         if (isset($this->opts['json'])) {
-            $out = ['running' => $alive] + ($alive ? [] : ['reason' => $problem]) + $status;
-            echo json_encode($out, self::JSON), "\n";
+            // Decoded again as objects, so that an empty map stays `{}`.
+            $raw = $bytes !== false ? json_decode($bytes) : null;
+            $fields = $raw instanceof \stdClass ? get_object_vars($raw) : [];
+            if (!$alive) {
+                $fields = ['queue' => $queue, 'spool' => $spool] + $fields;
+                $fields['queue'] = $queue;
+                $fields['spool'] = $spool;
+            }
+            $out = ['running' => $alive] + ($alive ? [] : ['reason' => $problem]) + $fields;
+            echo json_encode((object) $out, self::JSON), "\n";
             return $alive ? 0 : 1;
         }
 

@@ -1,14 +1,14 @@
 --TEST--
 daemon and drain check their options before anything runs: a missing --bootstrap or a bad number exits 2 naming the option
 --INI--
-asyncbatch.spool_dir={PWD}/063.spool
-asyncbatch.failure_dir={PWD}/063.failed
-error_log={PWD}/063.log
+asyncbatch.spool_dir={PWD}/069.spool
+asyncbatch.failure_dir={PWD}/069.failed
+error_log={PWD}/069.log
 --FILE--
 <?php
 require __DIR__ . '/_child.inc';
-$b = __DIR__ . '/063.bootstrap.php';
-file_put_contents($b, "<?php\nfile_put_contents(__DIR__ . '/063.ran', 'ran');\n");
+$b = __DIR__ . '/069.bootstrap.php';
+file_put_contents($b, "<?php\nfile_put_contents(__DIR__ . '/069.ran', 'ran');\n");
 $cases = [
     ['daemon'],
     ['drain'],
@@ -27,16 +27,16 @@ foreach ($cases as $args) {
     [$status, $out, $err] = ab_cli($args);
     echo '[', str_replace($b, 'B', implode(' ', $args)), "] exit status $status\n", $out, $err;
 }
-echo file_exists(__DIR__ . '/063.ran') ? "the bootstrap ran\n" : "the bootstrap never ran\n";
+echo file_exists(__DIR__ . '/069.ran') ? "the bootstrap ran\n" : "the bootstrap never ran\n";
 ?>
 --CLEAN--
 <?php
 require __DIR__ . '/_child.inc';
-ab_rmrf(__DIR__ . '/063.spool');
-ab_rmrf(__DIR__ . '/063.failed');
-ab_rmrf(__DIR__ . '/063.log');
-ab_rmrf(__DIR__ . '/063.bootstrap.php');
-ab_rmrf(__DIR__ . '/063.ran');
+ab_rmrf(__DIR__ . '/069.spool');
+ab_rmrf(__DIR__ . '/069.failed');
+ab_rmrf(__DIR__ . '/069.log');
+ab_rmrf(__DIR__ . '/069.bootstrap.php');
+ab_rmrf(__DIR__ . '/069.ran');
 ?>
 --EXPECT--
 [daemon] exit status 2

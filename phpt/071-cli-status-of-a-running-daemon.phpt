@@ -1,14 +1,14 @@
 --TEST--
 asyncbatch status prints a live daemon's status for humans (uptime, workers, queue, spool, per-job counters, unknown jobs, last error) or as JSON
 --INI--
-asyncbatch.spool_dir={PWD}/065.spool
-asyncbatch.failure_dir={PWD}/065.failed
-error_log={PWD}/065.log
+asyncbatch.spool_dir={PWD}/071.spool
+asyncbatch.failure_dir={PWD}/071.failed
+error_log={PWD}/071.log
 date.timezone=UTC
 --FILE--
 <?php
 require __DIR__ . '/_child.inc';
-$spool = __DIR__ . '/065.spool';
+$spool = __DIR__ . '/071.spool';
 @mkdir($spool, 0700);
 $now = microtime(true);
 // As the daemon writes it; this test process stands in for its master (it is alive).
@@ -42,9 +42,9 @@ var_dump($json === $status);
 --CLEAN--
 <?php
 require __DIR__ . '/_child.inc';
-ab_rmrf(__DIR__ . '/065.spool');
-ab_rmrf(__DIR__ . '/065.failed');
-ab_rmrf(__DIR__ . '/065.log');
+ab_rmrf(__DIR__ . '/071.spool');
+ab_rmrf(__DIR__ . '/071.failed');
+ab_rmrf(__DIR__ . '/071.log');
 ?>
 --EXPECTF--
 exit status 0
@@ -52,7 +52,7 @@ asyncbatch daemon: running, pid PID, up 1h 02m 0%ds (since %d-%d-%dT%d:%d:%d+00:
   bootstrap: /app/jobs.php
   workers:   #1 pid 124 (0 restarts), #2 pid 131 (1 restart)
   queue:     0x1a2b3c4d, 3 messages, 11.7 KiB
-  spool:     %s/065.spool, 3 segments, 20.0 KiB
+  spool:     %s/071.spool, 3 segments, 20.0 KiB
 
   JOB          DELIVERED  BATCHES  FAILED  RETRIES  PERSISTED  DROPPED  LAST FLUSH  LAST ERROR
   logs         120000     1200     0       2        0          0        1.%ds ago    -

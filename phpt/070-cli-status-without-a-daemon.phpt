@@ -1,13 +1,13 @@
 --TEST--
 asyncbatch status without a live daemon says why, still shows queue depth and spool size, and exits 1
 --INI--
-asyncbatch.spool_dir={PWD}/064.spool
-asyncbatch.failure_dir={PWD}/064.failed
-error_log={PWD}/064.log
+asyncbatch.spool_dir={PWD}/070.spool
+asyncbatch.failure_dir={PWD}/070.failed
+error_log={PWD}/070.log
 --FILE--
 <?php
 require __DIR__ . '/_child.inc';
-$spool = __DIR__ . '/064.spool';
+$spool = __DIR__ . '/070.spool';
 $key = sprintf('0x%08x', (crc32($spool) & 0x7fffffff) ?: 1);
 
 [$status, $out, $err] = ab_cli(['status']);
@@ -42,23 +42,23 @@ echo json_encode(['queue' => $json['queue'], 'spool' => $json['spool']]) === jso
 --CLEAN--
 <?php
 require __DIR__ . '/_child.inc';
-ab_rmrf(__DIR__ . '/064.spool');
-ab_rmrf(__DIR__ . '/064.failed');
-ab_rmrf(__DIR__ . '/064.log');
+ab_rmrf(__DIR__ . '/070.spool');
+ab_rmrf(__DIR__ . '/070.failed');
+ab_rmrf(__DIR__ . '/070.log');
 ?>
 --EXPECTF--
 no status file: exit status 1
-asyncbatch daemon: not running (no status file %s/064.spool/daemon.status)
+asyncbatch daemon: not running (no status file %s/070.spool/daemon.status)
   queue:     KEY, 0 messages, 0 B
-  spool:     %s/064.spool, 0 segments, 0 B
+  spool:     %s/070.spool, 0 segments, 0 B
 dead pid: exit status 1
 asyncbatch daemon: not running (pid DEAD is not running)
   queue:     KEY, 0 messages, 0 B
-  spool:     %s/064.spool, 2 segments, 128 B
+  spool:     %s/070.spool, 2 segments, 128 B
 old heartbeat: exit status 1
 asyncbatch daemon: not running (pid PID has not written its status for 30.%ds)
   queue:     KEY, 0 messages, 0 B
-  spool:     %s/064.spool, 2 segments, 128 B
+  spool:     %s/070.spool, 2 segments, 128 B
 --json: exit status 1
 bool(false)
 bool(true)

@@ -1,27 +1,27 @@
 --TEST--
 Without the extension, daemon and drain exit 1 saying they need it; --polyfill does not apply to them
 --INI--
-asyncbatch.spool_dir={PWD}/062.spool
-asyncbatch.failure_dir={PWD}/062.failed
-error_log={PWD}/062.log
+asyncbatch.spool_dir={PWD}/068.spool
+asyncbatch.failure_dir={PWD}/068.failed
+error_log={PWD}/068.log
 --FILE--
 <?php
 require __DIR__ . '/_child.inc';
 $bin = ab_root() . '/php/bin/asyncbatch';
-file_put_contents(__DIR__ . '/062.bootstrap.php', "<?php\n");
+file_put_contents(__DIR__ . '/068.bootstrap.php', "<?php\n");
 foreach ([['daemon'], ['drain'], ['daemon', '--polyfill'], ['drain', '--polyfill']] as $args) {
-    $cmd = [$args[0], '--bootstrap', __DIR__ . '/062.bootstrap.php', ...array_slice($args, 1)];
-    [$status, $out, $err] = ab_run([PHP_BINARY, '-d', 'asyncbatch.spool_dir=' . __DIR__ . '/062.spool', $bin, ...$cmd]);
+    $cmd = [$args[0], '--bootstrap', __DIR__ . '/068.bootstrap.php', ...array_slice($args, 1)];
+    [$status, $out, $err] = ab_run([PHP_BINARY, '-d', 'asyncbatch.spool_dir=' . __DIR__ . '/068.spool', $bin, ...$cmd]);
     echo '[', implode(' ', $args), "] exit status $status\n", $out === '' ? '' : "stdout: $out\n", $err;
 }
 ?>
 --CLEAN--
 <?php
 require __DIR__ . '/_child.inc';
-ab_rmrf(__DIR__ . '/062.spool');
-ab_rmrf(__DIR__ . '/062.failed');
-ab_rmrf(__DIR__ . '/062.log');
-ab_rmrf(__DIR__ . '/062.bootstrap.php');
+ab_rmrf(__DIR__ . '/068.spool');
+ab_rmrf(__DIR__ . '/068.failed');
+ab_rmrf(__DIR__ . '/068.log');
+ab_rmrf(__DIR__ . '/068.bootstrap.php');
 ?>
 --EXPECTF--
 [daemon] exit status 1

@@ -976,9 +976,30 @@ fn segments_of_a_job_no_worker_registers_are_kept_reported_and_drained_later() {
         "nothing of the unknown job was delivered to another job"
     );
 
-    // A drain whose bootstrap registers it delivers them.
     let (exit, _) = daemon.terminate(Duration::from_secs(15));
     assert!(exit.is_some(), "the daemon stops");
+
+    // A drain that does not register it leaves them too, and says so.
+    let mut drain = drain_command(&sandbox, &out);
+    let result = run_with_timeout(&mut drain, None, Duration::from_secs(30));
+    result.assert_success("asyncbatch drain without the job");
+    let said = format!(
+        "{}{}{}",
+        result.stdout_str(),
+        result.stderr,
+        sandbox.read("daemon.log")
+    );
+    assert!(
+        said.contains("stray"),
+        "the drain reports the unknown job:\n{said}"
+    );
+    assert!(
+        !files_with(&sandbox.spool_dir(), "stray.", ".seg").is_empty(),
+        "a drain leaves them: {:?}",
+        spool_listing(&sandbox)
+    );
+
+    // A drain whose bootstrap registers it delivers them.
     let mut drain = asyncbatch_cli(
         &sandbox.daemon_ini(),
         &[
@@ -1000,6 +1021,142 @@ fn segments_of_a_job_no_worker_registers_are_kept_reported_and_drained_later() {
         preview(&t.missing)
     );
     assert!(files_with(&sandbox.spool_dir(), "stray.", ".seg").is_empty());
+}
+
+/// `asyncbatch drain` with the test bootstrap, its batches going to `out`.
+fn drain_command(sandbox: &Sandbox, out: &Path) -> std::process::Command {
+    let mut cmd = asyncbatch_cli(
+        &sandbox.daemon_ini(),
+        &[
+            "drain",
+            "--bootstrap",
+            &fixture("daemon_jobs.php").display().to_string(),
+        ],
+    );
+    cmd.env("AB_E2E_OUT", out);
+    cmd
+}
+
+#[test]
+fn a_drain_whose_batches_fail_stores_them_and_exits_1() {
+    check_extension();
+    let sandbox = Sandbox::new();
+    let out = sandbox.join("batches.log");
+    producer(&sandbox.daemon_ini(), "e2e", 1, 25)
+        .strings()
+        .run();
+    let mut drain = drain_command(&sandbox, &out);
+    drain.env("AB_E2E_MODE", "fail").env("AB_E2E_BATCH", "10");
+    let result = run_with_timeout(&mut drain, None, Duration::from_secs(30));
+    assert_eq!(
+        result.status.code(),
+        Some(1),
+        "{}{}",
+        result.stdout_str(),
+        result.stderr
+    );
+    let stored = Sandbox::files_ending(&sandbox.failure_dir(), ".fail");
+    assert_eq!(
+        stored.len(),
+        3,
+        "25 items in batches of 10: 3 failure files"
+    );
+    assert_eq!(
+        queue_stat(sandbox.queue_key())
+            .map(|q| q.messages)
+            .unwrap_or(0),
+        0
+    );
+    assert!(files_with(&sandbox.spool_dir(), "e2e.", ".seg").is_empty());
+}
+
+#[test]
+fn queues_and_files_the_runner_and_the_daemon_create_are_private() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.join("batches.log");
+    let d = daemon(&sandbox, &out).workers(1).start();
+    let key = sandbox.queue_key();
+    assert_eq!(
+        queue_stat(key).map(|q| q.mode),
+        Some(0o600),
+        "asyncbatch.queue_mode defaults to 0600"
+    );
+    producer(&sandbox.daemon_ini(), "e2e", 1, 3000).run();
+    send_message(key, 1, b"foreign").unwrap();
+    producer(&sandbox.daemon_ini(), "stray", 2, 10)
+        .strings()
+        .run();
+    wait_delivered(
+        &out,
+        &expected_items(1, 3000),
+        Duration::from_secs(15),
+        &sandbox,
+        Some(&d),
+    );
+    wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+        !files_with(&sandbox.spool_dir(), "foreign.", ".msg").is_empty()
+    });
+    for dir in [sandbox.spool_dir(), sandbox.failure_dir()] {
+        let mode = fs::metadata(&dir)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0o700);
+        assert_eq!(mode, 0o700, "{}", dir.display());
+    }
+    let mut seen = Vec::new();
+    for entry in fs::read_dir(sandbox.spool_dir()).unwrap().flatten() {
+        let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        assert_eq!(mode & 0o077, 0, "{name} is mode {mode:o}");
+        seen.push(name);
+    }
+    eprintln!("spool files checked: {seen:?}");
+    drop(d);
+
+    // A queue created with asyncbatch.queue_mode.
+    let other = Sandbox::new();
+    let mut ini = other.daemon_ini();
+    ini.push(("asyncbatch.queue_mode".into(), "0640".into()));
+    producer(&ini, "e2e", 1, 10).strings().run();
+    assert_eq!(queue_stat(other.queue_key()).map(|q| q.mode), Some(0o640));
+}
+
+#[test]
+fn items_submitted_before_pcntl_fork_are_delivered_once() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.join("batches.log");
+    let d = daemon(&sandbox, &out).workers(1).start();
+    let code = r#"
+        $r = new AsyncBatchRunner();
+        $r->registerAsyncJob('e2e', fn () => true);
+        for ($i = 0; $i < 200; $i++) { $r->submitItem('e2e', "parent-$i"); }
+        $pid = pcntl_fork();
+        if ($pid === 0) {
+            for ($i = 0; $i < 50; $i++) { $r->submitItem('e2e', "child-$i"); }
+            exit(0);
+        }
+        pcntl_waitpid($pid, $status);
+        echo pcntl_wexitstatus($status);
+    "#;
+    let run = Php::Extension
+        .cli()
+        .ini("log_errors", "0")
+        .inis(sandbox.daemon_ini())
+        .code(code)
+        .run();
+    run.assert_success("parent and forked child");
+    assert_eq!(run.stdout_str(), "0", "{}", run.stderr);
+    let mut expected: Vec<String> = (0..200).map(|i| format!("parent-{i}")).collect();
+    expected.extend((0..50).map(|i| format!("child-{i}")));
+    let (batches, _) = wait_delivered(&out, &expected, Duration::from_secs(15), &sandbox, Some(&d));
+    thread::sleep(Duration::from_millis(500)); // any copy the child should have dropped
+    let t = tally(&read_batches(&out), &expected);
+    assert!(t.unexpected.is_empty(), "{:?}", t.unexpected);
+    assert_eq!(
+        t.duplicates,
+        0,
+        "the child drops what it inherited: {} batches",
+        batches.len()
+    );
 }
 
 /// A tmpfs of `size` mounted at `path` (root only), unmounted on drop.

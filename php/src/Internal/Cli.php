@@ -590,9 +590,13 @@ final class Cli
             printf("  workers:   %s\n", $workers === [] ? 'none' : implode(', ', $workers));
         }
         $q = $status['queue'];
+        $key = (string) ($q['key'] ?? '?');
+        if (preg_match('/^0x([0-9a-f]{1,8})$/Di', $key, $m) === 1) {
+            $key = sprintf('0x%08x', hexdec($m[1])); // as ipcs shows it
+        }
         printf(
             "  queue:     %s, %d %s, %s\n",
-            (string) ($q['key'] ?? '?'),
+            $key,
             (int) ($q['messages'] ?? 0),
             (int) ($q['messages'] ?? 0) === 1 ? 'message' : 'messages',
             self::bytes((int) ($q['bytes'] ?? 0)),

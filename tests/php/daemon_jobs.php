@@ -14,6 +14,7 @@
 //                     to $AB_E2E_OUT.started when it starts
 //   AB_E2E_MODE       deliver (default); fail: the callable throws (maxRetries 0);
 //                     throw: this file throws; none: this file registers nothing;
+//                     exit: this file calls exit(3);
 //                     noop: the callable does nothing but count items in $AB_E2E_OUT.count
 declare(strict_types=1);
 
@@ -23,6 +24,9 @@ if ($mode === 'throw') {
 }
 if ($mode === 'none') {
     return;
+}
+if ($mode === 'exit') {
+    exit(3);
 }
 $out = getenv('AB_E2E_OUT');
 if (!is_string($out) || $out === '') {

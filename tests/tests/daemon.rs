@@ -872,6 +872,74 @@ fn a_bootstrap_that_registers_no_job_ends_the_daemon_with_code_1() {
 }
 
 #[test]
+fn a_bootstrap_that_exits_ends_the_daemon_with_code_1() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.join("batches.log");
+    let mut daemon = daemon(&sandbox, &out).env("AB_E2E_MODE", "exit").spawn();
+    let exit = daemon.wait_exit(Duration::from_secs(15));
+    let text = format!("{}{}", daemon.output(), sandbox.read("daemon.log"));
+    assert_eq!(
+        exit.and_then(|s| s.code()),
+        Some(1),
+        "exit status {exit:?}\n{text}"
+    );
+    assert!(text.contains("asyncbatch"), "a message says why:\n{text}");
+    assert_no_survivors(&mut daemon, Duration::from_secs(3));
+}
+
+#[test]
+fn a_segment_of_several_jobs_is_split_known_jobs_delivered_unknown_kept() {
+    check_extension();
+    let sandbox = Sandbox::new();
+    let out = sandbox.join("batches.log");
+    let mut ini = sandbox.daemon_ini();
+    ini.push(("asyncbatch.transport".into(), "spool".into()));
+    let code = r#"
+        $r = new AsyncBatchRunner();
+        $r->registerAsyncJob('e2e', fn () => true);
+        $r->registerAsyncJob('stray', fn () => true);
+        for ($i = 0; $i < 100; $i++) {
+            $r->submitItem('e2e', "mixed-$i");
+            $r->submitItem('stray', "lost-$i");
+        }
+        echo $r->flush();
+    "#;
+    let run = Php::Extension
+        .cli()
+        .ini("log_errors", "0")
+        .inis(ini)
+        .code(code)
+        .run();
+    run.assert_success("a producer of two jobs");
+    let spool = sandbox.spool_dir();
+    assert!(
+        !files_with(&spool, "~.", ".seg").is_empty(),
+        "one segment for both jobs, jobkey ~: {:?}",
+        spool_listing(&sandbox)
+    );
+
+    let d = daemon(&sandbox, &out).workers(1).start();
+    let expected: Vec<String> = (0..100).map(|i| format!("mixed-{i}")).collect();
+    let (batches, _) = wait_delivered(&out, &expected, Duration::from_secs(15), &sandbox, Some(&d));
+    let t = tally(&batches, &expected);
+    assert!(
+        t.unexpected.is_empty(),
+        "only e2e's items: {:?}",
+        preview(&t.unexpected)
+    );
+    let split = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+        files_with(&spool, "~.", ".seg").is_empty()
+            && !files_with(&spool, "stray.", ".seg").is_empty()
+    });
+    assert!(
+        split,
+        "the ~ segment is split, stray's part kept: {:?}\n{}",
+        spool_listing(&sandbox),
+        diagnostics(&sandbox, Some(&d))
+    );
+}
+
+#[test]
 fn a_queue_owned_by_another_user_is_refused_by_producers_and_the_daemon() {
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("skipped: giving a queue to another user needs root");

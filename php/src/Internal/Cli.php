@@ -424,6 +424,9 @@ final class Cli
                 if ($log === '') {
                     throw new UsageError("option '--log' needs a file name");
                 }
+                if ($log[0] !== '/' && ($cwd = getcwd()) !== false) {
+                    $log = $cwd . '/' . $log; // the same file whatever directory a process runs in
+                }
                 $options['log'] = $log;
             }
         }

@@ -9,15 +9,45 @@ pub mod status;
 pub mod supervisor;
 pub mod worker;
 
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
 use crate::delivery::Host;
+use crate::naming::{self, MIXED_JOBKEY};
 use crate::spool::Spool;
 use crate::transport::sysv::Queue;
 
 /// Delivers everything the queue and the spool hold for the jobs registered in the
-/// runtime, then returns. Log lines go to the host.
+/// runtime, then returns. Log lines go to the host, one for each job whose segments
+/// it had to leave because the bootstrap does not register that job.
 pub fn drain<H: Host>(host: &H, queue: Option<Queue>, spool: Spool) -> worker::Report {
+    let dir = spool.dir().to_path_buf();
     for line in supervisor::ingest_all(queue, spool) {
         host.log(&line);
     }
-    worker::run(host, true, None)
+    let report = worker::run(host, true, None);
+    let known: HashSet<String> = host.with(|rt| rt.registered_jobs().iter().map(|&j| rt.job(j).key.clone()).collect());
+    for (key, n) in unknown_segments(&dir, &known) {
+        host.log(&format!(
+            "asyncbatch drain: {n} segments for job key '{key}' left in the spool: the bootstrap registers no such job"
+        ));
+    }
+    report
+}
+
+/// Ready segments per jobkey that is not among `known` (mixed segments aside).
+pub fn unknown_segments(spool_dir: &Path, known: &HashSet<String>) -> BTreeMap<String, u64> {
+    let mut unknown = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(spool_dir) else { return unknown };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".seg") {
+            continue;
+        }
+        let key = naming::jobkey_of(&name).unwrap_or_default();
+        if key != MIXED_JOBKEY && !known.contains(key) {
+            *unknown.entry(key.to_string()).or_insert(0) += 1;
+        }
+    }
+    unknown
 }

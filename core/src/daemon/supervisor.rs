@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use crate::daemon::journal::{Receiver, Step};
 use crate::daemon::lock::ProcessLock;
 use crate::daemon::signals;
-use crate::daemon::status::{self, DaemonStatus, JobCounters, QueueEntry, ReceiverStatus, SpoolEntry, WorkerEntry, WorkerStatus};
-use crate::naming::{self, MIXED_JOBKEY};
+use crate::daemon::status::{self, DaemonStatus, JobCounters, QueueEntry, ReceiverStatus, SpoolEntry, UnknownJob, WorkerEntry, WorkerStatus};
+use crate::naming;
 use crate::spool::Spool;
 use crate::transport::sysv::Queue;
 
@@ -452,15 +452,16 @@ impl Master {
         if let Ok(entries) = std::fs::read_dir(&dir) {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                if !(name.ends_with(".seg") || name.ends_with(".part")) {
-                    continue;
+                if name.ends_with(".seg") || name.ends_with(".part") {
+                    spool.segments += 1;
+                    spool.bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
                 }
-                spool.segments += 1;
-                spool.bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
-                let key = naming::jobkey_of(&name).unwrap_or_default().to_string();
-                if !keys.is_empty() && key != MIXED_JOBKEY && !keys.contains(&key) && name.ends_with(".seg") {
-                    st.unknown_jobs.entry(key).or_default().segments += 1;
-                }
+            }
+        }
+        // Until a worker said which jobs it has, every job would look unknown.
+        if !keys.is_empty() {
+            for (key, segments) in super::unknown_segments(&dir, &keys) {
+                st.unknown_jobs.insert(key, UnknownJob { segments });
             }
         }
         for key in st.unknown_jobs.keys() {

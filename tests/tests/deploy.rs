@@ -183,10 +183,15 @@ fn supervisord_runs_the_shipped_program_which_delivers_and_stops_gracefully() {
         "the daemon did not come up under supervisord\n{}",
         supervisor_log()
     );
-    let shown = status(&["status"]).stdout_str();
+    // The job appears once a worker has loaded the bootstrap and reported.
+    let mut shown = String::new();
+    wait_until(Duration::from_secs(10), Duration::from_millis(100), || {
+        shown = status(&["status"]).stdout_str();
+        shown.contains("\n  logs ")
+    });
     eprintln!("under supervisord:\n{shown}");
     assert!(shown.contains("bootstrap.example.php"), "{shown}");
-    assert!(shown.contains("logs"), "the example's job: {shown}");
+    assert!(shown.contains("\n  logs "), "the example's job: {shown}");
 
     // The web code's side: the same bootstrap, the daemon runner.
     const RECORDS: usize = 1200;

@@ -1,8 +1,8 @@
 //! Walking a PHP array in place: packed arrays (bare zvals since PHP 8.2) and hash
 //! arrays (buckets), skipping holes, keys binary-safe, no allocation.
 
-use ext_php_rs::ffi::{self, zend_array};
 use asyncbatch_core::item::php_numeric_key;
+use ext_php_rs::ffi::{self, zend_array};
 use ext_php_rs::types::{ZendHashTable, Zval};
 
 use crate::php;

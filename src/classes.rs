@@ -171,10 +171,11 @@ pub fn register_classes() -> ext_php_rs::error::Result<()> {
             public,
         )
         .method(
-            FunctionBuilder::new("flush", flush)
-                .arg(nullable_string("identifier"))
-                .required_args(0)
-                .returns(DataType::Long, false, false),
+            FunctionBuilder::new("flush", flush).arg(nullable_string("identifier")).required_args(0).returns(
+                DataType::Long,
+                false,
+                false,
+            ),
             public,
         )
         .method(
@@ -195,7 +196,11 @@ pub fn register_classes() -> ext_php_rs::error::Result<()> {
         .flags(ClassFlags::Final)
         .method(FunctionBuilder::constructor(hook_construct), MethodFlags::Private)
         .method(
-            FunctionBuilder::new("__invoke", hook_invoke).required_args(0).returns(DataType::Void, false, false),
+            FunctionBuilder::new("__invoke", hook_invoke).required_args(0).returns(
+                DataType::Void,
+                false,
+                false,
+            ),
             public,
         )
         .registration(keep_hook)

@@ -43,7 +43,9 @@ fn resources(settings: &Settings, create_queue: bool) -> Result<(Spool, Option<Q
     let spool = Spool::open(&settings.spool_dir).map_err(|e| e.to_string())?;
     let queue = match settings.transport {
         TransportKind::Spool => None,
-        TransportKind::Sysv if create_queue => Some(Queue::open(settings.queue_key, settings.queue_mode).map_err(|e| e.to_string())?),
+        TransportKind::Sysv if create_queue => {
+            Some(Queue::open(settings.queue_key, settings.queue_mode).map_err(|e| e.to_string())?)
+        }
         TransportKind::Sysv => match Queue::open_existing(settings.queue_key) {
             Ok(q) => q,
             Err(e) => return Err(e.to_string()),
@@ -59,7 +61,8 @@ struct SuperviseOptions {
 }
 
 fn parse_options(options: &ffi::zend_array) -> Result<SuperviseOptions, String> {
-    let mut o = SuperviseOptions { workers: 2, stop_timeout: Duration::from_secs(10), bootstrap: String::new() };
+    let mut o =
+        SuperviseOptions { workers: 2, stop_timeout: Duration::from_secs(10), bootstrap: String::new() };
     array::try_for_each(options, |k, v| {
         let v = v.dereference();
         match k {
@@ -68,7 +71,9 @@ fn parse_options(options: &ffi::zend_array) -> Result<SuperviseOptions, String> 
                 _ => return Err("option 'workers' must be an integer from 1 to 256".to_string()),
             },
             Key::Str(b"stopTimeout") => match v.double().or_else(|| v.long().map(|l| l as f64)) {
-                Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => o.stop_timeout = Duration::from_secs_f64(s),
+                Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => {
+                    o.stop_timeout = Duration::from_secs_f64(s)
+                }
                 _ => return Err("option 'stopTimeout' must be a number of seconds > 0".to_string()),
             },
             Key::Str(b"bootstrap") => o.bootstrap = v.string().unwrap_or_default(),
@@ -116,8 +121,15 @@ fn supervise(options: &ffi::zend_array) -> Result<Zval, String> {
         }
     };
     if let Some(q) = queue {
-        if secure_fs::euid() == 0 && q.stat().is_ok_and(|s| s.capacity < QUEUE_CAPACITY) && q.set_capacity(QUEUE_CAPACITY).is_ok() {
-            php::log(&format!("asyncbatch daemon: queue {:#x} capacity raised to {} bytes", q.key(), QUEUE_CAPACITY));
+        if secure_fs::euid() == 0
+            && q.stat().is_ok_and(|s| s.capacity < QUEUE_CAPACITY)
+            && q.set_capacity(QUEUE_CAPACITY).is_ok()
+        {
+            php::log(&format!(
+                "asyncbatch daemon: queue {:#x} capacity raised to {} bytes",
+                q.key(),
+                QUEUE_CAPACITY
+            ));
         }
     }
     let role = supervisor::supervise(
@@ -132,7 +144,9 @@ fn supervise(options: &ffi::zend_array) -> Result<Zval, String> {
     );
     Ok(match role {
         Role::Worker { index } => role_array(&[("role", string("worker")), ("index", long(index as i64))]),
-        Role::Master { exit_code } => role_array(&[("role", string("master")), ("exitCode", long(exit_code as i64))]),
+        Role::Master { exit_code } => {
+            role_array(&[("role", string("master")), ("exitCode", long(exit_code as i64))])
+        }
     })
 }
 
@@ -144,7 +158,11 @@ fn worker_status_path(spool_dir: PathBuf, index: usize) -> PathBuf {
 fn work() -> i64 {
     let index = supervisor::worker_index();
     let (jobs, spool_dir) = with_runtime(|rt| {
-        let dir = if rt.in_request() { rt.settings().spool_dir.clone() } else { runner::current_settings().0.spool_dir };
+        let dir = if rt.in_request() {
+            rt.settings().spool_dir.clone()
+        } else {
+            runner::current_settings().0.spool_dir
+        };
         (rt.registered_jobs().len(), dir)
     });
     if jobs == 0 {
@@ -154,7 +172,8 @@ fn work() -> i64 {
         return 1;
     }
     supervisor::announce(Ok(()));
-    let status = (index > 0).then(|| worker::StatusTarget { path: worker_status_path(spool_dir, index), index });
+    let status =
+        (index > 0).then(|| worker::StatusTarget { path: worker_status_path(spool_dir, index), index });
     worker::run(&PhpHost, false, status);
     0
 }
@@ -178,10 +197,12 @@ fn drain() -> i64 {
         }
     };
     let report = core_daemon::drain(&PhpHost, queue, spool);
-    let left = with_runtime(|rt| {
-        rt.registered_jobs().iter().map(|&j| rt.job(j).stats.dropped).sum::<u64>()
-    });
-    if report.failed_batches > 0 || left > 0 { 1 } else { 0 }
+    let left = with_runtime(|rt| rt.registered_jobs().iter().map(|&j| rt.job(j).stats.dropped).sum::<u64>());
+    if report.failed_batches > 0 || left > 0 {
+        1
+    } else {
+        0
+    }
 }
 
 /// `Daemon::lock(string $name): ?int`.
@@ -195,7 +216,8 @@ fn lock(name: &[u8]) -> Result<Option<i64>, String> {
     // this process is a daemon process (its own submits stay local).
     with_runtime(|rt| rt.daemon_process = true);
     let (settings, _) = runner::current_settings();
-    let (spool, _) = resources(&settings, false).or_else(|_| Spool::open(&settings.spool_dir).map(|s| (s, None)).map_err(|e| e.to_string()))?;
+    let (spool, _) = resources(&settings, false)
+        .or_else(|_| Spool::open(&settings.spool_dir).map(|s| (s, None)).map_err(|e| e.to_string()))?;
     match ProcessLock::take(spool.dir(), name).map_err(|e| e.to_string())? {
         Ok(held) => {
             // Held for the rest of the process.
@@ -271,8 +293,14 @@ pub fn register_class() -> ext_php_rs::error::Result<()> {
                 .returns(DataType::Array, false, false),
             flags,
         )
-        .method(FunctionBuilder::new("work", h_work).required_args(0).returns(DataType::Long, false, false), flags)
-        .method(FunctionBuilder::new("drain", h_drain).required_args(0).returns(DataType::Long, false, false), flags)
+        .method(
+            FunctionBuilder::new("work", h_work).required_args(0).returns(DataType::Long, false, false),
+            flags,
+        )
+        .method(
+            FunctionBuilder::new("drain", h_drain).required_args(0).returns(DataType::Long, false, false),
+            flags,
+        )
         .method(
             FunctionBuilder::new("lock", h_lock)
                 .arg(Arg::new("name", DataType::String))

@@ -80,7 +80,8 @@ fn keep<const I: usize>(ce: &'static mut ClassEntry, tables: ArgInfoTables) {
 
 /// Registers the exception classes (MINIT).
 pub fn register_classes() -> ext_php_rs::error::Result<()> {
-    let keepers: [fn(&'static mut ClassEntry, ArgInfoTables); 4] = [keep::<0>, keep::<1>, keep::<2>, keep::<3>];
+    let keepers: [fn(&'static mut ClassEntry, ArgInfoTables); 4] =
+        [keep::<0>, keep::<1>, keep::<2>, keep::<3>];
     for (class, name, invalid_arg) in DEFINITIONS {
         let parent: ext_php_rs::class::ClassEntryInfo = if invalid_arg {
             (invalid_argument, "\\InvalidArgumentException")

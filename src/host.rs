@@ -112,11 +112,7 @@ fn take_exception() -> Option<Option<String>> {
     }
     let ex = ExecutorGlobals::take_exception()?;
     let class = ex.get_class_name().unwrap_or_else(|_| "Exception".into());
-    let message = ex
-        .try_call_method("getMessage", vec![])
-        .ok()
-        .and_then(|m| m.string())
-        .unwrap_or_default();
+    let message = ex.try_call_method("getMessage", vec![]).ok().and_then(|m| m.string()).unwrap_or_default();
     // getMessage() of a user class could itself throw; do not let that escape.
     drop(ExecutorGlobals::take_exception());
     Some(Some(format!("{class}: {message}")))

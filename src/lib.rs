@@ -16,10 +16,10 @@ mod ini;
 mod php;
 mod runner;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use ext_php_rs::prelude::*;
 use ext_php_rs::zend::ModuleEntry;
 use ext_php_rs::{info_table_end, info_table_row, info_table_start};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Keeps something the engine points into for the life of the process (ini tables,
 /// arg info). Held by address in a static, it stays reachable: leak checkers do
@@ -42,7 +42,10 @@ extern "C" fn startup(_ty: i32, module_number: i32) -> i32 {
     hook("startup", || {
         asyncbatch_core::fork::install();
         ini::register(module_number);
-        match errors::register_classes().and_then(|_| classes::register_classes()).and_then(|_| daemon::register_class()) {
+        match errors::register_classes()
+            .and_then(|_| classes::register_classes())
+            .and_then(|_| daemon::register_class())
+        {
             Ok(()) => 0,
             Err(e) => {
                 php::log(&format!("asyncbatch: cannot register classes: {e}"));

@@ -4,12 +4,19 @@
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int};
 
-use ext_php_rs::ffi::{self, _zend_expected_type as zend_expected_type, zend_class_entry, zend_object, zend_string, zval};
+use ext_php_rs::ffi::{
+    self, _zend_expected_type as zend_expected_type, zend_class_entry, zend_object, zend_string, zval,
+};
 use ext_php_rs::types::{ZendObject, Zval};
 
 #[allow(non_upper_case_globals)]
 unsafe extern "C" {
-    fn zend_ini_string_ex(name: *const c_char, name_length: usize, orig: c_int, exists: *mut bool) -> *mut c_char;
+    fn zend_ini_string_ex(
+        name: *const c_char,
+        name_length: usize,
+        orig: c_int,
+        exists: *mut bool,
+    ) -> *mut c_char;
     fn php_get_temporary_directory() -> *const c_char;
     fn sapi_getenv(name: *const c_char, name_len: usize) -> *mut c_char;
     fn zend_error(type_: c_int, format: *const c_char, ...);
@@ -133,7 +140,14 @@ pub fn check_callable(arg: &mut Zval, num: u32) -> bool {
     // SAFETY: valid zval; `error` is set (emalloc'd) on failure and freed by
     // zend_wrong_callback_error.
     let ok = unsafe {
-        ffi::zend_is_callable_ex(arg, std::ptr::null_mut(), 0, std::ptr::null_mut(), std::ptr::null_mut(), &mut error)
+        ffi::zend_is_callable_ex(
+            arg,
+            std::ptr::null_mut(),
+            0,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut error,
+        )
     };
     if ok {
         if !error.is_null() {

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use asyncbatch_core::clock;
 use asyncbatch_core::config::{ConfigKey, ConfigValue, JobConfig};
+use asyncbatch_core::daemon::status;
 use asyncbatch_core::delivery::{self, Mode};
 use asyncbatch_core::item::{printable_id, ItemError, ItemErrorKind};
-use asyncbatch_core::daemon::status;
 use asyncbatch_core::runtime::{AfterPush, JobId, RunMode};
 use asyncbatch_core::secure_fs;
 use asyncbatch_core::settings::{RunnerKind, Settings};
@@ -77,7 +77,8 @@ fn ensure_request() {
         }
         raise_sender_warnings();
     }
-    let needed = with_runtime(|rt| rt.mode == RunMode::Shutdown && !std::mem::replace(&mut rt.shutdown.pending, true));
+    let needed =
+        with_runtime(|rt| rt.mode == RunMode::Shutdown && !std::mem::replace(&mut rt.shutdown.pending, true));
     if needed {
         let mut hook = classes::shutdown_hook();
         if php::call_function("register_shutdown_function", std::slice::from_mut(&mut hook)).is_none() {
@@ -252,7 +253,9 @@ fn jobs_for(id: Option<&[u8]>) -> Result<Vec<JobId>, Failure> {
 pub fn flush(id: Option<&[u8]>) -> Result<u64, Failure> {
     ensure_request();
     let jobs = jobs_for(id)?;
-    let daemon = with_runtime(|rt| (rt.mode == RunMode::Daemon).then(|| (rt.existing_outbox().cloned(), rt.settings().exit_timeout)));
+    let daemon = with_runtime(|rt| {
+        (rt.mode == RunMode::Daemon).then(|| (rt.existing_outbox().cloned(), rt.settings().exit_timeout))
+    });
     if let Some((outbox, timeout)) = daemon {
         let handed = outbox.map(|o| o.flush(timeout)).unwrap_or(0);
         raise_sender_warnings();
@@ -303,7 +306,8 @@ pub fn deliver_at_shutdown() {
 /// Process exit (MSHUTDOWN): the daemon runner's sender gets `exit_timeout` to hand
 /// off what is queued; the rest is written to the spool.
 pub fn end_process() {
-    let outbox = host::try_with_runtime(|rt| rt.existing_outbox().cloned().map(|o| (o, rt_exit_timeout(rt)))).flatten();
+    let outbox = host::try_with_runtime(|rt| rt.existing_outbox().cloned().map(|o| (o, rt_exit_timeout(rt))))
+        .flatten();
     if let Some((outbox, timeout)) = outbox {
         for w in outbox.shutdown(timeout) {
             php::log(&w);
@@ -325,7 +329,9 @@ pub fn end_request() {
     let warnings = host::try_with_runtime(|rt| rt.end_request());
     match warnings {
         Some(ws) => ws.iter().for_each(|w| php::log(w)),
-        None => php::log("asyncbatch: internal state was busy at the end of the request; queued items may be lost"),
+        None => php::log(
+            "asyncbatch: internal state was busy at the end of the request; queued items may be lost",
+        ),
     }
     host::clear_callables();
 }

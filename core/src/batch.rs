@@ -62,10 +62,7 @@ impl Batch {
     /// Reads a MessagePack array of items, checking each one.
     pub fn read_array(r: &mut Reader<'_>) -> Result<Batch, DecodeError> {
         let n = r.read_array_len()?;
-        let mut batch = Batch {
-            bytes: Vec::new(),
-            ends: Vec::with_capacity(n.min(r.remaining())),
-        };
+        let mut batch = Batch { bytes: Vec::new(), ends: Vec::with_capacity(n.min(r.remaining())) };
         for _ in 0..n {
             batch.push(r.skip_value()?);
         }
@@ -126,7 +123,11 @@ impl ItemQueue {
     /// Appends one item that `encode` writes straight into the queue's buffer; if it
     /// fails, whatever it wrote is removed and the queue is as before.
     #[inline]
-    pub fn push_with<E>(&mut self, now: Tick, encode: impl FnOnce(&mut Vec<u8>) -> Result<(), E>) -> Result<(), E> {
+    pub fn push_with<E>(
+        &mut self,
+        now: Tick,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let start = self.bytes.len();
         if let Err(e) = encode(&mut self.bytes) {
             self.bytes.truncate(start);

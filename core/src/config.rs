@@ -139,15 +139,23 @@ impl JobConfig {
                 got: value.describe(),
             };
             match name {
-                "batchSize" => config.batch_size = int_at_least(&value, 1).ok_or_else(|| bad("an integer >= 1"))?,
-                "maxQueueSize" => config.max_queue_size = int_at_least(&value, 1).ok_or_else(|| bad("an integer >= 1"))?,
+                "batchSize" => {
+                    config.batch_size = int_at_least(&value, 1).ok_or_else(|| bad("an integer >= 1"))?
+                }
+                "maxQueueSize" => {
+                    config.max_queue_size = int_at_least(&value, 1).ok_or_else(|| bad("an integer >= 1"))?
+                }
                 "maxRetries" => {
                     config.max_retries = int_at_least(&value, 0)
                         .and_then(|n| u32::try_from(n).ok())
                         .ok_or_else(|| bad("an integer >= 0"))?
                 }
-                "callPeriod" => config.call_period = seconds(&value, false).ok_or_else(|| bad("a number > 0"))?,
-                "retryDelay" => config.retry_delay = seconds(&value, true).ok_or_else(|| bad("a number >= 0"))?,
+                "callPeriod" => {
+                    config.call_period = seconds(&value, false).ok_or_else(|| bad("a number > 0"))?
+                }
+                "retryDelay" => {
+                    config.retry_delay = seconds(&value, true).ok_or_else(|| bad("a number >= 0"))?
+                }
                 _ => unreachable!("every name in KEYS is handled"),
             }
         }
@@ -220,7 +228,9 @@ pub fn php_float_string(f: f64) -> String {
 mod tests {
     use super::*;
 
-    fn entries(pairs: &[(&'static str, ConfigValue<'static>)]) -> Vec<(ConfigKey<'static>, ConfigValue<'static>)> {
+    fn entries(
+        pairs: &[(&'static str, ConfigValue<'static>)],
+    ) -> Vec<(ConfigKey<'static>, ConfigValue<'static>)> {
         pairs.iter().map(|(k, v)| (ConfigKey::Str(k.as_bytes()), v.clone())).collect()
     }
 
@@ -263,16 +273,56 @@ mod tests {
     #[test]
     fn names_the_key_and_the_bad_value() {
         let cases = [
-            ("batchSize", ConfigValue::Int(0), "Config key 'batchSize' of job 'logs' must be an integer >= 1, got 0"),
-            ("batchSize", ConfigValue::Other("string"), "Config key 'batchSize' of job 'logs' must be an integer >= 1, got string"),
-            ("batchSize", ConfigValue::Float(10.0), "Config key 'batchSize' of job 'logs' must be an integer >= 1, got 10"),
-            ("callPeriod", ConfigValue::Float(-1.5), "Config key 'callPeriod' of job 'logs' must be a number > 0, got -1.5"),
-            ("callPeriod", ConfigValue::Int(0), "Config key 'callPeriod' of job 'logs' must be a number > 0, got 0"),
-            ("callPeriod", ConfigValue::Float(f64::NAN), "Config key 'callPeriod' of job 'logs' must be a number > 0, got NAN"),
-            ("callPeriod", ConfigValue::Float(f64::INFINITY), "Config key 'callPeriod' of job 'logs' must be a number > 0, got INF"),
-            ("maxRetries", ConfigValue::Int(-1), "Config key 'maxRetries' of job 'logs' must be an integer >= 0, got -1"),
-            ("retryDelay", ConfigValue::Other("null"), "Config key 'retryDelay' of job 'logs' must be a number >= 0, got null"),
-            ("maxQueueSize", ConfigValue::Other("array"), "Config key 'maxQueueSize' of job 'logs' must be an integer >= 1, got array"),
+            (
+                "batchSize",
+                ConfigValue::Int(0),
+                "Config key 'batchSize' of job 'logs' must be an integer >= 1, got 0",
+            ),
+            (
+                "batchSize",
+                ConfigValue::Other("string"),
+                "Config key 'batchSize' of job 'logs' must be an integer >= 1, got string",
+            ),
+            (
+                "batchSize",
+                ConfigValue::Float(10.0),
+                "Config key 'batchSize' of job 'logs' must be an integer >= 1, got 10",
+            ),
+            (
+                "callPeriod",
+                ConfigValue::Float(-1.5),
+                "Config key 'callPeriod' of job 'logs' must be a number > 0, got -1.5",
+            ),
+            (
+                "callPeriod",
+                ConfigValue::Int(0),
+                "Config key 'callPeriod' of job 'logs' must be a number > 0, got 0",
+            ),
+            (
+                "callPeriod",
+                ConfigValue::Float(f64::NAN),
+                "Config key 'callPeriod' of job 'logs' must be a number > 0, got NAN",
+            ),
+            (
+                "callPeriod",
+                ConfigValue::Float(f64::INFINITY),
+                "Config key 'callPeriod' of job 'logs' must be a number > 0, got INF",
+            ),
+            (
+                "maxRetries",
+                ConfigValue::Int(-1),
+                "Config key 'maxRetries' of job 'logs' must be an integer >= 0, got -1",
+            ),
+            (
+                "retryDelay",
+                ConfigValue::Other("null"),
+                "Config key 'retryDelay' of job 'logs' must be a number >= 0, got null",
+            ),
+            (
+                "maxQueueSize",
+                ConfigValue::Other("array"),
+                "Config key 'maxQueueSize' of job 'logs' must be an integer >= 1, got array",
+            ),
         ];
         for (key, value, want) in cases {
             let e = JobConfig::from_entries(b"logs", entries(&[(key, value)])).unwrap_err();

@@ -283,7 +283,11 @@ fn deliver_spooled<H: Host>(host: &H, j: JobId, mode: Mode, budget: &Budget, rep
 /// which go back to the spool for whoever has those jobs. Also says what damage the
 /// segment had, for the log line when it is finished. `None` when the other frames
 /// could not be written: the claim is then released and the segment stays whole.
-pub fn split_claimed<H: Host>(host: &H, mut claimed: Claimed, id: &[u8]) -> Option<(Claimed, Batch, Option<String>)> {
+pub fn split_claimed<H: Host>(
+    host: &H,
+    mut claimed: Claimed,
+    id: &[u8],
+) -> Option<(Claimed, Batch, Option<String>)> {
     let damage = claimed.scan.is_damaged().then(|| {
         let s = &claimed.scan;
         let path = claimed.path().display().to_string();
@@ -400,7 +404,10 @@ fn retry_jobs<H: Host>(host: &H, jobs: &[JobId]) -> Result<u64, StorageError> {
                 Ok(r) if r.job == id => r.clone(),
                 Ok(_) => continue, // another job whose name routes here
                 Err(e) => {
-                    warn_once(host, &format!("asyncbatch: skipping corrupt failure file {}: {e}", path.display()));
+                    warn_once(
+                        host,
+                        &format!("asyncbatch: skipping corrupt failure file {}: {e}", path.display()),
+                    );
                     continue;
                 }
             };

@@ -229,9 +229,7 @@ impl ItemErrorKind {
     /// Records that the problem sits one step further in, as the error travels out.
     pub fn within(mut self, step: PathStep) -> Self {
         match &mut self {
-            ItemErrorKind::Object { path, .. } | ItemErrorKind::Resource { path } => {
-                path.push_outer(step)
-            }
+            ItemErrorKind::Object { path, .. } | ItemErrorKind::Resource { path } => path.push_outer(step),
             ItemErrorKind::TooDeep | ItemErrorKind::TooLarge { .. } => {}
         }
         self
@@ -401,7 +399,8 @@ mod tests {
         for (k, v) in yes {
             assert_eq!(php_numeric_key(k), Some(*v));
         }
-        let no: &[&[u8]] = &[b"", b"-", b"-0", b"007", b"+1", b" 1", b"1a", b"1.5", b"9223372036854775808", b"00"];
+        let no: &[&[u8]] =
+            &[b"", b"-", b"-0", b"007", b"+1", b" 1", b"1a", b"1.5", b"9223372036854775808", b"00"];
         for k in no {
             assert_eq!(php_numeric_key(k), None, "{}", String::from_utf8_lossy(k));
         }

@@ -16,9 +16,9 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::batch::{Batch, ItemQueue};
 use crate::clock::Tick;
-use crate::naming::MIXED_JOBKEY;
+use crate::frame::Frame;
 use crate::secure_fs;
-use crate::spool::{SegmentWriter, Spool};
+use crate::spool::{JobSegments, Spool};
 use crate::transport::message::Packer;
 use crate::transport::sysv::{self, Queue, SendError};
 
@@ -214,7 +214,8 @@ impl Outbox {
                     }
                 }
             }
-            Err(e) => warnings.push(format!("asyncbatch: cannot write to the spool: {e}; queued items dropped at exit")),
+            Err(e) => warnings
+                .push(format!("asyncbatch: cannot write to the spool: {e}; queued items dropped at exit")),
         }
         warnings
     }
@@ -251,8 +252,7 @@ struct Sender {
     queue_refused: bool,
     msgmax: usize,
     scratch: Vec<u8>,
-    spool: Option<Spool>,
-    segment: Option<(SegmentWriter, Instant)>,
+    segments: Option<JobSegments>,
 }
 
 /// What one round did for one job.
@@ -273,8 +273,7 @@ impl Sender {
             queue_refused: false,
             msgmax: sysv::msgmax(),
             scratch: Vec::new(),
-            spool: None,
-            segment: None,
+            segments: None,
         }
     }
 
@@ -283,10 +282,9 @@ impl Sender {
             let (taken, flush_target, stop) = {
                 let mut st = self.outbox.state.lock();
                 if st.queued == 0 && st.completed == st.requested && !st.stop {
-                    match &self.segment {
+                    match self.segments.as_ref().and_then(JobSegments::next_due) {
                         // A segment to make ready soon: wake for it.
-                        Some((_, at)) => {
-                            let due = *at + SEGMENT_EVERY;
+                        Some(due) => {
                             self.outbox.wake.wait_until(&mut st, due);
                         }
                         None => self.outbox.wake.wait(&mut st),
@@ -334,7 +332,9 @@ impl Sender {
     }
 
     fn open_queue(&mut self) -> Option<Queue> {
-        if let (None, false, Transport::Sysv { key, mode }) = (&self.queue, self.queue_refused, &self.config.transport) {
+        if let (None, false, Transport::Sysv { key, mode }) =
+            (&self.queue, self.queue_refused, &self.config.transport)
+        {
             match Queue::open(*key, *mode) {
                 Ok(q) => self.queue = Some(q),
                 Err(e) => {
@@ -351,7 +351,9 @@ impl Sender {
         let queue = self.open_queue();
         let mut to_spool: Vec<(usize, &[u8], Batch)> = Vec::new();
         match queue {
-            None => to_spool.extend(taken.iter().enumerate().map(|(i, (_, id, b))| (i, id.as_slice(), b.clone()))),
+            None => {
+                to_spool.extend(taken.iter().enumerate().map(|(i, (_, id, b))| (i, id.as_slice(), b.clone())))
+            }
             Some(q) => {
                 let mut full = false;
                 for (i, (_, id, items)) in taken.iter().enumerate() {
@@ -404,7 +406,13 @@ impl Sender {
     }
 
     /// Puts the items of an unsent message on the list for the spool.
-    fn requeue_message<'a>(&self, message: &[u8], i: usize, id: &'a [u8], to_spool: &mut Vec<(usize, &'a [u8], Batch)>) {
+    fn requeue_message<'a>(
+        &self,
+        message: &[u8],
+        i: usize,
+        id: &'a [u8],
+        to_spool: &mut Vec<(usize, &'a [u8], Batch)>,
+    ) {
         if let Some(frames) = crate::transport::message::decode(message) {
             let mut items = Batch::new();
             for f in frames {
@@ -415,30 +423,21 @@ impl Sender {
     }
 
     fn append_to_segment(&mut self, id: &[u8], items: &Batch) -> Result<(), secure_fs::StorageError> {
-        if self.spool.is_none() {
+        if self.segments.is_none() {
             if let Some(base) = &self.config.default_base {
                 secure_fs::ensure_private_dir(base, "directory")?;
             }
-            self.spool = Some(Spool::open(&self.config.spool_dir)?);
+            let spool = Spool::open(&self.config.spool_dir)?;
+            self.segments = Some(JobSegments::new(spool, SEGMENT_EVERY, SEGMENT_MAX_BYTES));
         }
-        if self.segment.is_none() {
-            let writer = self.spool.as_mut().expect("opened").create(MIXED_JOBKEY)?;
-            self.segment = Some((writer, Instant::now()));
-        }
-        let (writer, _) = self.segment.as_mut().expect("created");
-        writer.append(id, items)
+        let frame = Frame { job: id.to_vec(), items: items.clone() };
+        self.segments.as_mut().expect("opened").append(std::slice::from_ref(&frame))
     }
 
     fn rotate_segment(&mut self, force: bool) {
-        let due = match &self.segment {
-            Some((w, at)) => force || at.elapsed() >= SEGMENT_EVERY || w.len() >= SEGMENT_MAX_BYTES,
-            None => false,
-        };
-        if due {
-            if let Some((w, _)) = self.segment.take() {
-                if let Err(e) = w.finish() {
-                    self.warn_once(format!("asyncbatch: {e}"));
-                }
+        if let Some(journal) = &mut self.segments {
+            if let Err(e) = journal.rotate(force) {
+                self.warn_once(format!("asyncbatch: {e}"));
             }
         }
     }
@@ -470,7 +469,8 @@ mod tests {
 
     fn spooled_items(dir: &std::path::Path) -> Vec<Value> {
         let mut out = Vec::new();
-        let mut names: Vec<_> = std::fs::read_dir(dir.join("spool")).unwrap().flatten().map(|e| e.path()).collect();
+        let mut names: Vec<_> =
+            std::fs::read_dir(dir.join("spool")).unwrap().flatten().map(|e| e.path()).collect();
         names.sort();
         for p in names {
             let scan = frame::scan_segment(&std::fs::read(&p).unwrap());
@@ -521,7 +521,10 @@ mod tests {
         q.remove();
         let mut all = from_queue;
         all.extend(spooled_items(t.path()));
-        all.sort_by_key(|v| match v { Value::Int(i) => *i, _ => -1 });
+        all.sort_by_key(|v| match v {
+            Value::Int(i) => *i,
+            _ => -1,
+        });
         assert_eq!(all, (0..20_000).map(Value::Int).collect::<Vec<_>>());
     }
 

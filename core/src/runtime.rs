@@ -19,16 +19,20 @@ use crate::failure_store::{ClaimedFailure, FailureRecord, FailureStore};
 use crate::fork;
 use crate::item::printable_id;
 use crate::naming;
+use crate::outbox::{Outbox, OutboxConfig, Transport};
 use crate::retry::Rng;
 use crate::secure_fs::{self, StorageError};
-use crate::outbox::{Outbox, OutboxConfig, Transport};
 use crate::settings::{Settings, TransportKind};
 use crate::spool::{Claimed, Spool};
 use crate::stats::JobStats;
 
 /// "1 item", "2 items".
 fn items(n: u64) -> String {
-    if n == 1 { "1 item".into() } else { format!("{n} items") }
+    if n == 1 {
+        "1 item".into()
+    } else {
+        format!("{n} items")
+    }
 }
 
 /// Which runner this request uses.
@@ -220,7 +224,8 @@ impl Runtime {
             TransportKind::Sysv => Transport::Sysv { key: s.queue_key, mode: s.queue_mode },
             TransportKind::Spool => Transport::Spool,
         };
-        let config = OutboxConfig { transport, spool_dir: s.spool_dir.clone(), default_base: s.default_base.clone() };
+        let config =
+            OutboxConfig { transport, spool_dir: s.spool_dir.clone(), default_base: s.default_base.clone() };
         let o = Outbox::start(config)?;
         self.outbox = Some(Arc::clone(&o));
         Ok(o)

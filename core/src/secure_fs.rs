@@ -104,11 +104,7 @@ pub fn create_new(path: &Path) -> io::Result<File> {
 
 /// Opens an existing file for reading and writing, refusing a symlink.
 pub fn open_existing(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
+    OpenOptions::new().read(true).write(true).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC).open(path)
 }
 
 /// Takes an exclusive flock without waiting; `false` when another process holds it.

@@ -57,17 +57,61 @@ pub enum TransportKind {
 
 /// Every setting the extension registers.
 pub const INI: [IniDef; 11] = [
-    IniDef { name: "asyncbatch.runner", default: "auto", doc: "auto, shutdown or daemon; the environment variable ASYNCBATCH_RUNNER overrides it" },
-    IniDef { name: "asyncbatch.spool_dir", default: "", doc: "spool segments; empty: {sys_get_temp_dir()}/asyncbatch-{euid}/spool" },
-    IniDef { name: "asyncbatch.failure_dir", default: "", doc: "failed batches; empty: {sys_get_temp_dir()}/asyncbatch-{euid}/failed" },
-    IniDef { name: "asyncbatch.failure_dir_max_mb", default: "64", doc: "cap on the failure store's size in MiB; 0 refuses every write" },
-    IniDef { name: "asyncbatch.finish_request", default: "1", doc: "release the client with fastcgi_finish_request() before delivering at shutdown" },
-    IniDef { name: "asyncbatch.shutdown_budget", default: "10", doc: "seconds of delivery at the end of a request; what does not fit is spooled" },
-    IniDef { name: "asyncbatch.max_item_size", default: "1048576", doc: "largest item in bytes, MessagePack-encoded" },
-    IniDef { name: "asyncbatch.transport", default: "sysv", doc: "how workers hand items to the daemon: sysv (message queue, spool as fallback) or spool" },
-    IniDef { name: "asyncbatch.queue_key", default: "", doc: "SysV queue key, decimal or 0x hex; empty: derived from the spool directory" },
-    IniDef { name: "asyncbatch.queue_mode", default: "0600", doc: "permissions of a queue the extension creates (octal)" },
-    IniDef { name: "asyncbatch.exit_timeout", default: "1", doc: "seconds a process at exit waits to hand queued items to the daemon before spooling them" },
+    IniDef {
+        name: "asyncbatch.runner",
+        default: "auto",
+        doc: "auto, shutdown or daemon; the environment variable ASYNCBATCH_RUNNER overrides it",
+    },
+    IniDef {
+        name: "asyncbatch.spool_dir",
+        default: "",
+        doc: "spool segments; empty: {sys_get_temp_dir()}/asyncbatch-{euid}/spool",
+    },
+    IniDef {
+        name: "asyncbatch.failure_dir",
+        default: "",
+        doc: "failed batches; empty: {sys_get_temp_dir()}/asyncbatch-{euid}/failed",
+    },
+    IniDef {
+        name: "asyncbatch.failure_dir_max_mb",
+        default: "64",
+        doc: "cap on the failure store's size in MiB; 0 refuses every write",
+    },
+    IniDef {
+        name: "asyncbatch.finish_request",
+        default: "1",
+        doc: "release the client with fastcgi_finish_request() before delivering at shutdown",
+    },
+    IniDef {
+        name: "asyncbatch.shutdown_budget",
+        default: "10",
+        doc: "seconds of delivery at the end of a request; what does not fit is spooled",
+    },
+    IniDef {
+        name: "asyncbatch.max_item_size",
+        default: "1048576",
+        doc: "largest item in bytes, MessagePack-encoded",
+    },
+    IniDef {
+        name: "asyncbatch.transport",
+        default: "sysv",
+        doc: "how workers hand items to the daemon: sysv (message queue, spool as fallback) or spool",
+    },
+    IniDef {
+        name: "asyncbatch.queue_key",
+        default: "",
+        doc: "SysV queue key, decimal or 0x hex; empty: derived from the spool directory",
+    },
+    IniDef {
+        name: "asyncbatch.queue_mode",
+        default: "0600",
+        doc: "permissions of a queue the extension creates (octal)",
+    },
+    IniDef {
+        name: "asyncbatch.exit_timeout",
+        default: "1",
+        doc: "seconds a process at exit waits to hand queued items to the daemon before spooling them",
+    },
 ];
 
 /// The resolved settings.
@@ -111,14 +155,11 @@ impl Settings {
         euid: u32,
     ) -> (Settings, Vec<String>) {
         let mut warnings = Vec::new();
-        let get = |name: &'static str| -> String {
-            ini(name).unwrap_or_else(|| default_of(name).to_string())
-        };
+        let get =
+            |name: &'static str| -> String { ini(name).unwrap_or_else(|| default_of(name).to_string()) };
         let mut invalid = |name: &str, value: &str| {
-            warnings.push(format!(
-                "asyncbatch: invalid value '{value}' for {name}, using {}",
-                default_of(name)
-            ))
+            warnings
+                .push(format!("asyncbatch: invalid value '{value}' for {name}, using {}", default_of(name)))
         };
 
         let runner_value = get("asyncbatch.runner");
@@ -223,7 +264,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn resolve(pairs: &[(&str, &str)], env: Option<&str>) -> (Settings, Vec<String>) {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Settings::resolve(|k| map.get(k).cloned(), env.map(String::from), Path::new("/tmp"), 33)
     }
 
@@ -270,7 +312,8 @@ mod tests {
         assert_ne!(a.queue_key, b.queue_key);
         assert_eq!(a.queue_mode, 0o600);
         assert_eq!(a.transport, TransportKind::Sysv);
-        let (c, w) = resolve(&[("asyncbatch.queue_mode", "0066"), ("asyncbatch.transport", "carrier pigeon")], None);
+        let (c, w) =
+            resolve(&[("asyncbatch.queue_mode", "0066"), ("asyncbatch.transport", "carrier pigeon")], None);
         assert_eq!((c.queue_mode, c.transport), (0o600, TransportKind::Sysv));
         assert_eq!(w.len(), 2);
     }

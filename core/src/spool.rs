@@ -5,13 +5,14 @@
 //! with its file descriptors, and the segment, still in place, is taken whole by the
 //! next reader (at-least-once).
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::batch::Batch;
-use crate::frame::{self, Scan, SEGMENT_HEADER};
+use crate::frame::{self, Frame, Scan, SEGMENT_HEADER};
 use crate::naming;
 use crate::secure_fs::{self, StorageError};
 
@@ -37,7 +38,7 @@ fn read_progress(segment: &Path) -> u64 {
 }
 
 /// Drops the first `n` items of the frames, in order.
-fn skip_items(frames: &mut Vec<frame::Frame>, mut n: u64) {
+fn skip_items(frames: &mut Vec<Frame>, mut n: u64) {
     while n > 0 && !frames.is_empty() {
         let len = frames[0].items.len() as u64;
         if len <= n {
@@ -155,6 +156,67 @@ impl Spool {
         let done = read_progress(path);
         skip_items(&mut scan.frames, done);
         Ok(Some(Claimed { path: path.to_path_buf(), file, scan, done, progress: None }))
+    }
+}
+
+/// A set of segments being written, one per job: what the daemon's receiver journals
+/// into, and where a worker's sender spools. Each is made ready for readers after
+/// `every` or at `max_bytes`.
+pub struct JobSegments {
+    spool: Spool,
+    writers: HashMap<String, (SegmentWriter, Instant)>,
+    every: Duration,
+    max_bytes: u64,
+}
+
+impl JobSegments {
+    /// Per-job segments in `spool`, made ready every `every` or at `max_bytes`.
+    pub fn new(spool: Spool, every: Duration, max_bytes: u64) -> Self {
+        JobSegments { spool, writers: HashMap::new(), every, max_bytes }
+    }
+
+    /// When the oldest open segment is due, if any is open.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.writers.values().map(|(_, at)| *at + self.every).min()
+    }
+
+    /// The spool it writes to.
+    pub fn spool(&mut self) -> &mut Spool {
+        &mut self.spool
+    }
+
+    /// Appends frames, each to its job's segment.
+    pub fn append(&mut self, frames: &[Frame]) -> Result<(), StorageError> {
+        for f in frames {
+            let key = naming::jobkey(&f.job);
+            if !self.writers.contains_key(&key) {
+                let w = self.spool.create(&key)?;
+                self.writers.insert(key.clone(), (w, Instant::now()));
+            }
+            let (w, _) = self.writers.get_mut(&key).expect("just made");
+            w.append(&f.job, &f.items)?;
+        }
+        Ok(())
+    }
+
+    /// Makes segments ready: those old or large enough, or all (`force`).
+    pub fn rotate(&mut self, force: bool) -> Result<(), StorageError> {
+        let due: Vec<String> = self
+            .writers
+            .iter()
+            .filter(|(_, (w, at))| force || at.elapsed() >= self.every || w.len() >= self.max_bytes)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in due {
+            let (w, _) = self.writers.remove(&k).expect("listed");
+            w.finish()?;
+        }
+        Ok(())
+    }
+
+    /// Whether segments are being written.
+    pub fn is_writing(&self) -> bool {
+        !self.writers.is_empty()
     }
 }
 
@@ -358,7 +420,8 @@ mod tests {
         c.release();
         let again = spool.claim(&p).unwrap().unwrap();
         assert_eq!(again.done(), 4);
-        let left: Vec<_> = again.scan.frames.iter().flat_map(|f| f.items.iter().map(|b| b.to_vec())).collect();
+        let left: Vec<_> =
+            again.scan.frames.iter().flat_map(|f| f.items.iter().map(|b| b.to_vec())).collect();
         let want: Vec<_> = items(4).iter().skip(1).map(|b| b.to_vec()).collect();
         assert_eq!(left, want, "the last 3 items of the second frame");
         again.finish().unwrap();
@@ -370,7 +433,8 @@ mod tests {
     fn damaged_segments_are_quarantined_after_reading() {
         let t = tempfile::tempdir().unwrap();
         let mut spool = Spool::open(t.path()).unwrap();
-        let p = spool.write("logs", &[(b"logs", &items(2)), (b"logs", &items(3)), (b"logs", &items(4))]).unwrap();
+        let p =
+            spool.write("logs", &[(b"logs", &items(2)), (b"logs", &items(3)), (b"logs", &items(4))]).unwrap();
         let mut data = fs::read(&p).unwrap();
         let mid = data.len() / 2;
         data[mid] ^= 0x55;

@@ -26,7 +26,12 @@ fn items(from: i64, n: i64) -> Batch {
 
 fn files(dir: &Path, suffix: &str) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| d.flatten().map(|e| e.file_name().into_string().unwrap()).filter(|n| n.ends_with(suffix)).collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().into_string().unwrap())
+                .filter(|n| n.ends_with(suffix))
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v

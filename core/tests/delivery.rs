@@ -73,7 +73,12 @@ fn failed_calls_are_retried_with_backoff_then_stored() {
     assert_eq!(rec.items.len(), 3);
     assert_eq!(rec.last_error, "RuntimeException: boom");
     let log = m.logs.borrow()[0].clone();
-    assert!(log.starts_with("asyncbatch: job 'logs': a batch of 3 items failed 3 times (RuntimeException: boom); stored in "), "{log}");
+    assert!(
+        log.starts_with(
+            "asyncbatch: job 'logs': a batch of 3 items failed 3 times (RuntimeException: boom); stored in "
+        ),
+        "{log}"
+    );
     assert!(log.ends_with(".fail"), "{log}");
 }
 
@@ -91,7 +96,10 @@ fn a_full_failure_store_refuses_counts_and_logs() {
     assert_eq!((s.failed_batches, s.persisted, s.dropped), (1, 0, 2));
     let log = m.logs.borrow()[0].clone();
     assert!(log.starts_with("asyncbatch: failure store "), "{log}");
-    assert!(log.ends_with("is full (0 of 0 bytes used); dropped a failed batch of 2 items for job 'logs'"), "{log}");
+    assert!(
+        log.ends_with("is full (0 of 0 bytes used); dropped a failed batch of 2 items for job 'logs'"),
+        "{log}"
+    );
     assert_eq!(s.last_error.as_deref(), Some(log.as_str()));
 }
 
@@ -285,7 +293,11 @@ fn retry_failed_delivers_stored_batches_once_and_removes_them() {
     let f = fails.clone();
     let cfg = JobConfig { max_retries: 0, ..config(2) };
     let j = m.register("logs", cfg, move |_, _| {
-        if f.get() { CallOutcome::Failed("down".into()) } else { CallOutcome::Accepted }
+        if f.get() {
+            CallOutcome::Failed("down".into())
+        } else {
+            CallOutcome::Accepted
+        }
     });
     for i in 0..4 {
         m.submit(j, i);
@@ -356,7 +368,10 @@ fn an_unusable_spool_directory_warns_once_and_counts_drops() {
     assert!(s.last_error.unwrap().contains("not a directory"));
     let w = m.rt.borrow_mut().take_warnings();
     assert_eq!(w.len(), 1, "one warning per reason: {w:?}");
-    assert!(w[0].starts_with("asyncbatch: cannot write to the spool: refusing to use spool directory"), "{w:?}");
+    assert!(
+        w[0].starts_with("asyncbatch: cannot write to the spool: refusing to use spool directory"),
+        "{w:?}"
+    );
 }
 
 #[test]

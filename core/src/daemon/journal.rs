@@ -7,16 +7,15 @@
 //! `MSG_COPY` (a kernel without CONFIG_CHECKPOINT_RESTORE) the message is received
 //! first: a kill between that and the write loses it; the receiver logs this once.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::daemon::status::ReceiverStatus;
-use crate::frame::Frame;
+
 use crate::naming::{self, MIXED_JOBKEY};
-use crate::secure_fs::{self, StorageError};
-use crate::spool::{SegmentWriter, Spool};
+use crate::secure_fs;
+use crate::spool::{JobSegments, Spool};
 use crate::transport::message;
 use crate::transport::sysv::{Queue, QueueError};
 
@@ -25,62 +24,10 @@ pub const ROTATE_EVERY: Duration = Duration::from_millis(20);
 /// ...or when it reaches this size.
 pub const ROTATE_BYTES: u64 = 1 << 20;
 
-/// Per-job segments being written.
-pub struct Journal {
-    spool: Spool,
-    writers: HashMap<String, (SegmentWriter, Instant)>,
-}
-
-impl Journal {
-    /// A journal in the spool directory.
-    pub fn new(spool: Spool) -> Self {
-        Journal { spool, writers: HashMap::new() }
-    }
-
-    /// The spool it writes to.
-    pub fn spool(&mut self) -> &mut Spool {
-        &mut self.spool
-    }
-
-    /// Appends frames, each to its job's segment.
-    pub fn append(&mut self, frames: &[Frame]) -> Result<(), StorageError> {
-        for f in frames {
-            let key = naming::jobkey(&f.job);
-            if !self.writers.contains_key(&key) {
-                let w = self.spool.create(&key)?;
-                self.writers.insert(key.clone(), (w, Instant::now()));
-            }
-            let (w, _) = self.writers.get_mut(&key).expect("just made");
-            w.append(&f.job, &f.items)?;
-        }
-        Ok(())
-    }
-
-    /// Makes segments ready: those old or large enough, or all (`force`).
-    pub fn rotate(&mut self, force: bool) -> Result<(), StorageError> {
-        let due: Vec<String> = self
-            .writers
-            .iter()
-            .filter(|(_, (w, at))| force || at.elapsed() >= ROTATE_EVERY || w.len() >= ROTATE_BYTES)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in due {
-            let (w, _) = self.writers.remove(&k).expect("listed");
-            w.finish()?;
-        }
-        Ok(())
-    }
-
-    /// Whether segments are being written.
-    pub fn is_writing(&self) -> bool {
-        !self.writers.is_empty()
-    }
-}
-
 /// The receiver's state.
 pub struct Receiver {
     queue: Option<Queue>,
-    journal: Journal,
+    journal: JobSegments,
     buf: Vec<u8>,
     removed: Vec<u8>,
     copy: bool,
@@ -103,7 +50,7 @@ impl Receiver {
     pub fn new(queue: Option<Queue>, spool: Spool) -> Self {
         Receiver {
             queue,
-            journal: Journal::new(spool),
+            journal: JobSegments::new(spool, ROTATE_EVERY, ROTATE_BYTES),
             buf: Vec::new(),
             removed: Vec::new(),
             copy: true,
@@ -123,7 +70,9 @@ impl Receiver {
                     self.journal_message(log)?;
                     // Remove it; should the head not be what we peeked (another reader
                     // is at work), journal what we removed too: nothing may be lost.
-                    if q.receive(&mut self.removed).map_err(|e| e.to_string())?.is_some() && self.removed != self.buf {
+                    if q.receive(&mut self.removed).map_err(|e| e.to_string())?.is_some()
+                        && self.removed != self.buf
+                    {
                         std::mem::swap(&mut self.buf, &mut self.removed);
                         self.journal_message(log)?;
                     }
@@ -154,7 +103,12 @@ impl Receiver {
             }
             None => {
                 self.foreign_seq += 1;
-                let name = format!("foreign.{:016}.{}.{}.msg", naming::unix_micros(), std::process::id(), self.foreign_seq);
+                let name = format!(
+                    "foreign.{:016}.{}.{}.msg",
+                    naming::unix_micros(),
+                    std::process::id(),
+                    self.foreign_seq
+                );
                 let path: PathBuf = self.journal.spool().dir().join(name);
                 let kept = secure_fs::create_new(&path).and_then(|mut f| f.write_all(&self.buf));
                 if self.status.foreign_messages == 0 {
@@ -198,9 +152,11 @@ impl Receiver {
             }
             let damaged = claimed.scan.is_damaged();
             match claimed.finish() {
-                Ok(crate::spool::Finished::Quarantined(to)) if damaged => {
-                    log.push(format!("asyncbatch: corrupt spool segment {}; kept as {}", path.display(), to.display()))
-                }
+                Ok(crate::spool::Finished::Quarantined(to)) if damaged => log.push(format!(
+                    "asyncbatch: corrupt spool segment {}; kept as {}",
+                    path.display(),
+                    to.display()
+                )),
                 Ok(_) => {}
                 Err(e) => log.push(format!("asyncbatch: {e}")),
             }
@@ -223,9 +179,9 @@ impl Receiver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::batch::Batch;
     use crate::frame;
     use crate::item::Value;
-    use crate::batch::Batch;
     use crate::transport::message::Packer;
 
     fn batch(from: i64, n: i64) -> Batch {
@@ -247,7 +203,10 @@ mod tests {
         let mut out = Vec::new();
         for n in names {
             for f in frame::scan_segment(&std::fs::read(dir.join(n)).unwrap()).frames {
-                out.extend(f.items.iter().map(|b| match Value::decode(b).unwrap() { Value::Int(i) => i, _ => -1 }));
+                out.extend(f.items.iter().map(|b| match Value::decode(b).unwrap() {
+                    Value::Int(i) => i,
+                    _ => -1,
+                }));
             }
         }
         out
@@ -277,7 +236,11 @@ mod tests {
         assert_eq!(journal_items(t.path(), "metrics"), vec![1000, 1001, 1002]);
         assert_eq!(r.status.foreign_messages, 1);
         assert_eq!(log.len(), 1, "{log:?}");
-        let foreign: Vec<_> = std::fs::read_dir(t.path()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("foreign.")).collect();
+        let foreign: Vec<_> = std::fs::read_dir(t.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("foreign."))
+            .collect();
         assert_eq!(std::fs::read(foreign[0].path()).unwrap(), b"not ours");
         q.remove();
     }
@@ -286,7 +249,9 @@ mod tests {
     fn mixed_segments_are_split_per_job() {
         let t = tempfile::tempdir().unwrap();
         let mut spool = Spool::open(t.path()).unwrap();
-        spool.write(MIXED_JOBKEY, &[(b"a", &batch(0, 2)), (b"b", &batch(5, 1)), (b"a", &batch(2, 1))]).unwrap();
+        spool
+            .write(MIXED_JOBKEY, &[(b"a", &batch(0, 2)), (b"b", &batch(5, 1)), (b"a", &batch(2, 1))])
+            .unwrap();
         let mut r = Receiver::new(None, Spool::open(t.path()).unwrap());
         let mut log = Vec::new();
         assert_eq!(r.split_mixed(&mut log), 1);

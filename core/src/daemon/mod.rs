@@ -26,7 +26,8 @@ pub fn drain<H: Host>(host: &H, queue: Option<Queue>, spool: Spool) -> worker::R
         host.log(&line);
     }
     let report = worker::run(host, true, None);
-    let known: HashSet<String> = host.with(|rt| rt.registered_jobs().iter().map(|&j| rt.job(j).key.clone()).collect());
+    let known: HashSet<String> =
+        host.with(|rt| rt.registered_jobs().iter().map(|&j| rt.job(j).key.clone()).collect());
     for (key, n) in unknown_segments(&dir, &known) {
         host.log(&format!(
             "asyncbatch drain: {n} segments for job key '{key}' left in the spool: the bootstrap registers no such job"

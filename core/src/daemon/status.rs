@@ -237,11 +237,22 @@ mod tests {
     fn status_round_trips_in_the_documented_shape() {
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join(DAEMON_STATUS);
-        let mut st = DaemonStatus { v: 1, pid: std::process::id(), heartbeat_at: naming::unix_secs(), ..Default::default() };
+        let mut st = DaemonStatus {
+            v: 1,
+            pid: std::process::id(),
+            heartbeat_at: naming::unix_secs(),
+            ..Default::default()
+        };
         st.jobs.insert("logs".into(), JobCounters { delivered: 5, ..Default::default() });
         write_json(&p, &st).unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
-        for key in ["\"heartbeatAt\"", "\"failedBatches\"", "\"unknownJobs\"", "\"foreignMessages\"", "\"lastFlushAt\""] {
+        for key in [
+            "\"heartbeatAt\"",
+            "\"failedBatches\"",
+            "\"unknownJobs\"",
+            "\"foreignMessages\"",
+            "\"lastFlushAt\"",
+        ] {
             assert!(text.contains(key), "{key} in {text}");
         }
         let back: DaemonStatus = read_json(&p).unwrap();

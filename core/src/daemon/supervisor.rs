@@ -16,7 +16,10 @@ use std::time::{Duration, Instant};
 use crate::daemon::journal::{Receiver, Step};
 use crate::daemon::lock::ProcessLock;
 use crate::daemon::signals;
-use crate::daemon::status::{self, DaemonStatus, JobCounters, QueueEntry, ReceiverStatus, SpoolEntry, UnknownJob, WorkerEntry, WorkerStatus};
+use crate::daemon::status::{
+    self, DaemonStatus, JobCounters, QueueEntry, ReceiverStatus, SpoolEntry, UnknownJob, WorkerEntry,
+    WorkerStatus,
+};
 use crate::naming;
 use crate::spool::Spool;
 use crate::transport::sysv::Queue;
@@ -118,7 +121,10 @@ pub fn supervise(opts: Options, log: &dyn Fn(&str)) -> Role {
     let lock = match ProcessLock::take(spool.dir(), "daemon") {
         Ok(Ok(l)) => l,
         Ok(Err(pid)) => {
-            log(&format!("asyncbatch daemon: another daemon is running on {} (pid {pid})", spool.dir().display()));
+            log(&format!(
+                "asyncbatch daemon: another daemon is running on {} (pid {pid})",
+                spool.dir().display()
+            ));
             return Role::Master { exit_code: 1 };
         }
         Err(e) => {
@@ -289,7 +295,11 @@ impl Master {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(format!("worker {index} did not load the bootstrap {} within {}s", self.opts.bootstrap, READY_TIMEOUT.as_secs()));
+                return Err(format!(
+                    "worker {index} did not load the bootstrap {} within {}s",
+                    self.opts.bootstrap,
+                    READY_TIMEOUT.as_secs()
+                ));
             }
             let mut pfd = libc::pollfd { fd: file.as_raw_fd(), events: libc::POLLIN, revents: 0 };
             // SAFETY: one valid pollfd.
@@ -414,7 +424,9 @@ impl Master {
             match s.kind {
                 Kind::Worker(k) => {
                     if s.pid > 0 {
-                        if let Some(ws) = status::read_json::<WorkerStatus>(&dir.join(format!("daemon.w{k}.json"))) {
+                        if let Some(ws) =
+                            status::read_json::<WorkerStatus>(&dir.join(format!("daemon.w{k}.json")))
+                        {
                             if ws.pid == s.pid as u32 {
                                 s.last = ws;
                             }
@@ -445,7 +457,11 @@ impl Master {
         st.jobs = jobs;
         if let Some(q) = self.opts.queue {
             if let Ok(qs) = q.stat() {
-                st.queue = Some(QueueEntry { key: format!("{:#x}", q.key()), messages: qs.messages, bytes: qs.bytes });
+                st.queue = Some(QueueEntry {
+                    key: format!("{:#x}", q.key()),
+                    messages: qs.messages,
+                    bytes: qs.bytes,
+                });
             }
         }
         let mut spool = SpoolEntry::default();

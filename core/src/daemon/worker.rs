@@ -187,7 +187,9 @@ fn top_up<H: Host>(host: &H, job: &mut JobState, held: &mut HashSet<PathBuf>) {
                 continue;
             }
         };
-        let Some((claimed, items, damage)) = delivery::split_claimed(host, claimed, &job.id) else { continue };
+        let Some((claimed, items, damage)) = delivery::split_claimed(host, claimed, &job.id) else {
+            continue;
+        };
         if items.is_empty() {
             finish(host, claimed, damage);
             continue;
@@ -244,7 +246,8 @@ fn write_status<H: Host>(host: &H, target: &StatusTarget, started: f64, jobs: &[
     let st = host.with(|rt| {
         let mut st = WorkerStatus::new(target.index, started);
         for job in jobs {
-            st.jobs.insert(crate::item::printable_id(&job.id), status::JobCounters::from(&rt.job(job.j).stats));
+            st.jobs
+                .insert(crate::item::printable_id(&job.id), status::JobCounters::from(&rt.job(job.j).stats));
             st.keys.push(job.key.clone());
         }
         st

@@ -122,7 +122,11 @@ mod tests {
         for m in &messages {
             assert!(m.len() <= 8192, "{}", m.len());
             for f in decode(m).unwrap() {
-                if f.job == b"logs" { logs.append(f.items) } else { metrics.append(f.items) }
+                if f.job == b"logs" {
+                    logs.append(f.items)
+                } else {
+                    metrics.append(f.items)
+                }
             }
         }
         assert_eq!(logs, a);

@@ -177,7 +177,8 @@ impl Queue {
             buf.reserve(cap);
             let room = buf.capacity() - 8;
             // SAFETY: the buffer has room for an mtype and `room` bytes.
-            let n = unsafe { libc::msgrcv(self.id, buf.as_mut_ptr().cast(), room, 0, flags | libc::IPC_NOWAIT) };
+            let n =
+                unsafe { libc::msgrcv(self.id, buf.as_mut_ptr().cast(), room, 0, flags | libc::IPC_NOWAIT) };
             if n >= 0 {
                 // SAFETY: the kernel wrote the mtype and n bytes.
                 unsafe { buf.set_len(8 + n as usize) };

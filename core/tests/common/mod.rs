@@ -102,7 +102,12 @@ impl Mock {
         }
     }
 
-    pub fn register(&self, id: &str, config: JobConfig, f: impl FnMut(&Mock, &[Value]) -> CallOutcome + 'static) -> JobId {
+    pub fn register(
+        &self,
+        id: &str,
+        config: JobConfig,
+        f: impl FnMut(&Mock, &[Value]) -> CallOutcome + 'static,
+    ) -> JobId {
         let j = self.rt.borrow_mut().register(id.as_bytes(), config);
         self.callables.borrow_mut().insert(j, Box::new(f));
         j
@@ -121,7 +126,12 @@ impl Mock {
         self.calls
             .borrow()
             .iter()
-            .flat_map(|(_, items)| items.iter().map(|v| match v { Value::Int(i) => *i, _ => panic!() }))
+            .flat_map(|(_, items)| {
+                items.iter().map(|v| match v {
+                    Value::Int(i) => *i,
+                    _ => panic!(),
+                })
+            })
             .collect()
     }
 
@@ -132,4 +142,3 @@ impl Mock {
         self.rt.borrow_mut().begin_request(settings(dir, budget, 64 << 20), false);
     }
 }
-

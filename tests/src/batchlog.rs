@@ -55,11 +55,7 @@ fn parse_line(line: &str) -> Option<Batch> {
     if n != items.len() {
         return None;
     }
-    Some(Batch {
-        pid: fields.get("pid")?.parse().ok()?,
-        at: fields.get("at")?.parse().ok()?,
-        items,
-    })
+    Some(Batch { pid: fields.get("pid")?.parse().ok()?, at: fields.get("at")?.parse().ok()?, items })
 }
 
 /// How many times each item was delivered.

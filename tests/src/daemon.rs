@@ -95,11 +95,7 @@ impl DaemonBuilder {
 
     /// The command that [`DaemonBuilder::spawn`] runs.
     pub fn command(&self) -> Command {
-        let mut args = vec![
-            "daemon".to_string(),
-            "--bootstrap".into(),
-            self.bootstrap.display().to_string(),
-        ];
+        let mut args = vec!["daemon".to_string(), "--bootstrap".into(), self.bootstrap.display().to_string()];
         if let Some(n) = self.workers {
             args.extend(["--workers".into(), n.to_string()]);
         }
@@ -126,9 +122,7 @@ impl DaemonBuilder {
             .stderr(out)
             // Its own process group: killed whole on drop.
             .process_group(0);
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start the daemon: {e}"));
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start the daemon: {e}"));
         Daemon {
             pid: child.id() as i32,
             child,
@@ -207,9 +201,7 @@ impl Daemon {
 
     /// Waits up to `timeout` for the master to exit.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        wait_until(timeout, Duration::from_millis(10), || {
-            self.try_exit().is_some()
-        });
+        wait_until(timeout, Duration::from_millis(10), || self.try_exit().is_some());
         self.try_exit()
     }
 
@@ -229,10 +221,7 @@ impl Daemon {
             last.as_ref().is_some_and(|s| self.is_running(s))
         });
         if let Some(status) = self.try_exit() {
-            panic!(
-                "the daemon exited at start ({status})\n--- its output ---\n{}",
-                self.output()
-            );
+            panic!("the daemon exited at start ({status})\n--- its output ---\n{}", self.output());
         }
         assert!(
             up,
@@ -248,16 +237,9 @@ impl Daemon {
     fn is_running(&self, status: &Json) -> bool {
         let workers = status.get("workers").items();
         status.get("pid").as_i64() == Some(self.pid as i64)
-            && status
-                .get("heartbeatAt")
-                .as_f64()
-                .is_some_and(|t| unix_now() - t < HEARTBEAT_MAX_AGE)
+            && status.get("heartbeatAt").as_f64().is_some_and(|t| unix_now() - t < HEARTBEAT_MAX_AGE)
             && workers.len() == self.workers as usize
-            && workers.iter().all(|w| {
-                w.get("pid")
-                    .as_i64()
-                    .is_some_and(|p| p > 0 && pid_alive(p as i32))
-            })
+            && workers.iter().all(|w| w.get("pid").as_i64().is_some_and(|p| p > 0 && pid_alive(p as i32)))
     }
 
     /// The worker pids of the current status.
@@ -325,21 +307,13 @@ impl Daemon {
         let gone = wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
             known.iter().all(|&p| !pid_alive(p))
         });
-        assert!(
-            gone,
-            "processes of the daemon survived SIGKILL: {:?}",
-            known
-        );
+        assert!(gone, "processes of the daemon survived SIGKILL: {:?}", known);
     }
 
     /// Pids of processes of this daemon still alive (master included).
     pub fn survivors(&mut self) -> Vec<i32> {
         self.remember_tree();
-        self.known
-            .iter()
-            .copied()
-            .filter(|&p| pid_alive(p))
-            .collect()
+        self.known.iter().copied().filter(|&p| pid_alive(p)).collect()
     }
 }
 
@@ -360,9 +334,7 @@ pub fn read_status(spool_dir: &Path) -> Option<Json> {
 /// Whether process `pid` exists and is not a zombie.
 pub fn pid_alive(pid: i32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Ok(stat) => !stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
         Err(_) => false,
     }
 }
@@ -381,11 +353,7 @@ pub fn descendants(pid: i32) -> Vec<i32> {
             let Some((_, rest)) = stat.rsplit_once(')') else {
                 continue;
             };
-            if let Some(ppid) = rest
-                .split_whitespace()
-                .nth(1)
-                .and_then(|s| s.parse::<i32>().ok())
-            {
+            if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|s| s.parse::<i32>().ok()) {
                 parent_of.push((p, ppid));
             }
         }
@@ -406,19 +374,12 @@ pub fn descendants(pid: i32) -> Vec<i32> {
 /// Appends `text` to `path` (for marking phases in a log a test reads).
 pub fn append(path: &Path, text: &str) {
     use std::io::Write;
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .expect("open for append");
+    let mut f = OpenOptions::new().create(true).append(true).open(path).expect("open for append");
     f.write_all(text.as_bytes()).expect("append");
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs_f64()
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs_f64()
 }
 
 /// A command running in the background in a process group of its own, its
@@ -441,17 +402,8 @@ impl Background {
             .stdout(File::create(&stdout).expect("create stdout file"))
             .stderr(File::create(&stderr).expect("create stderr file"))
             .process_group(0);
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", cmd.get_program()));
-        Background {
-            child,
-            stdout,
-            stderr,
-            exit: None,
-            started: Instant::now(),
-            ended: None,
-        }
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {:?}: {e}", cmd.get_program()));
+        Background { child, stdout, stderr, exit: None, started: Instant::now(), ended: None }
     }
 
     /// Its pid.
@@ -472,9 +424,7 @@ impl Background {
 
     /// Waits up to `timeout` for it to exit.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        wait_until(timeout, Duration::from_millis(5), || {
-            self.try_exit().is_some()
-        });
+        wait_until(timeout, Duration::from_millis(5), || self.try_exit().is_some());
         self.try_exit()
     }
 

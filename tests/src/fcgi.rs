@@ -33,10 +33,7 @@ impl FcgiResponse {
 
     /// The value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// True when the client succeeded and the status is 200.
@@ -61,22 +58,9 @@ impl FcgiResponse {
 /// `cgi-fcgi` passes its environment as the request's parameters, so it runs with
 /// a cleared environment holding only the CGI variables.
 pub fn fcgi_request(socket: &Path, script: &Path, query: &str, timeout: Duration) -> FcgiResponse {
-    let script_name = format!(
-        "/{}",
-        script
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default()
-    );
-    let document_root = script
-        .parent()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    let request_uri = if query.is_empty() {
-        script_name.clone()
-    } else {
-        format!("{script_name}?{query}")
-    };
+    let script_name = format!("/{}", script.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
+    let document_root = script.parent().map(|p| p.display().to_string()).unwrap_or_default();
+    let request_uri = if query.is_empty() { script_name.clone() } else { format!("{script_name}?{query}") };
     let mut cmd = Command::new(cgi_fcgi_binary());
     cmd.env_clear()
         .env("GATEWAY_INTERFACE", "CGI/1.1")
@@ -116,13 +100,7 @@ fn parse_cgi_output(raw: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
         Some(i) => (&raw[..i], raw[i + 4..].to_vec()),
         None => match find(raw, b"\n\n") {
             Some(i) => (&raw[..i], raw[i + 2..].to_vec()),
-            None => {
-                return (
-                    if raw.is_empty() { 0 } else { 200 },
-                    Vec::new(),
-                    raw.to_vec(),
-                )
-            }
+            None => return (if raw.is_empty() { 0 } else { 200 }, Vec::new(), raw.to_vec()),
         },
     };
     let mut status = 200;
@@ -131,11 +109,7 @@ fn parse_cgi_output(raw: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
         if let Some((name, value)) = line.split_once(':') {
             let (name, value) = (name.trim().to_string(), value.trim().to_string());
             if name.eq_ignore_ascii_case("Status") {
-                status = value
-                    .split_whitespace()
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
+                status = value.split_whitespace().next().and_then(|s| s.parse().ok()).unwrap_or(0);
             }
             headers.push((name, value));
         }
@@ -153,9 +127,8 @@ mod tests {
 
     #[test]
     fn parses_status_headers_and_body() {
-        let (status, headers, body) = parse_cgi_output(
-            b"Status: 500 Internal Server Error\r\nContent-type: text/html\r\n\r\nboom",
-        );
+        let (status, headers, body) =
+            parse_cgi_output(b"Status: 500 Internal Server Error\r\nContent-type: text/html\r\n\r\nboom");
         assert_eq!(status, 500);
         assert_eq!(headers[1], ("Content-type".into(), "text/html".into()));
         assert_eq!(body, b"boom");

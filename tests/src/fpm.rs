@@ -41,13 +41,7 @@ impl FpmBuilder {
 
     /// `pm = dynamic` with at most `max_children`, starting `start` and keeping
     /// between `min_spare` and `max_spare` idle.
-    pub fn dynamic(
-        mut self,
-        max_children: u32,
-        start: u32,
-        min_spare: u32,
-        max_spare: u32,
-    ) -> Self {
+    pub fn dynamic(mut self, max_children: u32, start: u32, min_spare: u32, max_spare: u32) -> Self {
         self.children = max_children;
         self.dynamic = Some((start, min_spare, max_spare));
         self
@@ -179,9 +173,8 @@ impl FpmBuilder {
             // Its own process group: on drop the whole group is killed, workers
             // included, whatever state the master is in.
             .process_group(0);
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", php_fpm_binary().display()));
+        let child =
+            cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", php_fpm_binary().display()));
 
         let mut pool = FpmPool {
             dir,
@@ -214,10 +207,7 @@ pub struct FpmPool {
 impl FpmPool {
     /// A pool loading `side` (`Php::Extension` or `Php::Polyfill`), 2 static children.
     pub fn builder(side: Php) -> FpmBuilder {
-        FpmBuilder {
-            side: Some(side),
-            ..Self::plain()
-        }
+        FpmBuilder { side: Some(side), ..Self::plain() }
     }
 
     /// A pool with plain PHP: no asyncbatch loaded.
@@ -288,11 +278,7 @@ impl FpmPool {
 
     /// Both logs, headed, for failure messages.
     pub fn logs(&self) -> String {
-        format!(
-            "--- php-fpm log ---\n{}--- PHP error log ---\n{}",
-            self.fpm_log(),
-            self.php_errors()
-        )
+        format!("--- php-fpm log ---\n{}--- PHP error log ---\n{}", self.fpm_log(), self.php_errors())
     }
 
     /// Lines of the master's log saying that a worker died abnormally: killed by a
@@ -311,12 +297,7 @@ impl FpmPool {
     /// Panics, with the logs, if a worker died abnormally.
     pub fn assert_no_worker_died(&self) {
         let deaths = self.worker_deaths();
-        assert!(
-            deaths.is_empty(),
-            "php-fpm workers died:\n{}\n{}",
-            deaths.join("\n"),
-            self.logs()
-        );
+        assert!(deaths.is_empty(), "php-fpm workers died:\n{}\n{}", deaths.join("\n"), self.logs());
     }
 
     /// The pids of the master's child processes (the workers).

@@ -45,9 +45,9 @@ pub use paths::{
 pub use php::{Php, PhpCommand};
 pub use process::{run_with_timeout, wait_until, Output};
 pub use sandbox::Sandbox;
-pub use spool::{crc32, write_segment};
+pub use spool::{crc32, write_mixed_segment, write_segment};
 pub use stats::{percentile, Millis};
 pub use sysv::{
-    create_queue, derived_queue_key, queue_id, queue_stat, remove_queue, send_message,
-    set_queue_owner, QueueStat,
+    create_queue, derived_queue_key, queue_id, queue_stat, remove_queue, send_message, set_queue_owner,
+    QueueStat,
 };

@@ -5,10 +5,7 @@ use std::path::{Path, PathBuf};
 
 /// The repository root (the parent of this crate's directory).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent directory")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent directory").to_path_buf()
 }
 
 /// A PHP script of the end-to-end suite, in `tests/php/`.
@@ -38,11 +35,7 @@ pub fn find_extension_so() -> Result<PathBuf, String> {
             let target = env::var_os("CARGO_TARGET_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| repo_root().join("target"));
-            let target = if target.is_absolute() {
-                target
-            } else {
-                repo_root().join(target)
-            };
+            let target = if target.is_absolute() { target } else { repo_root().join(target) };
             target.join("release").join("libasyncbatch.so")
         }
     };
@@ -79,10 +72,7 @@ pub fn find_polyfill_autoload() -> Result<PathBuf, String> {
     if path.is_file() {
         Ok(path)
     } else {
-        Err(format!(
-            "the asyncbatch polyfill is missing: {} does not exist",
-            path.display()
-        ))
+        Err(format!("the asyncbatch polyfill is missing: {} does not exist", path.display()))
     }
 }
 

@@ -6,9 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::paths::{
-    extension_so, find_extension_so, find_polyfill_autoload, php_binary, polyfill_autoload,
-};
+use crate::paths::{extension_so, find_extension_so, find_polyfill_autoload, php_binary, polyfill_autoload};
 use crate::process::{run_with_timeout, Output};
 
 /// Which implementation of asyncbatch a PHP process gets.
@@ -39,10 +37,7 @@ impl Php {
     pub fn load_ini(self) -> (String, String) {
         match self {
             Php::Extension => ("extension".into(), extension_so().display().to_string()),
-            Php::Polyfill => (
-                "auto_prepend_file".into(),
-                polyfill_autoload().display().to_string(),
-            ),
+            Php::Polyfill => ("auto_prepend_file".into(), polyfill_autoload().display().to_string()),
         }
     }
 
@@ -146,10 +141,7 @@ impl PhpCommand {
     /// only, so with the polyfill the code starts by requiring its loader.
     pub fn code(mut self, code: &str) -> Self {
         let code = match self.side {
-            Some(Php::Polyfill) => format!(
-                "require {:?}; {code}",
-                polyfill_autoload().display().to_string()
-            ),
+            Some(Php::Polyfill) => format!("require {:?}; {code}", polyfill_autoload().display().to_string()),
             _ => code.to_string(),
         };
         self.args.push("-r".into());

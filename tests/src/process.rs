@@ -33,11 +33,7 @@ impl Output {
             self.status.success() && !self.timed_out,
             "{what} failed ({}{})\n--- stdout ---\n{}\n--- stderr ---\n{}",
             self.status,
-            if self.timed_out {
-                ", killed by the timeout"
-            } else {
-                ""
-            },
+            if self.timed_out { ", killed by the timeout" } else { "" },
             self.stdout_str(),
             self.stderr
         );
@@ -49,17 +45,12 @@ impl Output {
 /// streams, and kills it with SIGKILL if it is still running after `timeout`.
 pub fn run_with_timeout(command: &mut Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
     command
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let start = Instant::now();
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", command.get_program()));
+    let mut child =
+        command.spawn().unwrap_or_else(|e| panic!("cannot start {:?}: {e}", command.get_program()));
     let pid = child.id() as libc::pid_t;
 
     // The watchdog kills the child at the deadline unless told it has exited.
@@ -96,13 +87,7 @@ pub fn run_with_timeout(command: &mut Command, stdin: Option<&[u8]>, timeout: Du
     let _ = done_tx.send(());
     let timed_out = watchdog.join().unwrap_or(false);
     let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
-    Output {
-        status,
-        stdout,
-        stderr,
-        elapsed,
-        timed_out,
-    }
+    Output { status, stdout, stderr, elapsed, timed_out }
 }
 
 /// Calls `condition` every `every` until it returns true or `timeout` has passed.

@@ -44,14 +44,8 @@ impl Sandbox {
     /// The ini settings pointing asyncbatch at this sandbox's directories.
     pub fn asyncbatch_ini(&self) -> Vec<(String, String)> {
         vec![
-            (
-                "asyncbatch.spool_dir".into(),
-                self.spool_dir().display().to_string(),
-            ),
-            (
-                "asyncbatch.failure_dir".into(),
-                self.failure_dir().display().to_string(),
-            ),
+            ("asyncbatch.spool_dir".into(), self.spool_dir().display().to_string()),
+            ("asyncbatch.failure_dir".into(), self.failure_dir().display().to_string()),
         ]
     }
 

@@ -17,26 +17,29 @@ static SEQ: AtomicU32 = AtomicU32::new(0);
 /// The job identifier must be plain (`A-Z a-z 0-9 _ -`), which is then its jobkey.
 pub fn write_segment(dir: &Path, job: &str, frames: &[Vec<String>]) -> PathBuf {
     assert!(
-        job.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+        job.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
         "write_segment takes plain job identifiers"
     );
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .expect("create the spool directory");
-    let micros = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_micros();
+    let frames: Vec<(&str, Vec<String>)> = frames.iter().map(|f| (job, f.clone())).collect();
+    write_frames(dir, job, &frames)
+}
+
+/// Writes a finished segment of several jobs (jobkey `~`): one frame per entry of
+/// `frames`, each a job identifier and its string items. Returns its path.
+pub fn write_mixed_segment(dir: &Path, frames: &[(&str, Vec<String>)]) -> PathBuf {
+    write_frames(dir, "~", frames)
+}
+
+fn write_frames(dir: &Path, jobkey: &str, frames: &[(&str, Vec<String>)]) -> PathBuf {
+    DirBuilder::new().recursive(true).mode(0o700).create(dir).expect("create the spool directory");
+    let micros = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_micros();
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-    let name = format!("{job}.{micros:016}.{}.{seq}", std::process::id());
+    let name = format!("{jobkey}.{micros:016}.{}.{seq}", std::process::id());
     let part = dir.join(format!("{name}.part"));
     let seg = dir.join(format!("{name}.seg"));
 
     let mut bytes = b"ABSPOOL\x01".to_vec();
-    for items in frames {
+    for (job, items) in frames {
         let mut payload = Vec::new();
         payload.push(0x92); // [identifier, items]
         encode_str(&mut payload, job);
@@ -48,12 +51,8 @@ pub fn write_segment(dir: &Path, job: &str, frames: &[Vec<String>]) -> PathBuf {
         bytes.extend_from_slice(&crc32(&payload).to_le_bytes());
         bytes.extend_from_slice(&payload);
     }
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&part)
-        .expect("create the segment");
+    let mut file =
+        OpenOptions::new().write(true).create_new(true).mode(0o600).open(&part).expect("create the segment");
     file.write_all(&bytes).expect("write the segment");
     file.sync_all().expect("sync the segment");
     fs::rename(&part, &seg).expect("publish the segment");
@@ -97,11 +96,7 @@ pub fn crc32(data: &[u8]) -> u32 {
     for &byte in data {
         crc ^= byte as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
         }
     }
     !crc
@@ -114,25 +109,16 @@ mod tests {
     #[test]
     fn crc32_matches_php() {
         // php -r 'echo crc32("The quick brown fox jumped over the lazy dog.");'
-        assert_eq!(
-            crc32(b"The quick brown fox jumped over the lazy dog."),
-            2191738434
-        );
+        assert_eq!(crc32(b"The quick brown fox jumped over the lazy dog."), 2191738434);
         assert_eq!(crc32(b""), 0);
     }
 
     #[test]
     fn segment_has_header_and_checked_frames() {
         let dir = tempfile::tempdir().unwrap();
-        let seg = write_segment(
-            &dir.path().join("spool"),
-            "e2e",
-            &[vec!["a".into(), "bc".into()]],
-        );
+        let seg = write_segment(&dir.path().join("spool"), "e2e", &[vec!["a".into(), "bc".into()]]);
         let bytes = fs::read(&seg).unwrap();
-        let payload = [
-            0x92, 0xa3, b'e', b'2', b'e', 0x92, 0xa1, b'a', 0xa2, b'b', b'c',
-        ];
+        let payload = [0x92, 0xa3, b'e', b'2', b'e', 0x92, 0xa1, b'a', 0xa2, b'b', b'c'];
         let mut expected = b"ABSPOOL\x01".to_vec();
         expected.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         expected.extend_from_slice(&crc32(&payload).to_le_bytes());

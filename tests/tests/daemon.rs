@@ -15,9 +15,9 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use asyncbatch_e2e::{
-    asyncbatch_cli, create_queue, delivery_counts, fixture, percentile, pid_alive, queue_stat,
-    read_batches, read_status, remove_queue, run_with_timeout, send_message, set_queue_owner,
-    wait_until, write_segment, Background, Batch, Daemon, DaemonBuilder, FpmPool, Json, Millis,
+    asyncbatch_cli, create_queue, delivery_counts, fixture, percentile, pid_alive, queue_stat, read_batches,
+    read_status, remove_queue, run_with_timeout, send_message, set_queue_owner, wait_until,
+    write_mixed_segment, write_segment, Background, Batch, Daemon, DaemonBuilder, FpmPool, Json, Millis,
     Output, Php, PhpCommand, Sandbox,
 };
 
@@ -42,10 +42,8 @@ fn check_extension() {
     if let Err(problem) = Php::Extension.check() {
         panic!("the extension is not usable: {problem}");
     }
-    let out = Php::Extension
-        .cli()
-        .code(r#"echo class_exists('AsyncBatch\Internal\Daemon') ? 'yes' : 'no';"#)
-        .run();
+    let out =
+        Php::Extension.cli().code(r#"echo class_exists('AsyncBatch\Internal\Daemon') ? 'yes' : 'no';"#).run();
     assert_eq!(
         out.stdout_str(),
         "yes",
@@ -105,16 +103,9 @@ impl ProducerRun {
     }
 
     fn command(&self) -> PhpCommand {
-        let chunk = if self.chunk == 0 {
-            self.count
-        } else {
-            self.chunk
-        };
-        let shutdown_out = self
-            .shutdown_out
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "/dev/null".into());
+        let chunk = if self.chunk == 0 { self.count } else { self.chunk };
+        let shutdown_out =
+            self.shutdown_out.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "/dev/null".into());
         Php::Extension
             .cli()
             // Warnings shown once, on stderr (not logged there a second time).
@@ -156,8 +147,8 @@ impl ProducerReport {
     fn parse(out: &Output) -> Self {
         let stdout = out.stdout_str();
         let line = stdout.lines().last().unwrap_or_default();
-        let json = Json::parse(line)
-            .unwrap_or_else(|e| panic!("producer report {line:?}: {e}\n{}", out.stderr));
+        let json =
+            Json::parse(line).unwrap_or_else(|e| panic!("producer report {line:?}: {e}\n{}", out.stderr));
         ProducerReport {
             pid: json.get("pid").as_i64().unwrap_or(0),
             elapsed: json.get("elapsed").as_f64().unwrap_or(0.0),
@@ -181,16 +172,12 @@ fn run_all(runs: &[ProducerRun]) -> Vec<ProducerReport> {
 
 /// The 4 load producers, `ITEMS_PER_PRODUCER` records each.
 fn load_producers(sandbox: &Sandbox) -> Vec<ProducerRun> {
-    (1..=PRODUCERS)
-        .map(|p| producer(&sandbox.daemon_ini(), "e2e", p, ITEMS_PER_PRODUCER))
-        .collect()
+    (1..=PRODUCERS).map(|p| producer(&sandbox.daemon_ini(), "e2e", p, ITEMS_PER_PRODUCER)).collect()
 }
 
 /// The items producers `1..=producers` submit: `p{p}-{s}`.
 fn expected_items(producers: usize, count: usize) -> Vec<String> {
-    (1..=producers)
-        .flat_map(|p| (0..count).map(move |s| format!("p{p}-{s}")))
-        .collect()
+    (1..=producers).flat_map(|p| (0..count).map(move |s| format!("p{p}-{s}"))).collect()
 }
 
 /// How a delivery went: items missing, delivered twice or more, not expected.
@@ -204,33 +191,19 @@ struct Tally {
 
 fn tally(batches: &[Batch], expected: &[String]) -> Tally {
     let counts = delivery_counts(batches);
-    let expected_set: std::collections::HashSet<&str> =
-        expected.iter().map(String::as_str).collect();
+    let expected_set: std::collections::HashSet<&str> = expected.iter().map(String::as_str).collect();
     Tally {
         deliveries: counts.values().sum(),
-        missing: expected
-            .iter()
-            .filter(|i| !counts.contains_key(*i))
-            .cloned()
-            .collect(),
+        missing: expected.iter().filter(|i| !counts.contains_key(*i)).cloned().collect(),
         duplicates: counts.values().map(|&n| n - 1).sum(),
-        unexpected: counts
-            .keys()
-            .filter(|k| !expected_set.contains(k.as_str()))
-            .cloned()
-            .collect(),
+        unexpected: counts.keys().filter(|k| !expected_set.contains(k.as_str())).cloned().collect(),
         batches: batches.len(),
     }
 }
 
 fn preview(items: &[String]) -> String {
     let shown: Vec<&str> = items.iter().take(10).map(String::as_str).collect();
-    format!(
-        "{} item(s): {}{}",
-        items.len(),
-        shown.join(","),
-        if items.len() > 10 { ",..." } else { "" }
-    )
+    format!("{} item(s): {}{}", items.len(), shown.join(","), if items.len() > 10 { ",..." } else { "" })
 }
 
 /// Waits until every item of `expected` is in the batch log `out`; returns the
@@ -269,20 +242,14 @@ fn diagnostics(sandbox: &Sandbox, daemon: Option<&Daemon>) -> String {
         "--- daemon output ---\n{}\n--- daemon.log ---\n{}\n--- daemon.status ---\n{}",
         daemon.map(|d| d.output()).unwrap_or_default(),
         sandbox.read("daemon.log"),
-        read_status(&sandbox.spool_dir())
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| "(none)".into())
+        read_status(&sandbox.spool_dir()).map(|s| s.to_string()).unwrap_or_else(|| "(none)".into())
     )
 }
 
 /// Names in the spool directory, counted by suffix.
 fn spool_listing(sandbox: &Sandbox) -> BTreeMap<String, usize> {
     let mut by_kind = BTreeMap::new();
-    for entry in fs::read_dir(sandbox.spool_dir())
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
+    for entry in fs::read_dir(sandbox.spool_dir()).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let kind = name.rsplit('.').next().unwrap_or("").to_string();
         *by_kind.entry(kind).or_insert(0) += 1;
@@ -306,11 +273,7 @@ fn files_with(dir: &Path, prefix: &str, suffix: &str) -> Vec<PathBuf> {
 }
 
 /// Waits until the daemon's status satisfies `check`; returns the last status.
-fn wait_status(
-    sandbox: &Sandbox,
-    timeout: Duration,
-    check: impl Fn(&Json) -> bool,
-) -> Option<Json> {
+fn wait_status(sandbox: &Sandbox, timeout: Duration, check: impl Fn(&Json) -> bool) -> Option<Json> {
     let mut last = None;
     wait_until(timeout, Duration::from_millis(50), || {
         last = read_status(&sandbox.spool_dir());
@@ -320,10 +283,7 @@ fn wait_status(
 }
 
 fn status_delivered(status: &Json, job: &str) -> i64 {
-    status
-        .at(&["jobs", job, "delivered"])
-        .as_i64()
-        .unwrap_or(-1)
+    status.at(&["jobs", job, "delivered"]).as_i64().unwrap_or(-1)
 }
 
 fn seconds(d: Duration) -> String {
@@ -331,9 +291,7 @@ fn seconds(d: Duration) -> String {
 }
 
 fn assert_no_survivors(daemon: &mut Daemon, within: Duration) {
-    let gone = wait_until(within, Duration::from_millis(20), || {
-        daemon.survivors().is_empty()
-    });
+    let gone = wait_until(within, Duration::from_millis(20), || daemon.survivors().is_empty());
     assert!(
         gone,
         "processes of the daemon still run {within:?} after it was stopped: {:?}",
@@ -347,15 +305,9 @@ struct Rng(u64);
 
 impl Rng {
     fn from_env_or_clock() -> Self {
-        let seed = std::env::var("AB_E2E_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map(|d| d.as_nanos() as u64)
-                    .unwrap_or(42)
-            });
+        let seed = std::env::var("AB_E2E_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(42)
+        });
         eprintln!("random seed: {seed} (AB_E2E_SEED={seed} replays it)");
         Rng(seed | 1)
     }
@@ -398,11 +350,7 @@ fn four_producers_while_the_daemon_runs_every_item_is_delivered_once() {
          (per producer {}), all delivered {} after the first submit: {:.0} items/s; \
          {} batches, {} deliveries, {} duplicates; {} items went through the spool",
         seconds(submitted_in),
-        reports
-            .iter()
-            .map(|r| format!("{:.2} s", r.elapsed))
-            .collect::<Vec<_>>()
-            .join(", "),
+        reports.iter().map(|r| format!("{:.2} s", r.elapsed)).collect::<Vec<_>>().join(", "),
         seconds(all_in),
         expected.len() as f64 / all_in.as_secs_f64(),
         t.batches,
@@ -411,25 +359,12 @@ fn four_producers_while_the_daemon_runs_every_item_is_delivered_once() {
         spooled
     );
     for r in &reports {
-        assert_eq!(
-            r.stat("submitted"),
-            ITEMS_PER_PRODUCER as i64,
-            "{:?}",
-            r.stats
-        );
+        assert_eq!(r.stat("submitted"), ITEMS_PER_PRODUCER as i64, "{:?}", r.stats);
         assert_eq!(r.stat("dropped"), 0, "{:?}", r.stats);
         assert_eq!(r.stat("queued"), 0, "{:?}", r.stats);
-        assert!(
-            !r.stderr.contains("asyncbatch"),
-            "producer warned: {}",
-            r.stderr
-        );
+        assert!(!r.stderr.contains("asyncbatch"), "producer warned: {}", r.stderr);
     }
-    assert!(
-        t.unexpected.is_empty(),
-        "unexpected items: {}",
-        preview(&t.unexpected)
-    );
+    assert!(t.unexpected.is_empty(), "unexpected items: {}", preview(&t.unexpected));
     assert_eq!(
         t.duplicates,
         0,
@@ -451,11 +386,7 @@ fn four_producers_while_the_daemon_runs_every_item_is_delivered_once() {
         let l = spool_listing(&sandbox);
         ["seg", "part", "done"].iter().all(|k| !l.contains_key(*k))
     });
-    assert!(
-        left,
-        "segments left in the spool after delivery: {:?}",
-        spool_listing(&sandbox)
-    );
+    assert!(left, "segments left in the spool after delivery: {:?}", spool_listing(&sandbox));
 
     let (exit, took) = daemon.terminate(Duration::from_secs(15));
     assert!(
@@ -474,15 +405,8 @@ fn the_daemon_killed_three_times_loses_nothing() {
     let builder = daemon(&sandbox, &out).workers(2);
     let mut rng = Rng::from_env_or_clock();
     // About 3 s of submitting per producer: 100 chunks of 500, 25 ms apart.
-    let runs: Vec<ProducerRun> = load_producers(&sandbox)
-        .into_iter()
-        .map(|r| r.paced(500, 25))
-        .collect();
-    let mut kills = [
-        rng.millis(200, 3200),
-        rng.millis(200, 3200),
-        rng.millis(200, 3200),
-    ];
+    let runs: Vec<ProducerRun> = load_producers(&sandbox).into_iter().map(|r| r.paced(500, 25)).collect();
+    let mut kills = [rng.millis(200, 3200), rng.millis(200, 3200), rng.millis(200, 3200)];
     kills.sort();
 
     let mut current = Some(builder.start());
@@ -515,18 +439,10 @@ fn the_daemon_killed_three_times_loses_nothing() {
     let submitted_in = start.elapsed();
     let daemon = current.take().expect("a daemon runs");
     let expected = expected_items(PRODUCERS, ITEMS_PER_PRODUCER);
-    let (batches, waited) = wait_delivered(
-        &out,
-        &expected,
-        DELIVERY_AFTER_KILL_TIMEOUT,
-        &sandbox,
-        Some(&daemon),
-    );
+    let (batches, waited) =
+        wait_delivered(&out, &expected, DELIVERY_AFTER_KILL_TIMEOUT, &sandbox, Some(&daemon));
     let t = tally(&batches, &expected);
-    eprintln!(
-        "SIGKILL of the whole daemon 3 times:\n  {}",
-        log.join("\n  ")
-    );
+    eprintln!("SIGKILL of the whole daemon 3 times:\n  {}", log.join("\n  "));
     eprintln!(
         "  producers done after {}; everything delivered {} later; {} deliveries of {} items: \
          {} duplicates, 0 lost",
@@ -539,11 +455,7 @@ fn the_daemon_killed_three_times_loses_nothing() {
     for r in &reports {
         assert_eq!(r.stat("dropped"), 0, "{:?}", r.stats);
     }
-    assert!(
-        t.unexpected.is_empty(),
-        "unexpected items: {}",
-        preview(&t.unexpected)
-    );
+    assert!(t.unexpected.is_empty(), "unexpected items: {}", preview(&t.unexpected));
     // At most the batches in flight at each crash (2 workers) and a message or
     // two the receiver had journalled but not yet removed.
     let bound = 3 * (2 + 1) * 1000;
@@ -564,17 +476,10 @@ fn items_submitted_while_the_daemon_is_down_are_delivered_when_it_starts() {
     let reports = run_all(&load_producers(&sandbox));
     let submitted_in = start.elapsed();
     let spooled: i64 = reports.iter().map(|r| r.stat("spooled")).sum();
-    let on_queue = queue_stat(sandbox.queue_key())
-        .map(|q| q.messages)
-        .unwrap_or(0);
+    let on_queue = queue_stat(sandbox.queue_key()).map(|q| q.messages).unwrap_or(0);
     let listing = spool_listing(&sandbox);
     for r in &reports {
-        assert_eq!(
-            r.stat("submitted"),
-            ITEMS_PER_PRODUCER as i64,
-            "{:?}",
-            r.stats
-        );
+        assert_eq!(r.stat("submitted"), ITEMS_PER_PRODUCER as i64, "{:?}", r.stats);
         assert_eq!(r.stat("dropped"), 0, "{:?}", r.stats);
     }
     assert!(
@@ -598,22 +503,9 @@ fn items_submitted_while_the_daemon_is_down_are_delivered_when_it_starts() {
         expected.len() as f64 / started.elapsed().as_secs_f64(),
         t.duplicates
     );
-    assert!(
-        t.unexpected.is_empty(),
-        "unexpected items: {}",
-        preview(&t.unexpected)
-    );
-    assert_eq!(
-        t.duplicates, 0,
-        "without a crash nothing is delivered twice"
-    );
-    assert_eq!(
-        queue_stat(sandbox.queue_key())
-            .map(|q| q.messages)
-            .unwrap_or(0),
-        0,
-        "the queue is emptied"
-    );
+    assert!(t.unexpected.is_empty(), "unexpected items: {}", preview(&t.unexpected));
+    assert_eq!(t.duplicates, 0, "without a crash nothing is delivered twice");
+    assert_eq!(queue_stat(sandbox.queue_key()).map(|q| q.messages).unwrap_or(0), 0, "the queue is emptied");
 }
 
 #[test]
@@ -621,10 +513,7 @@ fn php_fpm_with_the_daemon_runner_hands_every_item_to_the_daemon() {
     let sandbox = Sandbox::new();
     let out = sandbox.join("batches.log");
     let web_out = sandbox.join("web-callable.log");
-    let daemon = daemon(&sandbox, &out)
-        .workers(2)
-        .env("AB_E2E_BATCH", 100)
-        .start();
+    let daemon = daemon(&sandbox, &out).workers(2).env("AB_E2E_BATCH", 100).start();
     let pool = FpmPool::builder(Php::Extension)
         .inis(sandbox.daemon_ini())
         .children(2)
@@ -641,33 +530,21 @@ fn php_fpm_with_the_daemon_runner_hands_every_item_to_the_daemon() {
                 s.spawn(move || {
                     (0..REQUESTS / 2)
                         .map(|i| {
-                            let query = format!(
-                                "out={}&req=r{}&k={ITEMS}&batch=10",
-                                web_out.display(),
-                                t * 1000 + i
-                            );
+                            let query =
+                                format!("out={}&req=r{}&k={ITEMS}&batch=10", web_out.display(), t * 1000 + i);
                             pool.get_ok(script, &query).elapsed
                         })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
     });
     let expected: Vec<String> = (0..2)
         .flat_map(|t| (0..REQUESTS / 2).map(move |i| t * 1000 + i))
         .flat_map(|r| (0..ITEMS).map(move |k| format!("r{r}-{k}")))
         .collect();
-    let (batches, waited) = wait_delivered(
-        &out,
-        &expected,
-        Duration::from_secs(20),
-        &sandbox,
-        Some(&daemon),
-    );
+    let (batches, waited) = wait_delivered(&out, &expected, Duration::from_secs(20), &sandbox, Some(&daemon));
     let t = tally(&batches, &expected);
     eprintln!(
         "php-fpm, daemon runner: {REQUESTS} requests x {ITEMS} items, response p50 {} p99 {}; \
@@ -677,11 +554,7 @@ fn php_fpm_with_the_daemon_runner_hands_every_item_to_the_daemon() {
         seconds(waited),
         t.duplicates
     );
-    assert!(
-        t.unexpected.is_empty(),
-        "unexpected items: {}",
-        preview(&t.unexpected)
-    );
+    assert!(t.unexpected.is_empty(), "unexpected items: {}", preview(&t.unexpected));
     assert_eq!(t.duplicates, 0);
     let daemon_pids: Vec<i32> = daemon.tree();
     assert!(
@@ -694,11 +567,7 @@ fn php_fpm_with_the_daemon_runner_hands_every_item_to_the_daemon() {
         "the web callable is never called under the daemon runner"
     );
     pool.assert_no_worker_died();
-    assert!(
-        !pool.php_errors().contains("asyncbatch"),
-        "php-fpm logged:\n{}",
-        pool.logs()
-    );
+    assert!(!pool.php_errors().contains("asyncbatch"), "php-fpm logged:\n{}", pool.logs());
 }
 
 // ---------------------------------------------------------------------------
@@ -730,42 +599,23 @@ fn messages_from_another_program_are_kept_aside_and_the_daemon_goes_on() {
         spool_listing(&sandbox),
         diagnostics(&sandbox, Some(&daemon))
     );
-    let contents: Vec<Vec<u8>> = files_with(&spool, "foreign.", ".msg")
-        .iter()
-        .map(|p| fs::read(p).unwrap())
-        .collect();
+    let contents: Vec<Vec<u8>> =
+        files_with(&spool, "foreign.", ".msg").iter().map(|p| fs::read(p).unwrap()).collect();
     for body in [&plain, &bad_frame] {
         assert!(
-            contents
-                .iter()
-                .any(|c| c.windows(body.len()).any(|w| w == body.as_slice())),
+            contents.iter().any(|c| c.windows(body.len()).any(|w| w == body.as_slice())),
             "a foreign.*.msg file holds {:?}",
             String::from_utf8_lossy(body)
         );
     }
-    assert_eq!(
-        queue_stat(key).map(|q| q.messages),
-        Some(0),
-        "removed from the queue"
-    );
+    assert_eq!(queue_stat(key).map(|q| q.messages), Some(0), "removed from the queue");
 
     // It goes on delivering.
     producer(&sandbox.daemon_ini(), "e2e", 1, 1000).run();
-    wait_delivered(
-        &out,
-        &expected_items(1, 1000),
-        Duration::from_secs(15),
-        &sandbox,
-        Some(&daemon),
-    );
-    let status = wait_status(&sandbox, Duration::from_secs(5), |s| {
-        s.get("foreignMessages").as_i64() == Some(2)
-    });
-    assert!(
-        status.is_some(),
-        "status counts 2 foreign messages\n{}",
-        diagnostics(&sandbox, Some(&daemon))
-    );
+    wait_delivered(&out, &expected_items(1, 1000), Duration::from_secs(15), &sandbox, Some(&daemon));
+    let status =
+        wait_status(&sandbox, Duration::from_secs(5), |s| s.get("foreignMessages").as_i64() == Some(2));
+    assert!(status.is_some(), "status counts 2 foreign messages\n{}", diagnostics(&sandbox, Some(&daemon)));
     let log = sandbox.read("daemon.log");
     assert!(
         log.lines().filter(|l| l.contains("foreign")).count() == 1,
@@ -799,19 +649,9 @@ fn torn_corrupt_and_headerless_spool_segments_are_kept_and_their_good_frames_del
 
     let daemon = daemon(&sandbox, &out).workers(1).start();
     let expected = s(&["t-0", "t-1", "t-2", "c-0", "c-2"]);
-    let (batches, _) = wait_delivered(
-        &out,
-        &expected,
-        Duration::from_secs(15),
-        &sandbox,
-        Some(&daemon),
-    );
+    let (batches, _) = wait_delivered(&out, &expected, Duration::from_secs(15), &sandbox, Some(&daemon));
     let t = tally(&batches, &expected);
-    assert!(
-        t.unexpected.is_empty(),
-        "delivered what no valid frame holds: {:?}",
-        t.unexpected
-    );
+    assert!(t.unexpected.is_empty(), "delivered what no valid frame holds: {:?}", t.unexpected);
     assert_eq!(t.duplicates, 0);
     let corrupt = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
         files_with(&spool, "e2e.", ".corrupt").len() == 3
@@ -824,10 +664,7 @@ fn torn_corrupt_and_headerless_spool_segments_are_kept_and_their_good_frames_del
     );
     assert!(files_with(&spool, "e2e.", ".seg").is_empty());
     let log = sandbox.read("daemon.log");
-    let lines = log
-        .lines()
-        .filter(|l| l.contains("asyncbatch: corrupt spool segment"))
-        .count();
+    let lines = log.lines().filter(|l| l.contains("asyncbatch: corrupt spool segment")).count();
     assert_eq!(lines, 3, "one log line per damaged file:\n{log}");
     assert!(log.contains("bad header"), "{log}");
 }
@@ -839,11 +676,7 @@ fn a_bootstrap_that_throws_ends_the_daemon_with_code_1_and_its_message() {
     let mut daemon = daemon(&sandbox, &out).env("AB_E2E_MODE", "throw").spawn();
     let exit = daemon.wait_exit(Duration::from_secs(15));
     let text = format!("{}{}", daemon.output(), sandbox.read("daemon.log"));
-    assert_eq!(
-        exit.and_then(|s| s.code()),
-        Some(1),
-        "exit status {exit:?}\n{text}"
-    );
+    assert_eq!(exit.and_then(|s| s.code()), Some(1), "exit status {exit:?}\n{text}");
     assert!(
         text.contains("e2e: the bootstrap cannot reach its config"),
         "the bootstrap's exception is shown:\n{text}"
@@ -858,14 +691,9 @@ fn a_bootstrap_that_registers_no_job_ends_the_daemon_with_code_1() {
     let mut daemon = daemon(&sandbox, &out).env("AB_E2E_MODE", "none").spawn();
     let exit = daemon.wait_exit(Duration::from_secs(15));
     let text = format!("{}{}", daemon.output(), sandbox.read("daemon.log"));
-    assert_eq!(
-        exit.and_then(|s| s.code()),
-        Some(1),
-        "exit status {exit:?}\n{text}"
-    );
+    assert_eq!(exit.and_then(|s| s.code()), Some(1), "exit status {exit:?}\n{text}");
     assert!(
-        text.contains("asyncbatch")
-            && (text.contains("no job") || text.contains("registerAsyncJob")),
+        text.contains("asyncbatch") && (text.contains("no job") || text.contains("registerAsyncJob")),
         "a clear message says no job was registered:\n{text}"
     );
     assert_no_survivors(&mut daemon, Duration::from_secs(3));
@@ -878,11 +706,7 @@ fn a_bootstrap_that_exits_ends_the_daemon_with_code_1() {
     let mut daemon = daemon(&sandbox, &out).env("AB_E2E_MODE", "exit").spawn();
     let exit = daemon.wait_exit(Duration::from_secs(15));
     let text = format!("{}{}", daemon.output(), sandbox.read("daemon.log"));
-    assert_eq!(
-        exit.and_then(|s| s.code()),
-        Some(1),
-        "exit status {exit:?}\n{text}"
-    );
+    assert_eq!(exit.and_then(|s| s.code()), Some(1), "exit status {exit:?}\n{text}");
     assert!(text.contains("asyncbatch"), "a message says why:\n{text}");
     assert_no_survivors(&mut daemon, Duration::from_secs(3));
 }
@@ -892,44 +716,40 @@ fn a_segment_of_several_jobs_is_split_known_jobs_delivered_unknown_kept() {
     check_extension();
     let sandbox = Sandbox::new();
     let out = sandbox.join("batches.log");
+    let spool = sandbox.spool_dir();
+    // As a producer of several jobs may write it: jobkey ~, frames of both jobs.
+    let items = |prefix: &str, range: std::ops::Range<usize>| -> Vec<String> {
+        range.map(|i| format!("{prefix}-{i}")).collect()
+    };
+    write_mixed_segment(
+        &spool,
+        &[("e2e", items("mixed", 0..50)), ("stray", items("lost", 0..50)), ("e2e", items("mixed", 50..100))],
+    );
+    // And a producer submitting to both jobs, which writes what it writes.
     let mut ini = sandbox.daemon_ini();
     ini.push(("asyncbatch.transport".into(), "spool".into()));
     let code = r#"
         $r = new AsyncBatchRunner();
         $r->registerAsyncJob('e2e', fn () => true);
         $r->registerAsyncJob('stray', fn () => true);
-        for ($i = 0; $i < 100; $i++) {
+        for ($i = 100; $i < 200; $i++) {
             $r->submitItem('e2e', "mixed-$i");
             $r->submitItem('stray', "lost-$i");
         }
         echo $r->flush();
     "#;
-    let run = Php::Extension
-        .cli()
-        .ini("log_errors", "0")
-        .inis(ini)
-        .code(code)
-        .run();
+    let run = Php::Extension.cli().ini("log_errors", "0").inis(ini).code(code).run();
     run.assert_success("a producer of two jobs");
-    let spool = sandbox.spool_dir();
-    assert!(
-        !files_with(&spool, "~.", ".seg").is_empty(),
-        "one segment for both jobs, jobkey ~: {:?}",
-        spool_listing(&sandbox)
-    );
+    eprintln!("before the daemon: {:?}", spool_listing(&sandbox));
 
     let d = daemon(&sandbox, &out).workers(1).start();
-    let expected: Vec<String> = (0..100).map(|i| format!("mixed-{i}")).collect();
+    let expected = items("mixed", 0..200);
     let (batches, _) = wait_delivered(&out, &expected, Duration::from_secs(15), &sandbox, Some(&d));
     let t = tally(&batches, &expected);
-    assert!(
-        t.unexpected.is_empty(),
-        "only e2e's items: {:?}",
-        preview(&t.unexpected)
-    );
+    assert!(t.unexpected.is_empty(), "only e2e's items: {:?}", preview(&t.unexpected));
+    assert_eq!(t.duplicates, 0);
     let split = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
-        files_with(&spool, "~.", ".seg").is_empty()
-            && !files_with(&spool, "stray.", ".seg").is_empty()
+        files_with(&spool, "~.", ".seg").is_empty() && !files_with(&spool, "stray.", ".seg").is_empty()
     });
     assert!(
         split,
@@ -952,47 +772,25 @@ fn a_queue_owned_by_another_user_is_refused_by_producers_and_the_daemon() {
     create_queue(key, 0o600).expect("create the queue");
     set_queue_owner(key, 65534).expect("give the queue to nobody");
 
-    let report = producer(&sandbox.daemon_ini(), "e2e", 1, 500)
-        .strings()
-        .run();
-    let warnings = report
-        .stderr
-        .matches("asyncbatch: refusing to use message queue 0x")
-        .count();
+    let report = producer(&sandbox.daemon_ini(), "e2e", 1, 500).strings().run();
+    let warnings = report.stderr.matches("asyncbatch: refusing to use message queue 0x").count();
     assert_eq!(warnings, 1, "one warning per process:\n{}", report.stderr);
     assert_eq!(report.stat("spooled"), 500, "{:?}", report.stats);
     assert_eq!(report.stat("dropped"), 0, "{:?}", report.stats);
-    assert_eq!(
-        queue_stat(key).map(|q| q.messages),
-        Some(0),
-        "nothing sent to it"
-    );
+    assert_eq!(queue_stat(key).map(|q| q.messages), Some(0), "nothing sent to it");
 
     let mut refused = daemon(&sandbox, &out).spawn();
     let exit = refused.wait_exit(Duration::from_secs(15));
     let text = format!("{}{}", refused.output(), sandbox.read("daemon.log"));
-    assert_eq!(
-        exit.and_then(|s| s.code()),
-        Some(1),
-        "the daemon refuses it: {exit:?}\n{text}"
-    );
-    assert!(
-        text.contains("refusing to use message queue"),
-        "the daemon says why:\n{text}"
-    );
+    assert_eq!(exit.and_then(|s| s.code()), Some(1), "the daemon refuses it: {exit:?}\n{text}");
+    assert!(text.contains("refusing to use message queue"), "the daemon says why:\n{text}");
     assert_no_survivors(&mut refused, Duration::from_secs(3));
 
     // The spooled items wait for a daemon that can start.
     remove_queue(key);
     let daemon = daemon(&sandbox, &out).workers(1).start();
     let expected: Vec<String> = (0..500).map(|s| format!("p1-{s}")).collect();
-    wait_delivered(
-        &out,
-        &expected,
-        Duration::from_secs(15),
-        &sandbox,
-        Some(&daemon),
-    );
+    wait_delivered(&out, &expected, Duration::from_secs(15), &sandbox, Some(&daemon));
 }
 
 #[test]
@@ -1000,47 +798,24 @@ fn segments_of_a_job_no_worker_registers_are_kept_reported_and_drained_later() {
     let sandbox = Sandbox::new();
     let out = sandbox.join("batches.log");
     let mut daemon = daemon(&sandbox, &out).workers(2).start();
-    producer(&sandbox.daemon_ini(), "stray", 7, 300)
-        .strings()
-        .run();
-    producer(&sandbox.daemon_ini(), "e2e", 1, 100)
-        .strings()
-        .run();
-    wait_delivered(
-        &out,
-        &expected_items(1, 100),
-        Duration::from_secs(15),
-        &sandbox,
-        Some(&daemon),
-    );
+    producer(&sandbox.daemon_ini(), "stray", 7, 300).strings().run();
+    producer(&sandbox.daemon_ini(), "e2e", 1, 100).strings().run();
+    wait_delivered(&out, &expected_items(1, 100), Duration::from_secs(15), &sandbox, Some(&daemon));
 
     let status = wait_status(&sandbox, Duration::from_secs(10), |s| {
-        s.at(&["unknownJobs", "stray", "segments"])
-            .as_i64()
-            .unwrap_or(0)
-            >= 1
+        s.at(&["unknownJobs", "stray", "segments"]).as_i64().unwrap_or(0) >= 1
     });
-    assert!(
-        status.is_some(),
-        "status reports the unknown job\n{}",
-        diagnostics(&sandbox, Some(&daemon))
-    );
+    assert!(status.is_some(), "status reports the unknown job\n{}", diagnostics(&sandbox, Some(&daemon)));
     assert!(
         !files_with(&sandbox.spool_dir(), "stray.", ".seg").is_empty(),
         "its segments stay in the spool: {:?}",
         spool_listing(&sandbox)
     );
     let log = sandbox.read("daemon.log");
-    assert_eq!(
-        log.lines().filter(|l| l.contains("'stray'")).count(),
-        1,
-        "one log line for the job:\n{log}"
-    );
+    assert_eq!(log.lines().filter(|l| l.contains("'stray'")).count(), 1, "one log line for the job:\n{log}");
     let batches = read_batches(&out);
     assert!(
-        batches
-            .iter()
-            .all(|b| b.items.iter().all(|i| i.starts_with("p1-"))),
+        batches.iter().all(|b| b.items.iter().all(|i| i.starts_with("p1-"))),
         "nothing of the unknown job was delivered to another job"
     );
 
@@ -1052,10 +827,7 @@ fn segments_of_a_job_no_worker_registers_are_kept_reported_and_drained_later() {
     let result = run_with_timeout(&mut drain, None, Duration::from_secs(30));
     result.assert_success("asyncbatch drain without the job");
     let said = format!("{}{}", result.stdout_str(), result.stderr);
-    assert!(
-        said.contains("stray"),
-        "the drain reports the unknown job:\n{said}"
-    );
+    assert!(said.contains("stray"), "the drain reports the unknown job:\n{said}");
     assert!(
         !files_with(&sandbox.spool_dir(), "stray.", ".seg").is_empty(),
         "a drain leaves them: {:?}",
@@ -1065,24 +837,14 @@ fn segments_of_a_job_no_worker_registers_are_kept_reported_and_drained_later() {
     // A drain whose bootstrap registers it delivers them.
     let mut drain = asyncbatch_cli(
         &sandbox.daemon_ini(),
-        &[
-            "drain",
-            "--bootstrap",
-            &fixture("daemon_jobs.php").display().to_string(),
-        ],
+        &["drain", "--bootstrap", &fixture("daemon_jobs.php").display().to_string()],
     );
-    drain
-        .env("AB_E2E_OUT", &out)
-        .env("AB_E2E_JOBS", "e2e,stray");
+    drain.env("AB_E2E_OUT", &out).env("AB_E2E_JOBS", "e2e,stray");
     let result = run_with_timeout(&mut drain, None, Duration::from_secs(30));
     result.assert_success("asyncbatch drain");
     let expected: Vec<String> = (0..300).map(|s| format!("p7-{s}")).collect();
     let t = tally(&read_batches(&out), &expected);
-    assert!(
-        t.missing.is_empty(),
-        "drain delivered the kept items: missing {}",
-        preview(&t.missing)
-    );
+    assert!(t.missing.is_empty(), "drain delivered the kept items: missing {}", preview(&t.missing));
     assert!(files_with(&sandbox.spool_dir(), "stray.", ".seg").is_empty());
 }
 
@@ -1090,11 +852,7 @@ fn segments_of_a_job_no_worker_registers_are_kept_reported_and_drained_later() {
 fn drain_command(sandbox: &Sandbox, out: &Path) -> std::process::Command {
     let mut cmd = asyncbatch_cli(
         &sandbox.daemon_ini(),
-        &[
-            "drain",
-            "--bootstrap",
-            &fixture("daemon_jobs.php").display().to_string(),
-        ],
+        &["drain", "--bootstrap", &fixture("daemon_jobs.php").display().to_string()],
     );
     cmd.env("AB_E2E_OUT", out);
     cmd
@@ -1105,31 +863,14 @@ fn a_drain_whose_batches_fail_stores_them_and_exits_1() {
     check_extension();
     let sandbox = Sandbox::new();
     let out = sandbox.join("batches.log");
-    producer(&sandbox.daemon_ini(), "e2e", 1, 25)
-        .strings()
-        .run();
+    producer(&sandbox.daemon_ini(), "e2e", 1, 25).strings().run();
     let mut drain = drain_command(&sandbox, &out);
     drain.env("AB_E2E_MODE", "fail").env("AB_E2E_BATCH", "10");
     let result = run_with_timeout(&mut drain, None, Duration::from_secs(30));
-    assert_eq!(
-        result.status.code(),
-        Some(1),
-        "{}{}",
-        result.stdout_str(),
-        result.stderr
-    );
+    assert_eq!(result.status.code(), Some(1), "{}{}", result.stdout_str(), result.stderr);
     let stored = Sandbox::files_ending(&sandbox.failure_dir(), ".fail");
-    assert_eq!(
-        stored.len(),
-        3,
-        "25 items in batches of 10: 3 failure files"
-    );
-    assert_eq!(
-        queue_stat(sandbox.queue_key())
-            .map(|q| q.messages)
-            .unwrap_or(0),
-        0
-    );
+    assert_eq!(stored.len(), 3, "25 items in batches of 10: 3 failure files");
+    assert_eq!(queue_stat(sandbox.queue_key()).map(|q| q.messages).unwrap_or(0), 0);
     assert!(files_with(&sandbox.spool_dir(), "e2e.", ".seg").is_empty());
 }
 
@@ -1139,30 +880,16 @@ fn queues_and_files_the_runner_and_the_daemon_create_are_private() {
     let out = sandbox.join("batches.log");
     let d = daemon(&sandbox, &out).workers(1).start();
     let key = sandbox.queue_key();
-    assert_eq!(
-        queue_stat(key).map(|q| q.mode),
-        Some(0o600),
-        "asyncbatch.queue_mode defaults to 0600"
-    );
+    assert_eq!(queue_stat(key).map(|q| q.mode), Some(0o600), "asyncbatch.queue_mode defaults to 0600");
     producer(&sandbox.daemon_ini(), "e2e", 1, 3000).run();
     send_message(key, 1, b"foreign").unwrap();
-    producer(&sandbox.daemon_ini(), "stray", 2, 10)
-        .strings()
-        .run();
-    wait_delivered(
-        &out,
-        &expected_items(1, 3000),
-        Duration::from_secs(15),
-        &sandbox,
-        Some(&d),
-    );
+    producer(&sandbox.daemon_ini(), "stray", 2, 10).strings().run();
+    wait_delivered(&out, &expected_items(1, 3000), Duration::from_secs(15), &sandbox, Some(&d));
     wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
         !files_with(&sandbox.spool_dir(), "foreign.", ".msg").is_empty()
     });
     for dir in [sandbox.spool_dir(), sandbox.failure_dir()] {
-        let mode = fs::metadata(&dir)
-            .map(|m| m.permissions().mode() & 0o777)
-            .unwrap_or(0o700);
+        let mode = fs::metadata(&dir).map(|m| m.permissions().mode() & 0o777).unwrap_or(0o700);
         assert_eq!(mode, 0o700, "{}", dir.display());
     }
     let mut seen = Vec::new();
@@ -1200,12 +927,7 @@ fn items_submitted_before_pcntl_fork_are_delivered_once() {
         pcntl_waitpid($pid, $status);
         echo pcntl_wexitstatus($status);
     "#;
-    let run = Php::Extension
-        .cli()
-        .ini("log_errors", "0")
-        .inis(sandbox.daemon_ini())
-        .code(code)
-        .run();
+    let run = Php::Extension.cli().ini("log_errors", "0").inis(sandbox.daemon_ini()).code(code).run();
     run.assert_success("parent and forked child");
     assert_eq!(run.stdout_str(), "0", "{}", run.stderr);
     let mut expected: Vec<String> = (0..200).map(|i| format!("parent-{i}")).collect();
@@ -1214,12 +936,7 @@ fn items_submitted_before_pcntl_fork_are_delivered_once() {
     thread::sleep(Duration::from_millis(500)); // any copy the child should have dropped
     let t = tally(&read_batches(&out), &expected);
     assert!(t.unexpected.is_empty(), "{:?}", t.unexpected);
-    assert_eq!(
-        t.duplicates,
-        0,
-        "the child drops what it inherited: {} batches",
-        batches.len()
-    );
+    assert_eq!(t.duplicates, 0, "the child drops what it inherited: {} batches", batches.len());
 }
 
 /// A tmpfs of `size` mounted at `path` (root only), unmounted on drop.
@@ -1229,13 +946,7 @@ impl Tmpfs {
     fn mount(path: &Path, size: &str) -> Option<Tmpfs> {
         fs::create_dir_all(path).ok()?;
         let ok = std::process::Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
+            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
             .arg(path)
             .stderr(std::process::Stdio::null())
             .status()
@@ -1246,25 +957,14 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .status();
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
     }
 }
 
 fn assert_spool_refusal(report: &ProducerReport, submitted: i64, what: &str) {
-    let warnings: Vec<&str> = report
-        .stderr
-        .lines()
-        .filter(|l| l.contains("asyncbatch: cannot write to the spool: "))
-        .collect();
-    assert_eq!(
-        warnings.len(),
-        1,
-        "{what}: one warning per process:\n{}",
-        report.stderr
-    );
+    let warnings: Vec<&str> =
+        report.stderr.lines().filter(|l| l.contains("asyncbatch: cannot write to the spool: ")).collect();
+    assert_eq!(warnings.len(), 1, "{what}: one warning per process:\n{}", report.stderr);
     assert!(
         warnings[0].contains("for job 'e2e' dropped"),
         "{what}: the warning names the job: {}",
@@ -1297,11 +997,7 @@ fn a_full_or_refused_spool_warns_once_counts_drops_and_the_script_goes_on() {
     let report = producer(&spool_only(&open), "e2e", 1, 2000).run();
     assert_spool_refusal(&report, 2000, "refused directory");
     assert_eq!(report.stat("dropped"), 2000, "{:?}", report.stats);
-    assert!(
-        report.stderr.contains("writable by group or others"),
-        "says why: {}",
-        report.stderr
-    );
+    assert!(report.stderr.contains("writable by group or others"), "says why: {}", report.stderr);
 
     // A full disk: a 64 KiB tmpfs, 2000 records of ~150 bytes.
     match Tmpfs::mount(&sandbox.join("small"), "64k") {
@@ -1324,18 +1020,14 @@ fn sigterm_lets_the_batches_in_hand_finish_and_exits_within_the_stop_timeout() {
     let sandbox = Sandbox::new();
     let out = sandbox.join("batches.log");
     // 50 batches of 100 items, 300 ms each: far more than the stop timeout.
-    producer(&sandbox.daemon_ini(), "e2e", 1, 5000)
-        .strings()
-        .run();
+    producer(&sandbox.daemon_ini(), "e2e", 1, 5000).strings().run();
     let slow = daemon(&sandbox, &out)
         .workers(2)
         .stop_timeout(2.0)
         .env("AB_E2E_BATCH", 100)
         .env("AB_E2E_SLEEP_MS", 300);
     let mut d = slow.start();
-    wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
-        !read_batches(&out).is_empty()
-    });
+    wait_until(Duration::from_secs(10), Duration::from_millis(10), || !read_batches(&out).is_empty());
     thread::sleep(Duration::from_millis(150)); // mid-batch
     let (exit, took) = d.terminate(Duration::from_secs(6));
     let delivered_before = tally(&read_batches(&out), &[]).deliveries;
@@ -1348,12 +1040,7 @@ fn sigterm_lets_the_batches_in_hand_finish_and_exits_within_the_stop_timeout() {
         "exits within the stop timeout (+1 s): {exit:?} after {took:?}\n{}",
         diagnostics(&sandbox, Some(&d))
     );
-    assert_eq!(
-        exit.and_then(|s| s.code()),
-        Some(0),
-        "{}",
-        diagnostics(&sandbox, Some(&d))
-    );
+    assert_eq!(exit.and_then(|s| s.code()), Some(0), "{}", diagnostics(&sandbox, Some(&d)));
     assert_no_survivors(&mut d, Duration::from_secs(2));
     drop(d);
     let started = fs::read_to_string(sandbox.join("batches.log.started")).unwrap_or_default();
@@ -1364,10 +1051,7 @@ fn sigterm_lets_the_batches_in_hand_finish_and_exits_within_the_stop_timeout() {
     );
 
     // What it did not deliver is still there, and nothing it finished comes again.
-    let d = daemon(&sandbox, &out)
-        .workers(2)
-        .env("AB_E2E_BATCH", 100)
-        .start();
+    let d = daemon(&sandbox, &out).workers(2).env("AB_E2E_BATCH", 100).start();
     let expected = expected_items(1, 5000);
     let (batches, _) = wait_delivered(&out, &expected, Duration::from_secs(20), &sandbox, Some(&d));
     let t = tally(&batches, &expected);
@@ -1383,9 +1067,7 @@ fn sigterm_lets_the_batches_in_hand_finish_and_exits_within_the_stop_timeout() {
 fn sigterm_with_a_hung_callable_kills_it_at_the_stop_timeout_and_loses_nothing() {
     let sandbox = Sandbox::new();
     let out = sandbox.join("batches.log");
-    producer(&sandbox.daemon_ini(), "e2e", 1, 300)
-        .strings()
-        .run();
+    producer(&sandbox.daemon_ini(), "e2e", 1, 300).strings().run();
     let mut hung = daemon(&sandbox, &out)
         .workers(1)
         .stop_timeout(1.0)
@@ -1394,10 +1076,7 @@ fn sigterm_with_a_hung_callable_kills_it_at_the_stop_timeout_and_loses_nothing()
         .start();
     thread::sleep(Duration::from_millis(800)); // the worker is in the callable
     let (exit, took) = hung.terminate(Duration::from_secs(5));
-    eprintln!(
-        "SIGTERM with a hung callable, --stop-timeout 1: exited in {} ({exit:?})",
-        Millis(took)
-    );
+    eprintln!("SIGTERM with a hung callable, --stop-timeout 1: exited in {} ({exit:?})", Millis(took));
     assert!(
         exit.is_some() && took <= Duration::from_millis(2000),
         "exits within the stop timeout (+1 s): {exit:?} after {took:?}\n{}",
@@ -1406,17 +1085,8 @@ fn sigterm_with_a_hung_callable_kills_it_at_the_stop_timeout_and_loses_nothing()
     assert_no_survivors(&mut hung, Duration::from_secs(2));
     drop(hung);
 
-    let d = daemon(&sandbox, &out)
-        .workers(1)
-        .env("AB_E2E_BATCH", 100)
-        .start();
-    wait_delivered(
-        &out,
-        &expected_items(1, 300),
-        Duration::from_secs(15),
-        &sandbox,
-        Some(&d),
-    );
+    let d = daemon(&sandbox, &out).workers(1).env("AB_E2E_BATCH", 100).start();
+    wait_delivered(&out, &expected_items(1, 300), Duration::from_secs(15), &sandbox, Some(&d));
 }
 
 #[test]
@@ -1428,11 +1098,7 @@ fn a_second_daemon_on_the_same_spool_exits_1_naming_the_first() {
     let exit = second.wait_exit(Duration::from_secs(10));
     let text = format!("{}{}", second.output(), sandbox.read("daemon.log"));
     assert_eq!(exit.and_then(|s| s.code()), Some(1), "{exit:?}\n{text}");
-    assert!(
-        text.contains(&first.pid().to_string()),
-        "the message names pid {}:\n{text}",
-        first.pid()
-    );
+    assert!(text.contains(&first.pid().to_string()), "the message names pid {}:\n{text}", first.pid());
     assert_no_survivors(&mut second, Duration::from_secs(2));
     // The first runs on.
     thread::sleep(Duration::from_millis(1200));
@@ -1447,76 +1113,33 @@ fn a_second_drain_while_one_runs_exits_at_once_with_a_message() {
     let sandbox = Sandbox::new();
     let out = sandbox.join("batches.log");
     // Some on the queue, the rest in the spool.
-    producer(&sandbox.daemon_ini(), "e2e", 1, 3000)
-        .strings()
-        .run();
+    producer(&sandbox.daemon_ini(), "e2e", 1, 3000).strings().run();
     let drain_cmd = |sleep_ms: u32| {
         let mut cmd = asyncbatch_cli(
             &sandbox.daemon_ini(),
-            &[
-                "drain",
-                "--bootstrap",
-                &fixture("daemon_jobs.php").display().to_string(),
-            ],
+            &["drain", "--bootstrap", &fixture("daemon_jobs.php").display().to_string()],
         );
-        cmd.env("AB_E2E_OUT", &out)
-            .env("AB_E2E_BATCH", "300")
-            .env("AB_E2E_SLEEP_MS", sleep_ms.to_string());
+        cmd.env("AB_E2E_OUT", &out).env("AB_E2E_BATCH", "300").env("AB_E2E_SLEEP_MS", sleep_ms.to_string());
         cmd
     };
     let mut first = Background::spawn(drain_cmd(300), sandbox.path(), "drain-1");
-    let busy = wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
-        !read_batches(&out).is_empty()
-    });
-    assert!(
-        busy,
-        "the first drain delivers: {}{}",
-        first.stdout(),
-        first.stderr()
-    );
+    let busy =
+        wait_until(Duration::from_secs(10), Duration::from_millis(10), || !read_batches(&out).is_empty());
+    assert!(busy, "the first drain delivers: {}{}", first.stdout(), first.stderr());
 
     let second = run_with_timeout(&mut drain_cmd(0), None, Duration::from_secs(10));
-    eprintln!(
-        "second drain: exit {} in {}",
-        second.status,
-        Millis(second.elapsed)
-    );
+    eprintln!("second drain: exit {} in {}", second.status, Millis(second.elapsed));
     assert_eq!(second.status.code(), Some(0), "{}", second.stderr);
-    assert_eq!(
-        second.stderr,
-        format!(
-            "asyncbatch: another drain is running (pid {})\n",
-            first.pid()
-        )
-    );
-    assert!(
-        second.elapsed < Duration::from_secs(2),
-        "at once: {:?}",
-        second.elapsed
-    );
+    assert_eq!(second.stderr, format!("asyncbatch: another drain is running (pid {})\n", first.pid()));
+    assert!(second.elapsed < Duration::from_secs(2), "at once: {:?}", second.elapsed);
     assert!(first.try_exit().is_none(), "the first is still draining");
 
     let exit = first.wait_exit(Duration::from_secs(30));
-    assert_eq!(
-        exit.and_then(|s| s.code()),
-        Some(0),
-        "{}{}",
-        first.stdout(),
-        first.stderr()
-    );
+    assert_eq!(exit.and_then(|s| s.code()), Some(0), "{}{}", first.stdout(), first.stderr());
     let t = tally(&read_batches(&out), &expected_items(1, 3000));
-    assert!(
-        t.missing.is_empty(),
-        "drain delivered all: missing {}",
-        preview(&t.missing)
-    );
+    assert!(t.missing.is_empty(), "drain delivered all: missing {}", preview(&t.missing));
     assert_eq!(t.duplicates, 0);
-    assert_eq!(
-        queue_stat(sandbox.queue_key())
-            .map(|q| q.messages)
-            .unwrap_or(0),
-        0
-    );
+    assert_eq!(queue_stat(sandbox.queue_key()).map(|q| q.messages).unwrap_or(0), 0);
     assert!(files_with(&sandbox.spool_dir(), "e2e.", ".seg").is_empty());
 }
 
@@ -1526,44 +1149,20 @@ fn status_shows_the_running_daemon_and_says_when_it_is_gone() {
     let out = sandbox.join("batches.log");
     let mut daemon = daemon(&sandbox, &out).workers(2).start();
     producer(&sandbox.daemon_ini(), "e2e", 1, 1000).run();
-    wait_delivered(
-        &out,
-        &expected_items(1, 1000),
-        Duration::from_secs(15),
-        &sandbox,
-        Some(&daemon),
-    );
-    wait_status(&sandbox, Duration::from_secs(5), |s| {
-        status_delivered(s, "e2e") == 1000
-    });
+    wait_delivered(&out, &expected_items(1, 1000), Duration::from_secs(15), &sandbox, Some(&daemon));
+    wait_status(&sandbox, Duration::from_secs(5), |s| status_delivered(s, "e2e") == 1000);
 
     let run = |args: &[&str]| {
-        run_with_timeout(
-            &mut asyncbatch_cli(&sandbox.daemon_ini(), args),
-            None,
-            Duration::from_secs(10),
-        )
+        run_with_timeout(&mut asyncbatch_cli(&sandbox.daemon_ini(), args), None, Duration::from_secs(10))
     };
     let human = run(&["status"]);
     let text = human.stdout_str();
     eprintln!("asyncbatch status:\n{text}");
     assert_eq!(human.status.code(), Some(0), "{text}{}", human.stderr);
-    assert!(
-        text.contains(&format!("running, pid {}", daemon.pid())),
-        "{text}"
-    );
-    assert!(
-        text.contains(&format!("0x{:08x}", sandbox.queue_key())),
-        "{text}"
-    );
-    let row = text
-        .lines()
-        .find(|l| l.trim_start().starts_with("e2e "))
-        .unwrap_or_default();
-    assert!(
-        row.contains(" 1000 "),
-        "the job's row counts 1000 delivered: {text}"
-    );
+    assert!(text.contains(&format!("running, pid {}", daemon.pid())), "{text}");
+    assert!(text.contains(&format!("0x{:08x}", sandbox.queue_key())), "{text}");
+    let row = text.lines().find(|l| l.trim_start().starts_with("e2e ")).unwrap_or_default();
+    assert!(row.contains(" 1000 "), "the job's row counts 1000 delivered: {text}");
 
     let json = run(&["status", "--json"]);
     assert_eq!(json.status.code(), Some(0), "{}", json.stderr);
@@ -1586,11 +1185,7 @@ fn status_shows_the_running_daemon_and_says_when_it_is_gone() {
     assert!(exit.is_some());
     let gone = run(&["status"]);
     assert_eq!(gone.status.code(), Some(1), "{}", gone.stdout_str());
-    assert!(
-        gone.stdout_str().contains("not running"),
-        "{}",
-        gone.stdout_str()
-    );
+    assert!(gone.stdout_str().contains("not running"), "{}", gone.stdout_str());
 }
 
 #[test]
@@ -1605,14 +1200,9 @@ fn a_killed_worker_is_restarted_and_a_killed_master_takes_its_processes_along() 
         let w = s.get("workers").items();
         w.len() == 2
             && w.iter().all(|w| {
-                w.get("pid")
-                    .as_i64()
-                    .is_some_and(|p| p > 0 && p != victim as i64 && pid_alive(p as i32))
+                w.get("pid").as_i64().is_some_and(|p| p > 0 && p != victim as i64 && pid_alive(p as i32))
             })
-            && w.iter()
-                .map(|w| w.get("restarts").as_i64().unwrap_or(0))
-                .sum::<i64>()
-                == 1
+            && w.iter().map(|w| w.get("restarts").as_i64().unwrap_or(0)).sum::<i64>() == 1
     });
     assert!(
         status.is_some(),
@@ -1620,13 +1210,7 @@ fn a_killed_worker_is_restarted_and_a_killed_master_takes_its_processes_along() 
         diagnostics(&sandbox, Some(&daemon))
     );
     producer(&sandbox.daemon_ini(), "e2e", 1, 2000).run();
-    wait_delivered(
-        &out,
-        &expected_items(1, 2000),
-        Duration::from_secs(15),
-        &sandbox,
-        Some(&daemon),
-    );
+    wait_delivered(&out, &expected_items(1, 2000), Duration::from_secs(15), &sandbox, Some(&daemon));
 
     // SIGKILL to the master alone: the receiver and the workers exit by themselves.
     let below = daemon.tree()[1..].to_vec();
@@ -1647,11 +1231,8 @@ fn failed_batches_are_stored_logged_and_sighup_reopens_the_log() {
     let sandbox = Sandbox::new();
     let out = sandbox.join("batches.log");
     let log = sandbox.join("daemon.log");
-    let mut daemon = daemon(&sandbox, &out)
-        .workers(1)
-        .env("AB_E2E_MODE", "fail")
-        .env("AB_E2E_BATCH", 10)
-        .start();
+    let mut daemon =
+        daemon(&sandbox, &out).workers(1).env("AB_E2E_MODE", "fail").env("AB_E2E_BATCH", 10).start();
     let stored = |path: &Path| {
         fs::read_to_string(path)
             .unwrap_or_default()
@@ -1659,30 +1240,18 @@ fn failed_batches_are_stored_logged_and_sighup_reopens_the_log() {
             .filter(|l| l.contains("asyncbatch: job 'e2e': a batch of 10 items failed 1 times"))
             .count()
     };
-    producer(&sandbox.daemon_ini(), "e2e", 1, 10)
-        .strings()
-        .run();
+    producer(&sandbox.daemon_ini(), "e2e", 1, 10).strings().run();
     assert!(
-        wait_until(
-            Duration::from_secs(10),
-            Duration::from_millis(20),
-            || stored(&log) == 1
-        ),
+        wait_until(Duration::from_secs(10), Duration::from_millis(20), || stored(&log) == 1),
         "a failed batch is logged to --log\n{}",
         diagnostics(&sandbox, Some(&daemon))
     );
     fs::rename(&log, sandbox.join("daemon.log.1")).unwrap();
     daemon.signal(libc::SIGHUP);
     thread::sleep(Duration::from_millis(300));
-    producer(&sandbox.daemon_ini(), "e2e", 2, 10)
-        .strings()
-        .run();
+    producer(&sandbox.daemon_ini(), "e2e", 2, 10).strings().run();
     assert!(
-        wait_until(
-            Duration::from_secs(10),
-            Duration::from_millis(20),
-            || stored(&log) == 1
-        ),
+        wait_until(Duration::from_secs(10), Duration::from_millis(20), || stored(&log) == 1),
         "after SIGHUP the daemon logs to a new file at --log\n{}",
         diagnostics(&sandbox, Some(&daemon))
     );
@@ -1696,11 +1265,7 @@ fn failed_batches_are_stored_logged_and_sighup_reopens_the_log() {
         s.at(&["jobs", "e2e", "failedBatches"]).as_i64() == Some(2)
             && s.at(&["jobs", "e2e", "persisted"]).as_i64() == Some(20)
     });
-    assert!(
-        status.is_some(),
-        "status counts them\n{}",
-        diagnostics(&sandbox, Some(&daemon))
-    );
+    assert!(status.is_some(), "status counts them\n{}", diagnostics(&sandbox, Some(&daemon)));
     assert!(pid_alive(daemon.pid()));
 }
 
@@ -1715,12 +1280,7 @@ fn the_auto_runner_uses_the_daemon_only_while_it_is_alive() {
     let mut ini = sandbox.daemon_ini();
     ini.retain(|(k, _)| k != "asyncbatch.runner");
     ini.push(("asyncbatch.runner".into(), "auto".into()));
-    let run = |id: usize| {
-        producer(&ini, "e2e", id, 500)
-            .strings()
-            .shutdown_out(&shutdown_out)
-            .run()
-    };
+    let run = |id: usize| producer(&ini, "e2e", id, 500).strings().shutdown_out(&shutdown_out).run();
 
     // No daemon: the shutdown runner, in the producer itself.
     let first = run(1);
@@ -1732,18 +1292,8 @@ fn the_auto_runner_uses_the_daemon_only_while_it_is_alive() {
     let mut daemon = daemon(&sandbox, &out).workers(1).start();
     let second = run(2);
     let expected: Vec<String> = (0..500).map(|s| format!("p2-{s}")).collect();
-    wait_delivered(
-        &out,
-        &expected,
-        Duration::from_secs(15),
-        &sandbox,
-        Some(&daemon),
-    );
-    assert_eq!(
-        read_batches(&shutdown_out).len(),
-        local.len(),
-        "not delivered locally"
-    );
+    wait_delivered(&out, &expected, Duration::from_secs(15), &sandbox, Some(&daemon));
+    assert_eq!(read_batches(&shutdown_out).len(), local.len(), "not delivered locally");
     assert_eq!(second.stat("delivered"), 0, "{:?}", second.stats);
 
     // Stopped: the shutdown runner again.
@@ -1752,15 +1302,9 @@ fn the_auto_runner_uses_the_daemon_only_while_it_is_alive() {
     run(3);
     let expected: Vec<String> = (0..500).map(|s| format!("p3-{s}")).collect();
     let t = tally(&read_batches(&shutdown_out), &expected);
+    assert!(t.missing.is_empty(), "delivered by the producer: missing {}", preview(&t.missing));
     assert!(
-        t.missing.is_empty(),
-        "delivered by the producer: missing {}",
-        preview(&t.missing)
-    );
-    assert!(
-        !read_batches(&out)
-            .iter()
-            .any(|b| b.items.iter().any(|i| i.starts_with("p3-"))),
+        !read_batches(&out).iter().any(|b| b.items.iter().any(|i| i.starts_with("p3-"))),
         "nothing for the stopped daemon"
     );
 }

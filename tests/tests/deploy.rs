@@ -11,8 +11,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use asyncbatch_e2e::{
-    asyncbatch_cli, extension_so, php_binary, repo_root, run_with_timeout, wait_until, Background,
-    Php, Sandbox,
+    asyncbatch_cli, extension_so, php_binary, repo_root, run_with_timeout, wait_until, Background, Php,
+    Sandbox,
 };
 
 fn program(name: &str) -> String {
@@ -36,9 +36,7 @@ fn adapt(text: &str, from: &str, to: &str) -> String {
 
 /// The number after `prefix` in `text` (`--stop-timeout 10`, `stopwaitsecs=15`).
 fn number_after(text: &str, prefix: &str) -> f64 {
-    let at = text
-        .find(prefix)
-        .unwrap_or_else(|| panic!("no {prefix:?} in the program"));
+    let at = text.find(prefix).unwrap_or_else(|| panic!("no {prefix:?} in the program"));
     text[at + prefix.len()..]
         .split(|c: char| !(c.is_ascii_digit() || c == '.'))
         .next()
@@ -59,9 +57,7 @@ fn supervisord_runs_the_shipped_program_which_delivers_and_stops_gracefully() {
     fs::create_dir(&logs).unwrap();
     let root = repo_root();
     let shipped = fs::read_to_string(root.join("deploy/supervisord-asyncbatch.conf")).unwrap();
-    let section = &shipped[shipped
-        .find("[program:asyncbatch]")
-        .expect("the program section")..];
+    let section = &shipped[shipped.find("[program:asyncbatch]").expect("the program section")..];
 
     let stop_timeout = number_after(section, "--stop-timeout ");
     let stopwaitsecs = number_after(section, "stopwaitsecs=");
@@ -72,11 +68,7 @@ fn supervisord_runs_the_shipped_program_which_delivers_and_stops_gracefully() {
     assert!(section.contains("stopsignal=TERM"));
 
     // The collector the example bootstrap posts to.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let received = sandbox.join("collector.ndjson");
     let mut collector_cmd = Command::new(php_binary());
     collector_cmd
@@ -93,20 +85,12 @@ fn supervisord_runs_the_shipped_program_which_delivers_and_stops_gracefully() {
     );
 
     // The shipped program, pointed at this sandbox.
-    let ini: String = sandbox
-        .daemon_ini()
-        .iter()
-        .map(|(k, v)| format!(" -d {k}={v}"))
-        .collect();
+    let ini: String = sandbox.daemon_ini().iter().map(|(k, v)| format!(" -d {k}={v}")).collect();
     let mut program_section = section.to_string();
     program_section = adapt(
         &program_section,
         "command=/usr/bin/php ",
-        &format!(
-            "command={} -d extension={}{ini} ",
-            php_binary().display(),
-            extension_so().display()
-        ),
+        &format!("command={} -d extension={}{ini} ", php_binary().display(), extension_so().display()),
     );
     program_section = adapt(
         &program_section,
@@ -116,26 +100,14 @@ fn supervisord_runs_the_shipped_program_which_delivers_and_stops_gracefully() {
     program_section = adapt(
         &program_section,
         "/var/www/app/config/asyncbatch-jobs.php",
-        &root
-            .join("deploy/bootstrap.example.php")
-            .display()
-            .to_string(),
+        &root.join("deploy/bootstrap.example.php").display().to_string(),
     );
-    program_section = adapt(
-        &program_section,
-        "/var/log/asyncbatch",
-        &logs.display().to_string(),
-    );
-    program_section = adapt(
-        &program_section,
-        "directory=/var/www/app",
-        &format!("directory={}", dir.display()),
-    );
+    program_section = adapt(&program_section, "/var/log/asyncbatch", &logs.display().to_string());
+    program_section =
+        adapt(&program_section, "directory=/var/www/app", &format!("directory={}", dir.display()));
     // supervisord runs as the test's user: it cannot switch to another.
     program_section = adapt(&program_section, "user=www-data\n", "");
-    program_section.push_str(&format!(
-        "environment=LOG_COLLECTOR_URL=\"http://127.0.0.1:{port}/v1/logs\"\n"
-    ));
+    program_section.push_str(&format!("environment=LOG_COLLECTOR_URL=\"http://127.0.0.1:{port}/v1/logs\"\n"));
 
     let conf = sandbox.join("supervisord.conf");
     fs::write(
@@ -169,20 +141,12 @@ fn supervisord_runs_the_shipped_program_which_delivers_and_stops_gracefully() {
         )
     };
     let status = |args: &[&str]| {
-        run_with_timeout(
-            &mut asyncbatch_cli(&sandbox.daemon_ini(), args),
-            None,
-            Duration::from_secs(10),
-        )
+        run_with_timeout(&mut asyncbatch_cli(&sandbox.daemon_ini(), args), None, Duration::from_secs(10))
     };
     let up = wait_until(Duration::from_secs(20), Duration::from_millis(100), || {
         status(&["status"]).status.code() == Some(0)
     });
-    assert!(
-        up,
-        "the daemon did not come up under supervisord\n{}",
-        supervisor_log()
-    );
+    assert!(up, "the daemon did not come up under supervisord\n{}", supervisor_log());
     // The job appears once a worker has loaded the bootstrap and reported.
     let mut shown = String::new();
     wait_until(Duration::from_secs(10), Duration::from_millis(100), || {
@@ -210,11 +174,7 @@ fn supervisord_runs_the_shipped_program_which_delivers_and_stops_gracefully() {
         .run();
     producer.assert_success("the producer");
     let delivered = wait_until(Duration::from_secs(15), Duration::from_millis(50), || {
-        fs::read_to_string(&received)
-            .unwrap_or_default()
-            .lines()
-            .count()
-            >= RECORDS
+        fs::read_to_string(&received).unwrap_or_default().lines().count() >= RECORDS
     });
     let body = fs::read_to_string(&received).unwrap_or_default();
     assert!(
@@ -224,27 +184,16 @@ fn supervisord_runs_the_shipped_program_which_delivers_and_stops_gracefully() {
         supervisor_log()
     );
     for i in 0..RECORDS {
-        assert!(
-            body.contains(&format!("\"msg\":\"record {i}\"")),
-            "record {i} missing"
-        );
+        assert!(body.contains(&format!("\"msg\":\"record {i}\"")), "record {i} missing");
     }
 
     // A graceful stop: SIGTERM, the daemon exits 0 well before stopwaitsecs.
     let stop = run_with_timeout(
-        Command::new(&supervisorctl)
-            .arg("-c")
-            .arg(&conf)
-            .arg("stop")
-            .arg("asyncbatch"),
+        Command::new(&supervisorctl).arg("-c").arg(&conf).arg("stop").arg("asyncbatch"),
         None,
         Duration::from_secs(stopwaitsecs as u64 + 10),
     );
-    eprintln!(
-        "supervisorctl stop: {} in {:.2} s",
-        stop.stdout_str().trim(),
-        stop.elapsed.as_secs_f64()
-    );
+    eprintln!("supervisorctl stop: {} in {:.2} s", stop.stdout_str().trim(), stop.elapsed.as_secs_f64());
     assert!(
         stop.stdout_str().contains("asyncbatch: stopped"),
         "{}{}\n{}",
@@ -252,10 +201,7 @@ fn supervisord_runs_the_shipped_program_which_delivers_and_stops_gracefully() {
         stop.stderr,
         supervisor_log()
     );
-    assert!(
-        stop.elapsed.as_secs_f64() < stop_timeout,
-        "stopped within its stop timeout"
-    );
+    assert!(stop.elapsed.as_secs_f64() < stop_timeout, "stopped within its stop timeout");
     let log = fs::read_to_string(sandbox.join("supervisord.log")).unwrap_or_default();
     assert!(
         log.contains("stopped: asyncbatch (exit status 0)"),
@@ -266,10 +212,7 @@ fn supervisord_runs_the_shipped_program_which_delivers_and_stops_gracefully() {
     assert_eq!(after.status.code(), Some(1), "{}", after.stdout_str());
 
     let _ = run_with_timeout(
-        Command::new(&supervisorctl)
-            .arg("-c")
-            .arg(&conf)
-            .arg("shutdown"),
+        Command::new(&supervisorctl).arg("-c").arg(&conf).arg("shutdown"),
         None,
         Duration::from_secs(20),
     );

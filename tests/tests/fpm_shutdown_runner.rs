@@ -10,8 +10,8 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use asyncbatch_e2e::{
-    delivery_counts, fixture, percentile, read_batches, wait_until, write_segment, Batch,
-    FcgiResponse, FpmPool, Millis, Php, Sandbox,
+    delivery_counts, fixture, percentile, read_batches, wait_until, write_segment, Batch, FcgiResponse,
+    FpmPool, Millis, Php, Sandbox,
 };
 
 /// Items per batch of the test job.
@@ -50,18 +50,14 @@ on_both_sides!(
 );
 
 fn start_pool(side: Php, sandbox: &Sandbox, children: u32) -> FpmPool {
-    pool_builder(side, sandbox)
-        .children(children)
-        .start(sandbox.path())
+    pool_builder(side, sandbox).children(children).start(sandbox.path())
 }
 
 fn pool_builder(side: Php, sandbox: &Sandbox) -> asyncbatch_e2e::FpmBuilder {
     if let Err(problem) = side.check() {
         panic!("the {side} is not usable: {problem}");
     }
-    FpmPool::builder(side)
-        .ini("asyncbatch.runner", "shutdown")
-        .inis(sandbox.asyncbatch_ini())
+    FpmPool::builder(side).ini("asyncbatch.runner", "shutdown").inis(sandbox.asyncbatch_ini())
 }
 
 fn spool_segments(sandbox: &Sandbox) -> Vec<std::path::PathBuf> {
@@ -93,10 +89,7 @@ fn items_of(req: &str, n: usize) -> Vec<String> {
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs_f64()
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs_f64()
 }
 
 fn pid_of(response: &FcgiResponse) -> i32 {
@@ -117,12 +110,7 @@ fn describe(batches: &[Batch]) -> String {
 
 /// Waits until every item of `expected` is in the batch log; panics with the log
 /// and php-fpm's logs if that takes longer than [`DELIVERY_TIMEOUT`].
-fn wait_delivered(
-    pool: &FpmPool,
-    out: &std::path::Path,
-    expected: &[String],
-    what: &str,
-) -> Vec<Batch> {
+fn wait_delivered(pool: &FpmPool, out: &std::path::Path, expected: &[String], what: &str) -> Vec<Batch> {
     let mut batches = Vec::new();
     let done = wait_until(DELIVERY_TIMEOUT, Duration::from_millis(10), || {
         batches = read_batches(out);
@@ -132,10 +120,7 @@ fn wait_delivered(
     assert!(
         done,
         "{what}: not delivered within {DELIVERY_TIMEOUT:?}: {:?}\nbatches so far:\n{}\n{}",
-        expected
-            .iter()
-            .filter(|i| !delivery_counts(&batches).contains_key(*i))
-            .collect::<Vec<_>>(),
+        expected.iter().filter(|i| !delivery_counts(&batches).contains_key(*i)).collect::<Vec<_>>(),
         describe(&batches),
         pool.logs()
     );
@@ -156,12 +141,7 @@ fn responses_leave_before_delivery_and_every_item_is_delivered_once(side: Php) {
             s.spawn(move || pool.get_ok(script, &query));
         }
     });
-    wait_delivered(
-        &pool,
-        &out,
-        &["warm0-0".into(), "warm1-0".into()],
-        "warm-up",
-    );
+    wait_delivered(&pool, &out, &["warm0-0".into(), "warm1-0".into()], "warm-up");
 
     struct Sent {
         req: String,
@@ -193,25 +173,17 @@ fn responses_leave_before_delivery_and_every_item_is_delivered_once(side: Php) {
                     })
                 })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("request thread"))
-                .collect()
+            handles.into_iter().map(|h| h.join().expect("request thread")).collect()
         });
-        let expected: Vec<String> = reqs
-            .iter()
-            .flat_map(|r| items_of(r, ITEMS_PER_REQUEST))
-            .collect();
+        let expected: Vec<String> = reqs.iter().flat_map(|r| items_of(r, ITEMS_PER_REQUEST)).collect();
         wait_delivered(&pool, &out, &expected, &format!("items of {reqs:?}"));
         sent.extend(answers);
         // Let the workers finish their shutdown and get back to accept().
         thread::sleep(Duration::from_millis(50));
     }
     let total = start.elapsed();
-    let batches: Vec<Batch> = read_batches(&out)
-        .into_iter()
-        .filter(|b| !b.items[0].starts_with("warm"))
-        .collect();
+    let batches: Vec<Batch> =
+        read_batches(&out).into_iter().filter(|b| !b.items[0].starts_with("warm")).collect();
 
     // The figures first, so that they are there even when a check fails.
     let times: Vec<Duration> = sent.iter().map(|s| s.elapsed).collect();
@@ -219,11 +191,7 @@ fn responses_leave_before_delivery_and_every_item_is_delivered_once(side: Php) {
     for s in &sent {
         let last = batches
             .iter()
-            .filter(|b| {
-                b.items
-                    .iter()
-                    .any(|i| i.starts_with(&format!("{}-", s.req)))
-            })
+            .filter(|b| b.items.iter().any(|i| i.starts_with(&format!("{}-", s.req))))
             .map(|b| b.at)
             .fold(f64::MIN, f64::max);
         delivery.push(Duration::from_secs_f64((last - s.answered_at).max(0.0)));
@@ -262,12 +230,7 @@ fn responses_leave_before_delivery_and_every_item_is_delivered_once(side: Php) {
     let counts = delivery_counts(&batches);
     for s in &sent {
         for item in items_of(&s.req, ITEMS_PER_REQUEST) {
-            assert_eq!(
-                counts.get(&item),
-                Some(&1),
-                "[{side}] {item} delivered once\n{}",
-                describe(&batches)
-            );
+            assert_eq!(counts.get(&item), Some(&1), "[{side}] {item} delivered once\n{}", describe(&batches));
         }
     }
     assert_eq!(
@@ -277,10 +240,7 @@ fn responses_leave_before_delivery_and_every_item_is_delivered_once(side: Php) {
         describe(&batches)
     );
     for batch in &batches {
-        assert!(
-            batch.items.len() <= BATCH_SIZE,
-            "[{side}] batch larger than batchSize: {batch:?}"
-        );
+        assert!(batch.items.len() <= BATCH_SIZE, "[{side}] batch larger than batchSize: {batch:?}");
     }
     for s in &sent {
         // The worker that took the items delivers them, in order, after its response.
@@ -292,9 +252,7 @@ fn responses_leave_before_delivery_and_every_item_is_delivered_once(side: Php) {
         let order: Vec<&String> = delivered.iter().map(|(i, _)| *i).collect();
         assert_eq!(
             order,
-            items_of(&s.req, ITEMS_PER_REQUEST)
-                .iter()
-                .collect::<Vec<_>>(),
+            items_of(&s.req, ITEMS_PER_REQUEST).iter().collect::<Vec<_>>(),
             "[{side}] order of {}",
             s.req
         );
@@ -307,11 +265,7 @@ fn responses_leave_before_delivery_and_every_item_is_delivered_once(side: Php) {
         );
     }
     pool.assert_no_worker_died();
-    assert!(
-        !pool.php_errors().contains("PHP Fatal error"),
-        "{}",
-        pool.logs()
-    );
+    assert!(!pool.php_errors().contains("PHP Fatal error"), "{}", pool.logs());
 }
 
 fn a_failing_callable_leaves_a_fail_file_and_the_worker_serves_on(side: Php) {
@@ -321,14 +275,9 @@ fn a_failing_callable_leaves_a_fail_file_and_the_worker_serves_on(side: Php) {
     let script = fixture("fpm_job.php");
 
     let start = Instant::now();
-    let bad = pool.get_ok(
-        &script,
-        &job_query(&out, "bad", 3, 0, "&mode=throw&retries=1"),
-    );
+    let bad = pool.get_ok(&script, &job_query(&out, "bad", 3, 0, "&mode=throw&retries=1"));
     let fail_files = || asyncbatch_e2e::Sandbox::files_ending(&sandbox.failure_dir(), ".fail");
-    let stored = wait_until(DELIVERY_TIMEOUT, Duration::from_millis(10), || {
-        !fail_files().is_empty()
-    });
+    let stored = wait_until(DELIVERY_TIMEOUT, Duration::from_millis(10), || !fail_files().is_empty());
     let stored_after = start.elapsed();
     assert!(
         stored,
@@ -348,11 +297,7 @@ fn a_failing_callable_leaves_a_fail_file_and_the_worker_serves_on(side: Php) {
     );
 
     let files = fail_files();
-    assert_eq!(
-        files.len(),
-        1,
-        "[{side}] one failed batch, one file: {files:?}"
-    );
+    assert_eq!(files.len(), 1, "[{side}] one failed batch, one file: {files:?}");
     let bytes = std::fs::read(&files[0]).expect("read the .fail file");
     assert!(
         bytes.starts_with(b"ABFAIL"),
@@ -360,32 +305,19 @@ fn a_failing_callable_leaves_a_fail_file_and_the_worker_serves_on(side: Php) {
         &bytes[..bytes.len().min(16)]
     );
     for needle in ["bad-0", "bad-1", "bad-2", "e2e: the sink refused the batch"] {
-        assert!(
-            contains(&bytes, needle.as_bytes()),
-            "[{side}] the .fail file holds {needle:?}"
-        );
+        assert!(contains(&bytes, needle.as_bytes()), "[{side}] the .fail file holds {needle:?}");
     }
 
     // The same (only) worker answers the next request and delivers its items.
     let good = pool.get_ok(&script, &job_query(&out, "good", 2, 0, ""));
-    assert_eq!(
-        pid_of(&good),
-        pid_of(&bad),
-        "[{side}] the worker that ran the throwing callable serves on"
-    );
+    assert_eq!(pid_of(&good), pid_of(&bad), "[{side}] the worker that ran the throwing callable serves on");
     let batches = wait_delivered(&pool, &out, &items_of("good", 2), "items after a failure");
     assert!(
-        batches
-            .iter()
-            .all(|b| b.items.iter().all(|i| !i.starts_with("bad-"))),
+        batches.iter().all(|b| b.items.iter().all(|i| !i.starts_with("bad-"))),
         "[{side}] the failed batch is not delivered by a later request\n{}",
         describe(&batches)
     );
-    assert_eq!(
-        fail_files().len(),
-        1,
-        "[{side}] the failed batch stays in the store"
-    );
+    assert_eq!(fail_files().len(), 1, "[{side}] the failed batch stays in the store");
     pool.assert_no_worker_died();
     assert!(
         pool.php_errors().contains("asyncbatch: "),
@@ -422,20 +354,11 @@ fn items_submitted_from_a_destructor_are_delivered_by_a_later_request(side: Php)
     );
     let counts = delivery_counts(&batches);
     for item in ["a-0", "a-1", "a-late", "b-0"] {
-        assert_eq!(
-            counts.get(item),
-            Some(&1),
-            "[{side}] {item} delivered once\n{}",
-            describe(&batches)
-        );
+        assert_eq!(counts.get(item), Some(&1), "[{side}] {item} delivered once\n{}", describe(&batches));
     }
-    let drained = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
-        spool_segments(&sandbox).is_empty()
-    });
-    assert!(
-        drained,
-        "[{side}] a delivered segment is removed from the spool"
-    );
+    let drained =
+        wait_until(Duration::from_secs(5), Duration::from_millis(20), || spool_segments(&sandbox).is_empty());
+    assert!(drained, "[{side}] a delivered segment is removed from the spool");
     pool.assert_no_worker_died();
 }
 
@@ -466,31 +389,18 @@ fn spooled_segments_claimed_by_two_workers_at_once_are_delivered_once(side: Php)
     });
     let mut expected = spooled.clone();
     expected.extend(["c0-0".to_string(), "c1-0".to_string()]);
-    wait_delivered(
-        &pool,
-        &out,
-        &expected,
-        "spooled items after two concurrent requests",
-    );
+    wait_delivered(&pool, &out, &expected, "spooled items after two concurrent requests");
     thread::sleep(Duration::from_millis(300));
     let batches = read_batches(&out);
     let counts = delivery_counts(&batches);
-    let pids: std::collections::BTreeSet<i32> = batches
-        .iter()
-        .filter(|b| b.items.iter().any(|i| i.starts_with("seg")))
-        .map(|b| b.pid)
-        .collect();
+    let pids: std::collections::BTreeSet<i32> =
+        batches.iter().filter(|b| b.items.iter().any(|i| i.starts_with("seg"))).map(|b| b.pid).collect();
     eprintln!(
         "[{side}] {segments} spool segments claimed by 2 concurrent requests: their items delivered by {} worker(s)",
         pids.len()
     );
     for item in &expected {
-        assert_eq!(
-            counts.get(item),
-            Some(&1),
-            "[{side}] {item} delivered once\n{}",
-            describe(&batches)
-        );
+        assert_eq!(counts.get(item), Some(&1), "[{side}] {item} delivered once\n{}", describe(&batches));
     }
     assert!(
         spool_segments(&sandbox).is_empty(),
@@ -502,10 +412,8 @@ fn spooled_segments_claimed_by_two_workers_at_once_are_delivered_once(side: Php)
 
 fn the_shutdown_budget_spools_what_it_cannot_deliver_for_a_later_request(side: Php) {
     let sandbox = Sandbox::new();
-    let pool = pool_builder(side, &sandbox)
-        .ini("asyncbatch.shutdown_budget", 1)
-        .children(2)
-        .start(sandbox.path());
+    let pool =
+        pool_builder(side, &sandbox).ini("asyncbatch.shutdown_budget", 1).children(2).start(sandbox.path());
     let out = sandbox.join("batches.log");
     let script = fixture("fpm_job.php");
 
@@ -513,14 +421,9 @@ fn the_shutdown_budget_spools_what_it_cannot_deliver_for_a_later_request(side: P
     // then delivery stops before the estimate says the budget is exceeded.
     let start = Instant::now();
     let first = pool.get_ok(&script, &job_query(&out, "big", 20, CALLABLE_MS, ""));
-    assert!(
-        first.elapsed < RESPONSE_LIMIT,
-        "[{side}] response in {}",
-        Millis(first.elapsed)
-    );
-    let stopped = wait_until(DELIVERY_TIMEOUT, Duration::from_millis(10), || {
-        !spool_segments(&sandbox).is_empty()
-    });
+    assert!(first.elapsed < RESPONSE_LIMIT, "[{side}] response in {}", Millis(first.elapsed));
+    let stopped =
+        wait_until(DELIVERY_TIMEOUT, Duration::from_millis(10), || !spool_segments(&sandbox).is_empty());
     assert!(
         stopped,
         "[{side}] what the budget leaves is spooled\n{}\n{}",
@@ -544,26 +447,13 @@ fn the_shutdown_budget_spools_what_it_cannot_deliver_for_a_later_request(side: P
     pool.get_ok(&script, &job_query(&out, "next", 1, 0, ""));
     let mut expected = items_of("big", 20);
     expected.push("next-0".into());
-    let batches = wait_delivered(
-        &pool,
-        &out,
-        &expected,
-        "the spooled rest, by the next request",
-    );
+    let batches = wait_delivered(&pool, &out, &expected, "the spooled rest, by the next request");
     let counts = delivery_counts(&batches);
     for item in &expected {
-        assert_eq!(
-            counts.get(item),
-            Some(&1),
-            "[{side}] {item} delivered once\n{}",
-            describe(&batches)
-        );
+        assert_eq!(counts.get(item), Some(&1), "[{side}] {item} delivered once\n{}", describe(&batches));
     }
-    let order: Vec<&String> = batches
-        .iter()
-        .flat_map(|b| &b.items)
-        .filter(|i| i.starts_with("big-"))
-        .collect();
+    let order: Vec<&String> =
+        batches.iter().flat_map(|b| &b.items).filter(|i| i.starts_with("big-")).collect();
     assert_eq!(
         order,
         items_of("big", 20).iter().collect::<Vec<_>>(),
@@ -574,10 +464,7 @@ fn the_shutdown_budget_spools_what_it_cannot_deliver_for_a_later_request(side: P
 
 fn workers_recycled_after_every_request_lose_nothing(side: Php) {
     let sandbox = Sandbox::new();
-    let pool = pool_builder(side, &sandbox)
-        .children(2)
-        .max_requests(1)
-        .start(sandbox.path());
+    let pool = pool_builder(side, &sandbox).children(2).max_requests(1).start(sandbox.path());
     let out = sandbox.join("batches.log");
     let script = fixture("fpm_job.php");
 
@@ -595,11 +482,7 @@ fn workers_recycled_after_every_request_lose_nothing(side: Php) {
                     s.spawn(move || pid_of(&pool.get_ok(script, &query)))
                 })
                 .collect();
-            pids.extend(
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("request thread")),
-            );
+            pids.extend(handles.into_iter().map(|h| h.join().expect("request thread")));
         });
         let items: Vec<String> = reqs.iter().flat_map(|r| items_of(r, 5)).collect();
         wait_delivered(&pool, &out, &items, "items of recycled workers");
@@ -610,19 +493,11 @@ fn workers_recycled_after_every_request_lose_nothing(side: Php) {
         pids.len(),
         Millis(start.elapsed())
     );
-    assert!(
-        pids.len() >= 6,
-        "[{side}] workers were recycled: pids {pids:?}"
-    );
+    assert!(pids.len() >= 6, "[{side}] workers were recycled: pids {pids:?}");
     let batches = read_batches(&out);
     let counts = delivery_counts(&batches);
     for item in &expected {
-        assert_eq!(
-            counts.get(item),
-            Some(&1),
-            "[{side}] {item} delivered once\n{}",
-            describe(&batches)
-        );
+        assert_eq!(counts.get(item), Some(&1), "[{side}] {item} delivered once\n{}", describe(&batches));
     }
     pool.assert_no_worker_died();
 }

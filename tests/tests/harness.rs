@@ -15,15 +15,8 @@ fn fpm_pool_answers_requests() {
 
     let response = pool.get_ok(&fixture("hello.php"), "name=world");
     assert_eq!(response.body_str(), "hello world");
-    let pid: i32 = response
-        .header("X-Worker-Pid")
-        .expect("pid header")
-        .parse()
-        .unwrap();
-    assert!(
-        pool.worker_pids().contains(&pid),
-        "answered by a worker of the pool"
-    );
+    let pid: i32 = response.header("X-Worker-Pid").expect("pid header").parse().unwrap();
+    assert!(pool.worker_pids().contains(&pid), "answered by a worker of the pool");
     eprintln!("plain request: {}", Millis(response.elapsed));
     pool.assert_no_worker_died();
 }
@@ -37,23 +30,13 @@ fn concurrent_requests_are_served_by_both_workers() {
     let script = fixture("finish_then_sleep.php");
     // Two at once: each worker takes one, answers, then works 300 ms.
     let pids: Vec<i32> = thread::scope(|s| {
-        let handles: Vec<_> = (0..2)
-            .map(|_| s.spawn(|| pool.get_ok(&script, &query)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap().body_str().parse().unwrap())
-            .collect()
+        let handles: Vec<_> = (0..2).map(|_| s.spawn(|| pool.get_ok(&script, &query))).collect();
+        handles.into_iter().map(|h| h.join().unwrap().body_str().parse().unwrap()).collect()
     });
-    assert_ne!(
-        pids[0], pids[1],
-        "two concurrent requests went to two workers"
-    );
-    assert!(wait_until(
-        Duration::from_secs(5),
-        Duration::from_millis(10),
-        || { fs::read_to_string(&out).unwrap_or_default().lines().count() == 2 }
-    ));
+    assert_ne!(pids[0], pids[1], "two concurrent requests went to two workers");
+    assert!(wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
+        fs::read_to_string(&out).unwrap_or_default().lines().count() == 2
+    }));
 }
 
 #[test]
@@ -73,11 +56,7 @@ fn response_ends_at_fastcgi_finish_request() {
         Millis(response.elapsed)
     );
     assert!(!out.exists(), "the work after the response is not done yet");
-    assert!(wait_until(
-        Duration::from_secs(5),
-        Duration::from_millis(5),
-        || out.exists()
-    ));
+    assert!(wait_until(Duration::from_secs(5), Duration::from_millis(5), || out.exists()));
     eprintln!(
         "plain fastcgi_finish_request: response {}, work done after {}",
         Millis(response.elapsed),
@@ -88,10 +67,7 @@ fn response_ends_at_fastcgi_finish_request() {
 #[test]
 fn master_ini_is_seen_by_get_cfg_var_in_workers() {
     let sandbox = Sandbox::new();
-    let pool = FpmPool::plain()
-        .children(1)
-        .ini("asyncbatch.e2e_probe", "from-master")
-        .start(sandbox.path());
+    let pool = FpmPool::plain().children(1).ini("asyncbatch.e2e_probe", "from-master").start(sandbox.path());
     let response = pool.get_ok(&fixture("cfg.php"), "name=asyncbatch.e2e_probe");
     assert_eq!(response.body_str(), r#"{"cfg":"from-master","ini":false}"#);
 }
@@ -106,13 +82,8 @@ fn pool_stops_on_drop_with_its_workers() {
     for pid in pids {
         // Gone, or a zombie waiting for its new parent to reap it.
         let state = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let zombie = state
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
-        assert!(
-            state.is_empty() || zombie,
-            "process {pid} survived the pool: {state}"
-        );
+        let zombie = state.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+        assert!(state.is_empty() || zombie, "process {pid} survived the pool: {state}");
     }
 }
 
@@ -132,15 +103,12 @@ fn cli_runs_a_script_with_ini() {
 #[test]
 fn pool_admin_value_of_an_unknown_setting_is_invisible_to_get_cfg_var() {
     let sandbox = Sandbox::new();
-    let pool = FpmPool::plain()
-        .children(1)
-        .admin_value("asyncbatch.e2e_probe", "from-pool")
-        .start(sandbox.path());
+    let pool =
+        FpmPool::plain().children(1).admin_value("asyncbatch.e2e_probe", "from-pool").start(sandbox.path());
     let response = pool.get_ok(&fixture("cfg.php"), "name=asyncbatch.e2e_probe");
     assert_eq!(response.body_str(), r#"{"cfg":false,"ini":false}"#);
     assert!(
-        pool.fpm_log()
-            .contains("Unable to set php_admin_value 'asyncbatch.e2e_probe'"),
+        pool.fpm_log().contains("Unable to set php_admin_value 'asyncbatch.e2e_probe'"),
         "{}",
         pool.logs()
     );

@@ -116,7 +116,7 @@ fn supervise(options: &ffi::zend_array) -> Result<Zval, String> {
     let (_, queue) = match resources(&settings, true) {
         Ok(r) => r,
         Err(e) => {
-            php::log(&format!("asyncbatch daemon: {e}"));
+            fatal(&format!("asyncbatch daemon: {e}"));
             return Ok(role_array(&[("role", string("master")), ("exitCode", long(1))]));
         }
     };
@@ -141,6 +141,7 @@ fn supervise(options: &ffi::zend_array) -> Result<Zval, String> {
             queue,
         },
         &|line| php::log(line),
+        &fatal,
     );
     Ok(match role {
         Role::Worker { index } => role_array(&[("role", string("worker")), ("index", long(index as i64))]),
@@ -148,6 +149,15 @@ fn supervise(options: &ffi::zend_array) -> Result<Zval, String> {
             role_array(&[("role", string("master")), ("exitCode", long(exit_code as i64))])
         }
     })
+}
+
+/// A line that ends the daemon: to its log, and to stderr too when the log is a
+/// file (the operator starting it by hand, or supervisord's stderr log, shows it).
+fn fatal(line: &str) {
+    php::log(line);
+    if php::ini("error_log").is_some_and(|l| !l.is_empty()) {
+        eprintln!("{line}");
+    }
 }
 
 fn worker_status_path(spool_dir: PathBuf, index: usize) -> PathBuf {
@@ -167,8 +177,11 @@ fn work() -> i64 {
     });
     if jobs == 0 {
         let why = "the bootstrap registered no job (call registerAsyncJob() in it)";
-        supervisor::announce(Err(why));
-        php::log(&format!("asyncbatch daemon: {why}"));
+        if index > 0 {
+            supervisor::announce(Err(why)); // the master says it, once
+        } else {
+            php::log(&format!("asyncbatch daemon: {why}"));
+        }
         return 1;
     }
     supervisor::announce(Ok(()));

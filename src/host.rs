@@ -69,6 +69,10 @@ impl Host for PhpHost {
             Err(e) => return CallOutcome::Failed(format!("cannot decode the batch: {e}")),
         };
         let mut args = [list];
+        // In a daemon, a stop signal waits until the call returns: a sleep() or a
+        // socket read in the callable is not cut short (a hung one is killed at the
+        // stop timeout).
+        let _blocked = with_runtime(|rt| rt.daemon_process).then(signals::BlockedDuringCall::new);
         let result = php::call(&callable, &mut args);
         if let Some(message) = take_exception() {
             return match message {

@@ -91,7 +91,7 @@ fn ensure_request() {
 fn raise_sender_warnings() {
     let warnings = with_runtime(|rt| {
         let ws = rt.existing_outbox().map(|o| o.take_warnings()).unwrap_or_default();
-        ws.into_iter().filter(|w| rt.first_time(w)).collect::<Vec<_>>()
+        ws.into_iter().filter(|(key, _)| rt.first_time(key)).map(|(_, msg)| msg).collect::<Vec<_>>()
     });
     for w in warnings {
         php::warn(&w);

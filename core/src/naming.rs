@@ -38,6 +38,11 @@ pub fn created_micros(file_name: &str) -> Option<u128> {
     file_name.split('.').nth(1)?.parse().ok()
 }
 
+/// The pid of the process that made a file name made by [`file_name`].
+pub fn writer_pid(file_name: &str) -> Option<u32> {
+    file_name.split('.').nth(2)?.parse().ok()
+}
+
 /// Microseconds since the epoch, as used in names.
 pub fn unix_micros() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0)

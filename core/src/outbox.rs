@@ -84,7 +84,7 @@ struct State {
     handed_in_flush: u64,
     stop: bool,
     stopped: bool,
-    warnings: Vec<String>,
+    warnings: Vec<(String, String)>,
 }
 
 /// The process's outbox.
@@ -162,8 +162,9 @@ impl Outbox {
         st.jobs.get(job).map(|j| (j.queue.len(), j.counters.clone())).unwrap_or_default()
     }
 
-    /// Warnings the sender left for the PHP thread to raise.
-    pub fn take_warnings(&self) -> Vec<String> {
+    /// Warnings the sender left for the PHP thread to raise, each with the key of its
+    /// reason (raise one per key and process).
+    pub fn take_warnings(&self) -> Vec<(String, String)> {
         std::mem::take(&mut self.state.lock().warnings)
     }
 
@@ -327,8 +328,8 @@ impl Sender {
         }
     }
 
-    fn warn_once(&self, msg: String) {
-        self.outbox.state.lock().warnings.push(msg);
+    fn warn(&self, key: String, msg: String) {
+        self.outbox.state.lock().warnings.push((key, msg));
     }
 
     fn open_queue(&mut self) -> Option<Queue> {
@@ -339,7 +340,7 @@ impl Sender {
                 Ok(q) => self.queue = Some(q),
                 Err(e) => {
                     self.queue_refused = true;
-                    self.warn_once(format!("asyncbatch: {e}; items go to the spool"));
+                    self.warn(format!("queue:{e}"), format!("asyncbatch: {e}; items go to the spool"));
                 }
             }
         }
@@ -398,7 +399,7 @@ impl Sender {
                         crate::item::printable_id(id)
                     );
                     rounds[i].error = Some(msg.clone());
-                    self.warn_once(msg);
+                    self.warn(crate::runtime::spool_warning_key(&e), msg);
                 }
             }
         }
@@ -437,7 +438,7 @@ impl Sender {
     fn rotate_segment(&mut self, force: bool) {
         if let Some(journal) = &mut self.segments {
             if let Err(e) = journal.rotate(force) {
-                self.warn_once(format!("asyncbatch: {e}"));
+                self.warn(format!("rotate:{e}"), format!("asyncbatch: {e}"));
             }
         }
     }
@@ -547,6 +548,6 @@ mod tests {
         o.flush(Duration::from_secs(5));
         assert_eq!(o.job_state(0).1.dropped, 1);
         let w = o.take_warnings();
-        assert!(w[0].contains("not a directory"), "{w:?}");
+        assert!(w[0].1.contains("not a directory"), "{w:?}");
     }
 }

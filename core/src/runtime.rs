@@ -26,6 +26,16 @@ use crate::settings::{Settings, TransportKind};
 use crate::spool::{Claimed, Spool};
 use crate::stats::JobStats;
 
+/// The once-per-process key of a spool write failure: one warning per reason, however
+/// many items and whichever thread hit it.
+pub fn spool_warning_key(e: &StorageError) -> String {
+    match e {
+        // Not the path: every failed write names a new file.
+        StorageError::Io { op, source, .. } => format!("spool:{op}:{}", source.kind()),
+        other => format!("spool:{other}"),
+    }
+}
+
 /// "1 item", "2 items".
 fn items(n: u64) -> String {
     if n == 1 {
@@ -387,7 +397,7 @@ impl Runtime {
                     job.name()
                 );
                 job.stats.last_error = Some(msg.clone());
-                if self.warned.insert(format!("spool:{why}")) {
+                if self.warned.insert(spool_warning_key(&e)) {
                     self.pending_warnings.push(msg);
                 }
             }

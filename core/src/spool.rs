@@ -16,10 +16,26 @@ use crate::frame::{self, Frame, Scan, SEGMENT_HEADER};
 use crate::naming;
 use crate::secure_fs::{self, StorageError};
 
-/// A `.part` segment whose writer lock is free and that has not changed for this
-/// long was left by a writer that died; it is read like a finished segment. (The
-/// wait only covers the instant between a writer's create and its lock.)
+/// A `.part` segment whose writer is gone is read like a finished segment (its torn
+/// tail skipped): at once when the pid in its name is dead, otherwise (the pid was
+/// reused) once its lock is free and it has not changed for this long. The wait
+/// covers the instant between a live writer's create and its lock.
 pub const ABANDONED_AFTER: Duration = Duration::from_secs(5);
+
+fn writer_is_dead(name: &str) -> bool {
+    naming::writer_pid(name).is_some_and(|pid| pid != std::process::id() && !pid_alive(pid))
+}
+
+/// Whether a process exists.
+pub fn pid_alive(pid: u32) -> bool {
+    if pid == 0 || pid > i32::MAX as u32 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe {
+        libc::kill(pid as i32, 0) == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+}
 
 /// The progress file next to a segment being delivered: the number of its items
 /// (in order) that are done, as a u64 LE.
@@ -117,10 +133,11 @@ impl Spool {
             let ready = if name.ends_with(".seg") {
                 true
             } else if name.ends_with(".part") {
-                entry
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|m| now.duration_since(m).unwrap_or_default() > ABANDONED_AFTER)
+                writer_is_dead(&name)
+                    || entry
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .is_ok_and(|m| now.duration_since(m).unwrap_or_default() > ABANDONED_AFTER)
             } else {
                 false
             };

@@ -70,3 +70,39 @@ pub fn sleep(d: std::time::Duration) {
         std::thread::sleep((deadline - now).min(std::time::Duration::from_millis(20)));
     }
 }
+
+/// Holds the stop and reload signals back while it lives (a callable running in a
+/// daemon worker); they are delivered when it is dropped.
+pub struct BlockedDuringCall {
+    old: libc::sigset_t,
+}
+
+impl BlockedDuringCall {
+    /// Blocks SIGTERM, SIGINT and SIGHUP for this thread.
+    pub fn new() -> Self {
+        // SAFETY: signal sets are plain data; pthread_sigmask on the current thread.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+                libc::sigaddset(&mut set, sig);
+            }
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+            BlockedDuringCall { old }
+        }
+    }
+}
+
+impl Default for BlockedDuringCall {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for BlockedDuringCall {
+    fn drop(&mut self) {
+        // SAFETY: restores the mask saved in new().
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut()) };
+    }
+}

@@ -199,12 +199,7 @@ impl DaemonStatus {
 
 /// Whether a process exists.
 pub fn pid_alive(pid: u32) -> bool {
-    if pid == 0 || pid > i32::MAX as u32 {
-        return false;
-    }
-    // SAFETY: signal 0 only checks the process exists.
-    let rc = unsafe { libc::kill(pid as i32, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    crate::spool::pid_alive(pid)
 }
 
 /// Writes `value` as JSON to `path` atomically (temp file, rename).

@@ -109,8 +109,9 @@ enum Forked {
 }
 
 /// Runs the master; returns in new workers and when the daemon is done. `log`
-/// writes a line to the daemon's log.
-pub fn supervise(opts: Options, log: &dyn Fn(&str)) -> Role {
+/// writes a line to the daemon's log; `fatal` a line that ends it (start-up
+/// errors), which the caller also shows where the operator looks first.
+pub fn supervise(opts: Options, log: &dyn Fn(&str), fatal: &dyn Fn(&str)) -> Role {
     let spool = match Spool::open(&opts.spool_dir) {
         Ok(s) => s,
         Err(e) => {
@@ -143,7 +144,7 @@ pub fn supervise(opts: Options, log: &dyn Fn(&str)) -> Role {
         reported_unknown: Default::default(),
         pid: std::process::id() as libc::pid_t,
     };
-    match master.run(log) {
+    match master.run(log, fatal) {
         Ok(code) => Role::Master { exit_code: code },
         Err(index) => Role::Worker { index },
     }
@@ -162,7 +163,7 @@ struct Master {
 
 impl Master {
     /// `Ok(exit code)` in the master; `Err(index)` in a new worker.
-    fn run(&mut self, log: &dyn Fn(&str)) -> Result<i32, usize> {
+    fn run(&mut self, log: &dyn Fn(&str), fatal: &dyn Fn(&str)) -> Result<i32, usize> {
         self.slots.push(self.slot(Kind::Receiver));
         for i in 1..=self.opts.workers {
             self.slots.push(self.slot(Kind::Worker(i)));
@@ -173,7 +174,7 @@ impl Master {
         // Every worker's first start must get through the bootstrap.
         for i in 0..self.slots.len() {
             if let Err(why) = self.wait_ready(i) {
-                log(&format!("asyncbatch daemon: {why}"));
+                fatal(&format!("asyncbatch daemon: {why}"));
                 self.stop_all(Duration::from_secs(2));
                 self.cleanup();
                 return Ok(1);
@@ -326,8 +327,21 @@ impl Master {
         if let Some(why) = text.strip_prefix("E ") {
             return Err(format!("worker {index}: {why}"));
         }
+        // Say how it ended: an exception's message was printed by PHP itself.
+        let pid = self.slots[i].pid;
+        let mut how = "exited".to_string();
+        for _ in 0..50 {
+            let mut st = 0;
+            // SAFETY: reaps our own child if it exited.
+            if unsafe { libc::waitpid(pid, &mut st, libc::WNOHANG) } == pid {
+                self.slots[i].pid = 0;
+                how = describe_exit(st);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         Err(format!(
-            "worker {index} exited while loading the bootstrap {} (see its error above)",
+            "worker {index} {how} while loading the bootstrap {}, before it was ready",
             self.opts.bootstrap
         ))
     }

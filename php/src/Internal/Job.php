@@ -37,6 +37,8 @@ final class Job
     public int $dropped = 0;
     public ?string $lastError = null;
     public ?float $lastFlushAt = null;
+    /** The `http` counters, once the job's callable has been an HttpSink. */
+    public ?HttpStats $http = null;
 
     private ?string $key = null;
 
@@ -53,6 +55,9 @@ final class Job
         $this->maxRetries = $c->maxRetries;
         $this->retryDelay = $c->retryDelay;
         $this->maxQueueSize = $c->maxQueueSize;
+        if ($func instanceof \AsyncBatch\HttpSink) {
+            $this->http ??= new HttpStats();
+        }
         $this->threshold = PHP_SAPI === 'cli' ? min($c->batchSize, $c->maxQueueSize) : $c->maxQueueSize;
     }
 
@@ -68,10 +73,10 @@ final class Job
         $this->estimate = $this->estimate === null ? $seconds : 0.7 * $this->estimate + 0.3 * $seconds;
     }
 
-    /** The counters, with exactly the keys of docs/internals.md, in its order. */
+    /** The counters, with exactly the keys of docs/internals.md, in its order (`http` for a sink job). */
     public function stats(): array
     {
-        return [
+        $stats = [
             'submitted' => $this->submitted,
             'delivered' => $this->delivered,
             'batches' => $this->batches,
@@ -84,5 +89,9 @@ final class Job
             'lastError' => $this->lastError,
             'lastFlushAt' => $this->lastFlushAt,
         ];
+        if ($this->http !== null) {
+            $stats['http'] = $this->http->toArray();
+        }
+        return $stats;
     }
 }

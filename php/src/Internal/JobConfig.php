@@ -46,65 +46,86 @@ final class JobConfig
         }
     }
 
+    /** The job config keys, in the order the messages list them. */
+    public const KEYS = ['batchSize', 'callPeriod', 'maxRetries', 'retryDelay', 'maxQueueSize'];
+
     /**
-     * Validates $config in the order given; the first bad key is reported.
+     * Validates $config in the order given, on top of $base (the defaults when null);
+     * the first bad key is reported.
      *
      * @throws InvalidConfigException
      */
-    public static function validate(string $identifier, array $config): self
+    public static function validate(string $identifier, array $config, ?self $base = null): self
     {
-        $c = new self();
+        $c = $base === null ? new self() : clone $base;
         foreach ($config as $key => $value) {
-            switch ($key) {
-                case 'batchSize':
-                    $c->batchSize = self::int($identifier, $key, $value, 1);
-                    break;
-                case 'callPeriod':
-                    $c->callPeriod = self::number($identifier, $key, $value, false);
-                    break;
-                case 'maxRetries':
-                    $c->maxRetries = self::int($identifier, $key, $value, 0);
-                    break;
-                case 'retryDelay':
-                    $c->retryDelay = self::number($identifier, $key, $value, true);
-                    break;
-                case 'maxQueueSize':
-                    $c->maxQueueSize = self::int($identifier, $key, $value, 1);
-                    break;
-                default:
-                    throw new InvalidConfigException(sprintf(
-                        "Unknown config key '%s' for job '%s' (known keys: %s)",
-                        $key,
-                        $identifier,
-                        'batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize',
-                    ));
+            if (!in_array($key, self::KEYS, true)) {
+                throw new InvalidConfigException(sprintf(
+                    "Unknown config key '%s' for job '%s' (known keys: %s)",
+                    $key,
+                    $identifier,
+                    implode(', ', self::KEYS),
+                ));
             }
+            $c->set($key, $value, sprintf("Config key '%s' of job '%s'", $key, $identifier));
         }
         return $c;
     }
 
-    private static function int(string $identifier, string $key, mixed $value, int $min): int
+    /**
+     * Checks one job key's value and takes it. $subject names the key in the
+     * message: "Config key 'batchSize' of job 'logs'".
+     *
+     * @throws InvalidConfigException "{subject} must be {rule}, got {got}"
+     */
+    public function set(string $key, mixed $value, string $subject): void
+    {
+        switch ($key) {
+            case 'batchSize':
+                $this->batchSize = self::int($subject, $value, 1);
+                break;
+            case 'callPeriod':
+                $this->callPeriod = self::number($subject, $value, false);
+                break;
+            case 'maxRetries':
+                $this->maxRetries = self::int($subject, $value, 0);
+                break;
+            case 'retryDelay':
+                $this->retryDelay = self::number($subject, $value, true);
+                break;
+            case 'maxQueueSize':
+                $this->maxQueueSize = self::int($subject, $value, 1);
+                break;
+            default:
+                throw new \LogicException("not a job config key: $key");
+        }
+    }
+
+    /** `{got}` of a message: PHP's (string) of a number, else get_debug_type(). */
+    public static function got(mixed $value): string
+    {
+        return is_int($value) || is_float($value) ? (string) $value : get_debug_type($value);
+    }
+
+    private static function int(string $subject, mixed $value, int $min): int
     {
         if (is_int($value) && $value >= $min) {
             return $value;
         }
-        throw self::bad($identifier, $key, 'an integer >= ' . $min, $value);
+        throw self::bad($subject, 'an integer >= ' . $min, $value);
     }
 
-    private static function number(string $identifier, string $key, mixed $value, bool $zeroAllowed): float
+    private static function number(string $subject, mixed $value, bool $zeroAllowed): float
     {
         if ((is_int($value) || is_float($value)) && is_finite((float) $value)
             && ($zeroAllowed ? $value >= 0 : $value > 0)) {
             return (float) $value;
         }
-        throw self::bad($identifier, $key, $zeroAllowed ? 'a number >= 0' : 'a number > 0', $value);
+        throw self::bad($subject, $zeroAllowed ? 'a number >= 0' : 'a number > 0', $value);
     }
 
-    private static function bad(string $identifier, string $key, string $rule, mixed $value): InvalidConfigException
+    private static function bad(string $subject, string $rule, mixed $value): InvalidConfigException
     {
-        $got = is_int($value) || is_float($value) ? (string) $value : get_debug_type($value);
-        return new InvalidConfigException(
-            sprintf("Config key '%s' of job '%s' must be %s, got %s", $key, $identifier, $rule, $got),
-        );
+        return new InvalidConfigException(sprintf('%s must be %s, got %s', $subject, $rule, self::got($value)));
     }
 }

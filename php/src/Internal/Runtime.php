@@ -4,6 +4,8 @@ declare(strict_types=1);
 
 namespace AsyncBatch\Internal;
 
+use AsyncBatch\HttpSink;
+use AsyncBatch\HttpSinkException;
 use AsyncBatch\StorageException;
 use AsyncBatch\UnknownJobException;
 
@@ -46,11 +48,15 @@ final class Runtime
     private static ?Spool $spool = null;
     private static ?FailureStore $failures = null;
 
-    /** Registers or replaces a job. */
+    /**
+     * Registers or replaces a job. An HttpSink's job keys are the job's config;
+     * $config's keys win over them.
+     */
     public static function register(string $identifier, callable $func, array $config): void
     {
         JobConfig::checkIdentifier($identifier);
-        $config = JobConfig::validate($identifier, $config);
+        $base = $func instanceof HttpSink ? HttpSinkConfig::of($func)->job : null;
+        $config = JobConfig::validate($identifier, $config, $base);
         self::$maxItemSize = Settings::get()->maxItemSize;
         $job = self::$jobs[$identifier] ??= new Job($identifier);
         $job->configure($func, $config);
@@ -410,19 +416,24 @@ final class Runtime
         $firstAt = null;
         for ($attempt = 1; ; $attempt++) {
             $firstAt ??= microtime(true);
-            $error = self::callOnce($job, $batch);
+            $error = self::callOnce($job, $batch, $http);
             if ($error === null) {
                 $job->delivered += $n;
                 $job->batches++;
                 return true;
             }
             $failedAt = microtime(true);
-            if ($attempt > $job->maxRetries) {
+            // An HTTP status that says the request itself is wrong: retrying cannot help.
+            $permanent = $http !== null && !$http->isRetryable();
+            if ($permanent || $attempt > $job->maxRetries) {
                 $job->failedBatches++;
                 [$path, $why] = self::failureStore()
                     ->store($job->identifier, $batch, $attempt, $error, $firstAt, $failedAt);
                 if ($path !== null) {
                     $job->persisted += $n;
+                    if ($job->http !== null) {
+                        $job->http->failures++;
+                    }
                     Log::line(sprintf(
                         "job '%s': a batch of %s failed %d times (%s); stored in %s",
                         $job->identifier,
@@ -438,7 +449,8 @@ final class Runtime
                 }
                 return false;
             }
-            $delay = self::backoff($job->retryDelay, $attempt);
+            // The server's Retry-After is a floor under the backoff.
+            $delay = max(self::backoff($job->retryDelay, $attempt), $http?->getRetryAfter() ?? 0.0);
             if ($budget !== null && !$budget->mayWait($delay)) {
                 return null;
             }
@@ -447,23 +459,35 @@ final class Runtime
                 usleep((int) round($delay * 1e6));
             }
             $job->retries++;
+            if ($job->http !== null) {
+                $job->http->retries++;
+            }
         }
     }
 
     /**
-     * Calls the job's callable once.
+     * Calls the job's callable once. An HttpSinkException's message is the error as
+     * it is (`HTTP 503 ...`); other exceptions are prefixed with their class.
      *
      * @param list<mixed> $batch
+     * @param HttpSinkException|null $http set to the exception when the call threw one
      * @return string|null why the call failed, or null on success
      */
-    private static function callOnce(Job $job, array $batch): ?string
+    private static function callOnce(Job $job, array $batch, ?HttpSinkException &$http = null): ?string
     {
         $job->lastFlushAt = microtime(true);
+        $http = null;
         $t = hrtime(true);
+        HttpPost::$stats = $job->func instanceof HttpSink ? $job->http : null;
         try {
             $error = ($job->func)($batch) === false ? 'callable returned false' : null;
+        } catch (HttpSinkException $e) {
+            $http = $e;
+            $error = $e->getMessage();
         } catch (\Throwable $e) {
             $error = get_class($e) . ': ' . $e->getMessage();
+        } finally {
+            HttpPost::$stats = null;
         }
         $job->measured((hrtime(true) - $t) / 1e9);
         if ($error !== null) {

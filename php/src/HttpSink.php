@@ -1,0 +1,67 @@
+<?php
+
+declare(strict_types=1);
+
+namespace AsyncBatch;
+
+use AsyncBatch\Internal\HttpPost;
+use AsyncBatch\Internal\HttpSinkConfig;
+
+/**
+ * A batch job's callable that POSTs each batch to an HTTP endpoint, as a JSON array
+ * or as NDJSON, optionally gzip-compressed:
+ *
+ * ```php
+ * $runner->registerAsyncJob('logs', new AsyncBatch\HttpSink('https://logs.example/ingest', [
+ *     'headers' => ['Authorization' => 'Bearer ...'],
+ *     'format' => 'ndjson',
+ *     'batchSize' => 500,
+ * ]));
+ * ```
+ *
+ * The job keys among the options (batchSize, callPeriod, maxRetries, retryDelay,
+ * maxQueueSize) become the job's config; keys given to registerAsyncJob() win.
+ * In the polyfill a call posts synchronously (curl when loaded, else PHP streams),
+ * at the end of the request like any callable. See "The HTTP sink" in
+ * docs/internals.md.
+ */
+final class HttpSink
+{
+    private HttpSinkConfig $config;
+    /** Kept between batches, so that curl reuses its connection. */
+    private ?\CurlHandle $curl = null;
+
+    /**
+     * @param array{headers?: array<string, string>, format?: 'json'|'ndjson', timeout?: int|float,
+     *              gzip?: bool, batchSize?: int, callPeriod?: int|float, maxRetries?: int,
+     *              retryDelay?: int|float, maxQueueSize?: int} $options
+     * @throws InvalidConfigException naming the URL or the option
+     */
+    public function __construct(string $url, array $options = [])
+    {
+        $this->config = HttpSinkConfig::validate($url, $options);
+    }
+
+    /**
+     * Posts the batch once.
+     *
+     * @param list<mixed> $items
+     * @return bool true: the server answered 2xx
+     * @throws HttpSinkException any other answer, a connection error or a timeout
+     */
+    public function __invoke(array $items): bool
+    {
+        $r = HttpPost::send($this->config, $items, $this->curl);
+        if ($r->ok()) {
+            return true;
+        }
+        $e = new HttpSinkException($r->message());
+        $set = function (bool $retryable, ?int $status, ?float $retryAfter): void {
+            $this->retryable = $retryable;
+            $this->statusCode = $status;
+            $this->retryAfter = $retryAfter;
+        };
+        \Closure::bind($set, $e, HttpSinkException::class)($r->retryable(), $r->status, $r->retryAfter());
+        throw $e;
+    }
+}

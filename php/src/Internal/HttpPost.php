@@ -1,0 +1,296 @@
+<?php
+
+declare(strict_types=1);
+
+namespace AsyncBatch\Internal;
+
+/**
+ * One POST of a batch for an HttpSink: the body exactly as docs/internals.md says
+ * ("The request"), sent with curl when the extension is loaded, else with PHP's
+ * http:// stream wrapper, and what came back.
+ */
+final class HttpPost
+{
+    /**
+     * The JSON flags of the body: slashes and Unicode unescaped, 1.0 kept a float,
+     * invalid UTF-8 replaced by U+FFFD, NAN and INF written as 0.
+     */
+    public const JSON_FLAGS = JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION
+        | JSON_INVALID_UTF8_SUBSTITUTE | JSON_PARTIAL_OUTPUT_ON_ERROR;
+    public const JSON_DEPTH = 1024;
+    /** Bytes of a response body quoted in the error message. */
+    public const EXCERPT = 256;
+    /** Longest wait a Retry-After header can ask for, in seconds. */
+    public const MAX_RETRY_AFTER = 300.0;
+
+    /**
+     * How requests are sent: `curl` or `streams`; null picks curl when the curl
+     * extension is loaded. The tests set it to compare the two.
+     */
+    public static ?string $transport = null;
+
+    /** The counters of the sink job being delivered, while the runtime calls its sink. */
+    public static ?HttpStats $stats = null;
+
+    /** Status of the response, null when there was none (connection error, timeout). */
+    public ?int $status = null;
+    /** Reason phrase of the status line. */
+    public string $reason = '';
+    /** The first bytes of the response body. */
+    public string $excerpt = '';
+    /** Raw Retry-After header value, if any. */
+    public ?string $retryAfterHeader = null;
+    /** Why no response came: `connection to h:p failed: ...` or `timeout after Ns`. */
+    public ?string $error = null;
+    /** Bytes of the request body as sent. */
+    public int $bytes = 0;
+
+    /**
+     * The request body for $items: a JSON array, or one JSON document per item
+     * each followed by a line feed; gzip-compressed when the sink says so.
+     *
+     * @param list<mixed> $items
+     */
+    public static function body(HttpSinkConfig $c, array $items): string
+    {
+        // Floats as PHP prints them by default (shortest round-trip), whatever the ini says.
+        $precision = ini_get('serialize_precision');
+        ini_set('serialize_precision', '-1');
+        try {
+            if ($c->format === 'json') {
+                $body = (string) json_encode($items, self::JSON_FLAGS, self::JSON_DEPTH);
+            } else {
+                $body = '';
+                foreach ($items as $item) {
+                    $body .= json_encode($item, self::JSON_FLAGS, self::JSON_DEPTH) . "\n";
+                }
+            }
+        } finally {
+            ini_set('serialize_precision', (string) $precision);
+        }
+        return $c->gzip ? (string) gzencode($body) : $body;
+    }
+
+    /**
+     * Posts $items once. $curl is the handle of the sink, reused so that its
+     * connection is kept alive between batches.
+     *
+     * @param list<mixed> $items
+     */
+    public static function send(HttpSinkConfig $c, array $items, ?\CurlHandle &$curl): self
+    {
+        $body = self::body($c, $items);
+        $headers = [];
+        foreach ($c->headers as $name => $value) {
+            $headers[] = $name . ': ' . $value;
+        }
+        if ($c->gzip) {
+            $headers[] = 'Content-Encoding: gzip';
+        }
+        $useCurl = (self::$transport ?? (extension_loaded('curl') ? 'curl' : 'streams')) === 'curl';
+        $r = $useCurl ? self::viaCurl($c, $body, $headers, $curl) : self::viaStreams($c, $body, $headers);
+        $r->bytes = strlen($body);
+        self::$stats?->request($r->status, $r->bytes);
+        return $r;
+    }
+
+    /** Whether the server accepted the batch (2xx). */
+    public function ok(): bool
+    {
+        return $this->status !== null && $this->status >= 200 && $this->status < 300;
+    }
+
+    /** Whether sending again may succeed: no response, 408, 429, 5xx except 501. */
+    public function retryable(): bool
+    {
+        $s = $this->status;
+        return $s === null || $s === 408 || $s === 429 || ($s >= 500 && $s <= 599 && $s !== 501);
+    }
+
+    /** The `lastError` text of a failed request. */
+    public function message(): string
+    {
+        if ($this->status === null) {
+            return (string) $this->error;
+        }
+        $text = 'HTTP ' . $this->status . ($this->reason === '' ? '' : ' ' . $this->reason);
+        if ($this->excerpt !== '') {
+            $text .= ': ' . self::oneLine($this->excerpt);
+        }
+        return $text;
+    }
+
+    /** Seconds the Retry-After header asks for (at most 300), null when there is none or it does not parse. */
+    public function retryAfter(): ?float
+    {
+        $v = $this->retryAfterHeader === null ? '' : trim($this->retryAfterHeader);
+        if ($v === '') {
+            return null;
+        }
+        if (preg_match('/^[0-9]+$/', $v)) {
+            $seconds = (float) $v;
+        } else {
+            $date = \DateTimeImmutable::createFromFormat(DATE_RFC7231, $v, new \DateTimeZone('UTC'));
+            if ($date === false) {
+                return null;
+            }
+            $seconds = max(0.0, (float) $date->format('U') - microtime(true));
+        }
+        return min(self::MAX_RETRY_AFTER, $seconds);
+    }
+
+    /**
+     * An excerpt as one line of valid UTF-8: line breaks become spaces, invalid
+     * bytes (a character cut at the end included) U+FFFD.
+     */
+    private static function oneLine(string $s): string
+    {
+        $s = str_replace(["\r\n", "\r", "\n"], ' ', $s);
+        if (!preg_match('//u', $s)) {
+            $s = (string) json_decode((string) json_encode($s, JSON_INVALID_UTF8_SUBSTITUTE));
+        }
+        return $s;
+    }
+
+    /** @param list<string> $headers */
+    private static function viaCurl(HttpSinkConfig $c, string $body, array $headers, ?\CurlHandle &$curl): self
+    {
+        $r = new self();
+        if ($curl === null) {
+            $curl = curl_init();
+        } else {
+            // Options back to their defaults; the connection cache stays.
+            curl_reset($curl);
+        }
+        $ms = (int) ceil($c->timeout * 1000);
+        $head = [];
+        $headers[] = 'Expect:';
+        foreach ($headers as $i => $line) {
+            // curl drops a header given as "Name:"; "Name;" sends it empty.
+            if (str_ends_with($line, ': ')) {
+                $headers[$i] = substr($line, 0, -2) . ';';
+            }
+        }
+        curl_setopt_array($curl, [
+            CURLOPT_URL => $c->url,
+            CURLOPT_POST => true,
+            CURLOPT_POSTFIELDS => $body,
+            CURLOPT_HTTPHEADER => $headers,
+            CURLOPT_RETURNTRANSFER => true,
+            CURLOPT_FOLLOWLOCATION => false,
+            CURLOPT_HTTP_VERSION => CURL_HTTP_VERSION_1_1,
+            CURLOPT_PROTOCOLS => CURLPROTO_HTTP | CURLPROTO_HTTPS,
+            CURLOPT_NOSIGNAL => true,
+            // The timeout bounds connecting, sending and waiting for the response,
+            // each: connect timeout, a stall of `timeout` (at least a second, curl's
+            // unit), and three times it in all.
+            CURLOPT_CONNECTTIMEOUT_MS => $ms,
+            CURLOPT_LOW_SPEED_LIMIT => 1,
+            CURLOPT_LOW_SPEED_TIME => max(1, (int) ceil($c->timeout)),
+            CURLOPT_TIMEOUT_MS => 3 * $ms,
+            CURLOPT_HEADERFUNCTION => static function ($h, string $line) use (&$head): int {
+                if (str_starts_with($line, 'HTTP/')) {
+                    $head = []; // a new response (after a 1xx)
+                }
+                $head[] = rtrim($line, "\r\n");
+                return strlen($line);
+            },
+        ]);
+        $response = curl_exec($curl);
+        if ($response === false) {
+            if (curl_errno($curl) === CURLE_OPERATION_TIMEDOUT) {
+                $r->error = self::timeoutText($c);
+            } else {
+                // The system's words for a failed connect ("Connection refused")
+                // rather than curl's, which carry a time ("after 0 ms").
+                $os = (int) curl_getinfo($curl, CURLINFO_OS_ERRNO);
+                $why = $os > 0 && function_exists('posix_strerror') ? posix_strerror($os) : curl_error($curl);
+                $r->error = self::connectionText($c, $why);
+            }
+            return $r;
+        }
+        $r->readHead($c, $head);
+        $r->excerpt = substr((string) $response, 0, self::EXCERPT);
+        return $r;
+    }
+
+    /** @param list<string> $headers */
+    private static function viaStreams(HttpSinkConfig $c, string $body, array $headers): self
+    {
+        $r = new self();
+        $context = stream_context_create(['http' => [
+            'method' => 'POST',
+            'header' => implode("\r\n", $headers),
+            'content' => $body,
+            'timeout' => $c->timeout,
+            'ignore_errors' => true,
+            'follow_location' => 0,
+            'protocol_version' => 1.1,
+        ]]);
+        $warning = null;
+        set_error_handler(static function (int $no, string $message) use (&$warning): bool {
+            $warning = $message;
+            return true;
+        });
+        $start = microtime(true);
+        try {
+            $fh = fopen($c->url, 'rb', false, $context);
+            $response = $fh === false ? false : stream_get_contents($fh);
+            $meta = $fh === false ? null : stream_get_meta_data($fh);
+        } finally {
+            restore_error_handler();
+        }
+        $elapsed = microtime(true) - $start;
+        if ($fh === false || $meta === null) {
+            $why = $warning === null ? 'no response' : preg_replace('/^.*?Failed to open stream: /s', '', $warning);
+            if (str_contains((string) $why, 'timed out') || $elapsed >= $c->timeout * 0.98) {
+                $r->error = self::timeoutText($c);
+            } elseif (str_starts_with((string) $why, 'HTTP request failed')) {
+                $r->error = self::connectionText($c, 'the server closed the connection without a response');
+            } else {
+                $r->error = self::connectionText($c, (string) $why);
+            }
+            return $r;
+        }
+        fclose($fh);
+        $head = [];
+        foreach ($meta['wrapper_data'] ?? [] as $line) {
+            if (is_string($line) && str_starts_with($line, 'HTTP/')) {
+                $head = [];
+            }
+            $head[] = (string) $line;
+        }
+        $r->readHead($c, $head);
+        if (!empty($meta['timed_out']) && $r->status === null) {
+            $r->error = self::timeoutText($c);
+        }
+        $r->excerpt = substr((string) $response, 0, self::EXCERPT);
+        return $r;
+    }
+
+    /** Status, reason and Retry-After from the status line and the header lines. */
+    private function readHead(HttpSinkConfig $c, array $head): void
+    {
+        foreach ($head as $line) {
+            if (preg_match('~^HTTP/\S+\s+([0-9]{3})(?:\s+(.*))?$~', $line, $m)) {
+                $this->status = (int) $m[1];
+                $this->reason = trim($m[2] ?? '');
+            } elseif (stripos($line, 'retry-after:') === 0) {
+                $this->retryAfterHeader = substr($line, 12);
+            }
+        }
+        if ($this->status === null) {
+            $this->error = self::connectionText($c, 'no HTTP status line in the response');
+        }
+    }
+
+    private static function timeoutText(HttpSinkConfig $c): string
+    {
+        return 'timeout after ' . $c->timeout . 's';
+    }
+
+    private static function connectionText(HttpSinkConfig $c, string $why): string
+    {
+        return sprintf('connection to %s:%d failed: %s', $c->host, $c->port, $why);
+    }
+}

@@ -1,0 +1,183 @@
+<?php
+
+declare(strict_types=1);
+
+namespace AsyncBatch\Internal;
+
+use AsyncBatch\InvalidConfigException;
+
+/**
+ * The options of an HttpSink with their defaults, and the one validation that turns
+ * a URL and an options array into settings the sender can trust (see "The HTTP sink"
+ * in docs/internals.md). The messages name the option as the contract words them.
+ */
+final class HttpSinkConfig
+{
+    /** The polyfill's version, sent in `User-Agent: asyncbatch/{version}`. */
+    public const VERSION = '0.1.0';
+
+    /** The options, in the order the message of an unknown one lists them. */
+    public const OPTIONS = [
+        'headers', 'format', 'timeout', 'gzip',
+        'batchSize', 'callPeriod', 'maxRetries', 'retryDelay', 'maxQueueSize',
+    ];
+
+    /** Headers the sender sets itself; the `headers` option may not. */
+    private const RESERVED = ['content-length', 'content-encoding', 'transfer-encoding', 'host', 'connection'];
+
+    /** The URL, as given. */
+    public string $url;
+    /** Host of the URL as it is written there (an IPv6 address keeps its brackets). */
+    public string $host;
+    /** Port of the URL, or the scheme's default (80, 443). */
+    public int $port;
+    /**
+     * Headers of every request, name => value: Content-Type and User-Agent first
+     * (replaced in place by the `headers` option, whatever its case), then the option's.
+     *
+     * @var array<string, string>
+     */
+    public array $headers;
+    /** `json` (a JSON array of the items) or `ndjson` (one JSON document a line). By default, `json`. */
+    public string $format = 'json';
+    /** Seconds allowed for connecting, for sending and for reading the response, each. By default, 5. */
+    public float $timeout = 5.0;
+    /** Whether the body is gzip-compressed. By default, false. */
+    public bool $gzip = false;
+    /** The job config keys among the options, on the job defaults. */
+    public JobConfig $job;
+
+    /** The settings of a sink (for the runtime, which takes its job keys). */
+    public static function of(\AsyncBatch\HttpSink $sink): self
+    {
+        return (fn (): self => $this->config)->call($sink);
+    }
+
+    /**
+     * Validates the options in the order given; the first bad one is reported.
+     *
+     * @throws InvalidConfigException
+     */
+    public static function validate(string $url, array $options): self
+    {
+        $c = new self();
+        $c->url = $url;
+        [$c->host, $c->port] = self::checkUrl($url);
+        $c->job = new JobConfig();
+        $headers = null;
+        foreach ($options as $key => $value) {
+            switch ($key) {
+                case 'headers':
+                    $headers = self::checkHeaders($value);
+                    break;
+                case 'format':
+                    if ($value !== 'json' && $value !== 'ndjson') {
+                        throw self::bad($key, "'json' or 'ndjson'", $value);
+                    }
+                    $c->format = $value;
+                    break;
+                case 'timeout':
+                    if (!(is_int($value) || is_float($value)) || !is_finite((float) $value) || $value <= 0) {
+                        throw self::bad($key, 'a number of seconds > 0', $value);
+                    }
+                    $c->timeout = (float) $value;
+                    break;
+                case 'gzip':
+                    if (!is_bool($value)) {
+                        throw self::bad($key, 'a bool', $value);
+                    }
+                    $c->gzip = $value;
+                    break;
+                default:
+                    if (!in_array($key, JobConfig::KEYS, true)) {
+                        throw new InvalidConfigException(sprintf(
+                            "Unknown option '%s' for AsyncBatch\\HttpSink (known options: %s)",
+                            $key,
+                            implode(', ', self::OPTIONS),
+                        ));
+                    }
+                    $c->job->set($key, $value, self::subject($key));
+            }
+        }
+        $c->headers = [
+            'Content-Type' => $c->format === 'json' ? 'application/json' : 'application/x-ndjson',
+            'User-Agent' => 'asyncbatch/' . self::VERSION,
+        ];
+        foreach ($headers ?? [] as $name => $value) {
+            foreach (['Content-Type', 'User-Agent'] as $default) {
+                if (strcasecmp($name, $default) === 0 && isset($c->headers[$default])) {
+                    // Replaced where it stands, under the name as the option spells it.
+                    $c->headers = self::renameKey($c->headers, $default, $name);
+                }
+            }
+            $c->headers[$name] = $value;
+        }
+        return $c;
+    }
+
+    /**
+     * The host and port of an http:// or https:// URL with a host, no user info,
+     * no fragment, no whitespace or control characters.
+     *
+     * @return array{0: string, 1: int}
+     * @throws InvalidConfigException
+     */
+    private static function checkUrl(string $url): array
+    {
+        $parts = preg_match('/[\x00-\x20\x7f]/', $url) ? false : parse_url($url);
+        $scheme = is_array($parts) ? strtolower($parts['scheme'] ?? '') : '';
+        if (!is_array($parts) || ($scheme !== 'http' && $scheme !== 'https')
+            || !preg_match('~^https?://~i', $url) || ($parts['host'] ?? '') === ''
+            || isset($parts['user']) || isset($parts['pass']) || str_contains($url, '#')) {
+            throw new InvalidConfigException(sprintf(
+                "Invalid URL '%s' for AsyncBatch\\HttpSink: it must be an http:// or https:// URL with a host",
+                str_replace("\0", '\0', $url),
+            ));
+        }
+        return [$parts['host'], $parts['port'] ?? ($scheme === 'https' ? 443 : 80)];
+    }
+
+    /**
+     * @return array<string, string>
+     * @throws InvalidConfigException
+     */
+    private static function checkHeaders(mixed $value): array
+    {
+        if (!is_array($value)) {
+            throw self::bad('headers', 'an array of header names to string values', $value);
+        }
+        foreach ($value as $name => $v) {
+            if (!is_string($name) || !preg_match('/^[!#$%&\'*+\-.^_`|~0-9A-Za-z]+$/', $name)
+                || in_array(strtolower($name), self::RESERVED, true)
+                || !is_string($v) || strpbrk($v, "\r\n\0") !== false) {
+                throw self::bad('headers', 'an array of header names to string values', $value);
+            }
+        }
+        return $value;
+    }
+
+    private static function subject(string $key): string
+    {
+        return sprintf("Option '%s' of AsyncBatch\\HttpSink", $key);
+    }
+
+    private static function bad(string $key, string $rule, mixed $value): InvalidConfigException
+    {
+        return new InvalidConfigException(
+            sprintf('%s must be %s, got %s', self::subject($key), $rule, JobConfig::got($value)),
+        );
+    }
+
+    /**
+     * @param array<string, string> $a
+     * @return array<string, string>
+     */
+    private static function renameKey(array $a, string $from, string $to): array
+    {
+        $out = [];
+        foreach ($a as $k => $v) {
+            $out[$k === $from ? $to : $k] = $v;
+        }
+        return $out;
+    }
+}

@@ -49,7 +49,7 @@ pub(crate) fn arg<'a>(ex: &ExecuteData, n: usize) -> Option<&'a mut Zval> {
     unsafe { ex.zend_call_arg(n) }.map(Zval::dereference_mut)
 }
 
-fn given(ex: &ExecuteData) -> usize {
+pub(crate) fn given(ex: &ExecuteData) -> usize {
     // SAFETY: ZEND_CALL_NUM_ARGS of the live frame.
     unsafe { ex.This.u2.num_args as usize }
 }

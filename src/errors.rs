@@ -5,6 +5,7 @@ use std::ffi::CString;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use asyncbatch_core::config::ConfigError;
+use asyncbatch_core::http::config::SinkError;
 use asyncbatch_core::item::ItemError;
 use asyncbatch_core::secure_fs::StorageError;
 use ext_php_rs::args::ArgInfoTables;
@@ -24,6 +25,8 @@ pub enum Failure {
     UnknownJob(String),
     /// A directory or file that cannot be used.
     Storage(StorageError),
+    /// A bad HttpSink URL or option.
+    Sink(SinkError),
     /// PHP code (`jsonSerialize()`) threw: that exception is pending already.
     Pending,
 }
@@ -98,6 +101,7 @@ impl Failure {
     pub fn throw(self) {
         let (class, message) = match self {
             Failure::Config(e) => (Class::InvalidConfig, e.to_string()),
+            Failure::Sink(e) => (Class::InvalidConfig, e.to_string()),
             Failure::Item(e) => (Class::InvalidItem, e.to_string()),
             Failure::UnknownJob(m) => (Class::UnknownJob, m),
             Failure::Storage(e) => (Class::Storage, format!("asyncbatch: {e}")),

@@ -61,12 +61,19 @@ impl Host for PhpHost {
     }
 
     fn call(&self, job: JobId, items: &Batch) -> CallOutcome {
+        // An HttpSink job is posted from Rust: no PHP code per batch.
+        if let Some((sink, counters)) = with_runtime(|rt| {
+            let j = rt.job(job);
+            j.sink.clone().map(|s| (s, std::sync::Arc::clone(&j.http)))
+        }) {
+            return crate::http_sink::post(&sink, items, &counters);
+        }
         let Some(callable) = callable(job) else {
-            return CallOutcome::Failed("the job has no callable in this request".into());
+            return CallOutcome::failed("the job has no callable in this request");
         };
         let list = match decode::batch_to_array(items) {
             Ok(l) => l,
-            Err(e) => return CallOutcome::Failed(format!("cannot decode the batch: {e}")),
+            Err(e) => return CallOutcome::failed(format!("cannot decode the batch: {e}")),
         };
         let mut args = [list];
         // In a daemon, a stop signal waits until the call returns: a sleep() or a
@@ -76,13 +83,13 @@ impl Host for PhpHost {
         let result = php::call(&callable, &mut args);
         if let Some(message) = take_exception() {
             return match message {
-                Some(m) => CallOutcome::Failed(m),
+                Some(m) => CallOutcome::failed(m),
                 None => CallOutcome::Abort,
             };
         }
         match result {
-            None => CallOutcome::Failed("the callable could not be called".into()),
-            Some(r) if r.is_false() => CallOutcome::Failed("callable returned false".into()),
+            None => CallOutcome::failed("the callable could not be called"),
+            Some(r) if r.is_false() => CallOutcome::failed("callable returned false"),
             Some(_) => CallOutcome::Accepted,
         }
     }

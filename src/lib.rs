@@ -12,6 +12,7 @@ mod decode;
 mod encode;
 mod errors;
 mod host;
+mod http_sink;
 mod ini;
 mod php;
 mod runner;
@@ -45,6 +46,7 @@ extern "C" fn startup(_ty: i32, module_number: i32) -> i32 {
         match errors::register_classes()
             .and_then(|_| classes::register_classes())
             .and_then(|_| daemon::register_class())
+            .and_then(|_| http_sink::register_classes())
         {
             Ok(()) => 0,
             Err(e) => {

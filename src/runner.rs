@@ -87,14 +87,19 @@ fn ensure_request() {
     }
 }
 
-/// Raises what the daemon runner's sender thread wanted said (once per reason).
+/// Raises what the background threads wanted said: the daemon runner's sender's
+/// warnings (once per reason), the HTTP sender's log lines.
 fn raise_sender_warnings() {
-    let warnings = with_runtime(|rt| {
+    let (warnings, logs) = with_runtime(|rt| {
         let ws = rt.existing_outbox().map(|o| o.take_warnings()).unwrap_or_default();
-        ws.into_iter().filter(|(key, _)| rt.first_time(key)).map(|(_, msg)| msg).collect::<Vec<_>>()
+        let ws = ws.into_iter().filter(|(key, _)| rt.first_time(key)).map(|(_, msg)| msg).collect::<Vec<_>>();
+        (ws, rt.existing_http_sender().map(|s| s.take_logs()).unwrap_or_default())
     });
     for w in warnings {
         php::warn(&w);
+    }
+    for line in logs {
+        php::log(&line);
     }
 }
 
@@ -116,7 +121,7 @@ fn raise_warnings() {
 }
 
 /// `get_debug_type()` of a value, for messages.
-fn debug_type(zv: &Zval) -> String {
+pub(crate) fn debug_type(zv: &Zval) -> String {
     let zv = zv.dereference();
     if let Some(obj) = zv.object() {
         return obj.get_class_name().unwrap_or_else(|_| "object".into());
@@ -154,7 +159,10 @@ pub fn register(id: &[u8], func: &Zval, config: &zend_array) -> Result<(), Failu
         entries.push((k, raw));
         Ok(())
     });
-    let config = JobConfig::from_entries(
+    let sink = crate::http_sink::sink_of(func);
+    let base = sink.as_ref().map(|s| s.job.clone()).unwrap_or_default();
+    let config = JobConfig::from_entries_over(
+        base,
         id,
         entries.iter().map(|(k, v)| {
             let key = match *k {
@@ -170,7 +178,10 @@ pub fn register(id: &[u8], func: &Zval, config: &zend_array) -> Result<(), Failu
         }),
     )?;
     ensure_request();
-    let job = with_runtime(|rt| rt.register(id, config));
+    let job = with_runtime(|rt| match sink {
+        Some(sink) => rt.register_sink(id, config, sink),
+        None => rt.register(id, config),
+    });
     host::set_callable(job, func.shallow_clone());
     Ok(())
 }
@@ -261,7 +272,18 @@ pub fn flush(id: Option<&[u8]>) -> Result<u64, Failure> {
         raise_sender_warnings();
         return Ok(handed);
     }
-    Ok(delivery::deliver(&PhpHost, &jobs, Mode::Flush).delivered)
+    // HttpSink jobs: the HTTP sender posts what it holds now.
+    let (sinks, sender) = with_runtime(|rt| {
+        let sinks: Vec<JobId> = jobs.iter().copied().filter(|&j| rt.job(j).sink.is_some()).collect();
+        (sinks, rt.existing_http_sender().cloned())
+    });
+    let mut delivered = match (&sender, sinks.is_empty()) {
+        (Some(s), false) => s.flush(&sinks),
+        _ => 0,
+    };
+    delivered += delivery::deliver(&PhpHost, &jobs, Mode::Flush).delivered;
+    raise_sender_warnings();
+    Ok(delivered)
 }
 
 /// `retryFailed()`.
@@ -306,11 +328,20 @@ pub fn deliver_at_shutdown() {
 /// Process exit (MSHUTDOWN): the daemon runner's sender gets `exit_timeout` to hand
 /// off what is queued; the rest is written to the spool.
 pub fn end_process() {
-    let outbox = host::try_with_runtime(|rt| rt.existing_outbox().cloned().map(|o| (o, rt_exit_timeout(rt))))
-        .flatten();
-    if let Some((outbox, timeout)) = outbox {
+    let threads = host::try_with_runtime(|rt| {
+        (rt.existing_outbox().cloned(), rt.existing_http_sender().cloned(), rt_exit_timeout(rt))
+    });
+    let Some((outbox, http, timeout)) = threads else { return };
+    // Both get the whole timeout: they work side by side.
+    let deadline = Instant::now() + timeout;
+    if let Some(outbox) = outbox {
         for w in outbox.shutdown(timeout) {
             php::log(&w);
+        }
+    }
+    if let Some(http) = http {
+        for line in http.shutdown(deadline.saturating_duration_since(Instant::now())) {
+            php::log(&line);
         }
     }
 }
@@ -336,11 +367,31 @@ pub fn end_request() {
     host::clear_callables();
 }
 
+/// Adds what a background thread counted for a job to the process's own counters.
+fn merge(stats: &mut asyncbatch_core::stats::JobStats, t: &asyncbatch_core::stats::JobStats) {
+    stats.delivered += t.delivered;
+    stats.batches += t.batches;
+    stats.failed_batches += t.failed_batches;
+    stats.retries += t.retries;
+    stats.persisted += t.persisted;
+    stats.dropped += t.dropped;
+    if t.last_flush_at > stats.last_flush_at {
+        stats.last_flush_at = t.last_flush_at;
+        if t.last_error.is_some() {
+            stats.last_error = t.last_error.clone();
+        }
+    }
+    if stats.last_error.is_none() {
+        stats.last_error = t.last_error.clone();
+    }
+}
+
 /// `stats()`.
 pub fn stats() -> Zval {
     raise_sender_warnings();
     let rows = with_runtime(|rt| {
         let outbox = rt.existing_outbox().cloned();
+        let http = rt.existing_http_sender().cloned();
         rt.all_jobs()
             .into_iter()
             .map(|j| {
@@ -357,13 +408,20 @@ pub fn stats() -> Zval {
                         stats.last_error = c.last_error;
                     }
                 }
-                (job.id.clone(), stats, queued)
+                // HttpSink jobs: what the HTTP sender delivered for it.
+                if let Some((waiting, t)) = http.as_ref().and_then(|h| h.job_state(j)) {
+                    queued += waiting as u64;
+                    merge(&mut stats, &t);
+                }
+                let http =
+                    job.sink.is_some().then(|| (job.http.snapshot(), stats.retries, stats.failed_batches));
+                (job.id.clone(), stats, queued, http)
             })
             .collect::<Vec<_>>()
     });
     let mut out = ZendHashTable::with_capacity(rows.len() as u32);
-    for (id, s, queued) in rows {
-        let mut row = ZendHashTable::with_capacity(11);
+    for (id, s, queued, http) in rows {
+        let mut row = ZendHashTable::with_capacity(12);
         let ints = [
             ("submitted", s.submitted),
             ("delivered", s.delivered),
@@ -384,6 +442,19 @@ pub fn stats() -> Zval {
         };
         let _ = row.insert("lastError", last_error);
         let _ = row.insert("lastFlushAt", s.last_flush_at);
+        if let Some((counts, retries, failures)) = http {
+            let mut h = ZendHashTable::with_capacity(5);
+            let _ = h.insert("requests", counts.requests as i64);
+            let _ = h.insert("bytes", counts.bytes as i64);
+            let mut statuses = ZendHashTable::with_capacity(counts.statuses.len() as u32);
+            for (code, n) in counts.statuses {
+                let _ = statuses.insert_at_index(code as i64, n as i64);
+            }
+            let _ = h.insert("statuses", statuses);
+            let _ = h.insert("retries", retries as i64);
+            let _ = h.insert("failures", failures as i64);
+            let _ = row.insert("http", h);
+        }
         let mut row_zv = Zval::new();
         row_zv.set_hashtable(row);
         array::symtable_insert(&mut out, &id, row_zv);

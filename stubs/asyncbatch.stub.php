@@ -84,4 +84,42 @@ namespace AsyncBatch {
 
     /** A spool or failure directory that cannot be used. */
     class StorageException extends \RuntimeException {}
+
+    /**
+     * A job callable that posts each batch to an HTTP endpoint. The extension posts
+     * from Rust (a background thread of the worker, or the daemon), with no PHP code
+     * per batch; the polyfill posts with curl or PHP streams.
+     */
+    final class HttpSink
+    {
+        /**
+         * @param string $url http:// or https:// with a host.
+         * @param array{headers?: array<string, string>, format?: 'json'|'ndjson',
+         *        timeout?: int|float, gzip?: bool, batchSize?: int, callPeriod?: int|float,
+         *        maxRetries?: int, retryDelay?: int|float, maxQueueSize?: int} $options
+         *        The job keys become the config of the job it is registered for.
+         * @throws InvalidConfigException naming the bad URL or option.
+         */
+        public function __construct(string $url, array $options = []) {}
+
+        /**
+         * Posts the items now.
+         *
+         * @throws HttpSinkException when the endpoint does not answer 2xx.
+         */
+        public function __invoke(array $items): bool {}
+    }
+
+    /** A batch an HttpSink could not deliver. */
+    class HttpSinkException extends \RuntimeException
+    {
+        /** False for answers that retrying cannot fix (4xx but 408 and 429). */
+        public function isRetryable(): bool {}
+
+        /** The HTTP status, or null for a connection error or a timeout. */
+        public function getStatusCode(): ?int {}
+
+        /** Seconds the endpoint asked to wait (Retry-After), or null. */
+        public function getRetryAfter(): ?float {}
+    }
 }

@@ -65,7 +65,8 @@ pub enum ConfigValue<'a> {
 }
 
 impl ConfigValue<'_> {
-    fn describe(&self) -> String {
+    /// How messages show it: a number as PHP prints it, else its type.
+    pub fn describe(&self) -> String {
         match self {
             ConfigValue::Int(i) => i.to_string(),
             ConfigValue::Float(f) => php_float_string(*f),
@@ -110,17 +111,32 @@ pub fn validate_identifier(id: &[u8]) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// A job key's name as written in code (`"batchSize"`), when `key` is one.
+pub fn known_key(key: &[u8]) -> Option<&'static str> {
+    KEYS.iter().find(|known| known.as_bytes() == key).copied()
+}
+
 impl JobConfig {
     /// Validates the identifier and the user's config entries, in the order given.
     pub fn from_entries<'a>(
         id: &[u8],
         entries: impl IntoIterator<Item = (ConfigKey<'a>, ConfigValue<'a>)>,
     ) -> Result<JobConfig, ConfigError> {
+        Self::from_entries_over(JobConfig::default(), id, entries)
+    }
+
+    /// Like [`JobConfig::from_entries`], starting from `base` instead of the defaults
+    /// (an HttpSink's own job keys).
+    pub fn from_entries_over<'a>(
+        base: JobConfig,
+        id: &[u8],
+        entries: impl IntoIterator<Item = (ConfigKey<'a>, ConfigValue<'a>)>,
+    ) -> Result<JobConfig, ConfigError> {
         validate_identifier(id)?;
-        let mut config = JobConfig::default();
+        let mut config = base;
         for (key, value) in entries {
             let name = match key {
-                ConfigKey::Str(k) => KEYS.iter().find(|known| known.as_bytes() == k).copied(),
+                ConfigKey::Str(k) => known_key(k),
                 ConfigKey::Int(_) => None,
             };
             let Some(name) = name else {
@@ -132,34 +148,30 @@ impl JobConfig {
                     },
                 });
             };
-            let bad = |rule: &'static str| ConfigError::InvalidValue {
+            config.apply(name, &value).map_err(|rule| ConfigError::InvalidValue {
                 job: printable_id(id),
                 key: name,
                 rule,
                 got: value.describe(),
-            };
-            match name {
-                "batchSize" => {
-                    config.batch_size = int_at_least(&value, 1).ok_or_else(|| bad("an integer >= 1"))?
-                }
-                "maxQueueSize" => {
-                    config.max_queue_size = int_at_least(&value, 1).ok_or_else(|| bad("an integer >= 1"))?
-                }
-                "maxRetries" => {
-                    config.max_retries = int_at_least(&value, 0)
-                        .and_then(|n| u32::try_from(n).ok())
-                        .ok_or_else(|| bad("an integer >= 0"))?
-                }
-                "callPeriod" => {
-                    config.call_period = seconds(&value, false).ok_or_else(|| bad("a number > 0"))?
-                }
-                "retryDelay" => {
-                    config.retry_delay = seconds(&value, true).ok_or_else(|| bad("a number >= 0"))?
-                }
-                _ => unreachable!("every name in KEYS is handled"),
-            }
+            })?;
         }
         Ok(config)
+    }
+
+    /// Sets one key (a name from [`KEYS`]); on a bad value returns the rule it breaks.
+    pub fn apply(&mut self, name: &str, value: &ConfigValue<'_>) -> Result<(), &'static str> {
+        match name {
+            "batchSize" => self.batch_size = int_at_least(value, 1).ok_or("an integer >= 1")?,
+            "maxQueueSize" => self.max_queue_size = int_at_least(value, 1).ok_or("an integer >= 1")?,
+            "maxRetries" => {
+                self.max_retries =
+                    int_at_least(value, 0).and_then(|n| u32::try_from(n).ok()).ok_or("an integer >= 0")?
+            }
+            "callPeriod" => self.call_period = seconds(value, false).ok_or("a number > 0")?,
+            "retryDelay" => self.retry_delay = seconds(value, true).ok_or("a number >= 0")?,
+            _ => unreachable!("every name in KEYS is handled"),
+        }
+        Ok(())
     }
 }
 

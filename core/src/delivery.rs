@@ -23,10 +23,24 @@ use crate::spool::{Claimed, Finished};
 pub enum CallOutcome {
     /// It returned anything but `false`.
     Accepted,
-    /// It returned `false` or threw; the message says which.
-    Failed(String),
+    /// It returned `false` or threw (the message says which), or a request failed.
+    Failed {
+        /// Why, for `lastError` and the failure store.
+        message: String,
+        /// Retrying cannot help (an HTTP 4xx): store the batch as failed now.
+        permanent: bool,
+        /// The other side asked to wait at least this long (`Retry-After`).
+        retry_after: Option<Duration>,
+    },
     /// The script is ending (`exit()` in the callable): stop at once, touch nothing.
     Abort,
+}
+
+impl CallOutcome {
+    /// A failure to retry with the job's backoff.
+    pub fn failed(message: impl Into<String>) -> Self {
+        CallOutcome::Failed { message: message.into(), permanent: false, retry_after: None }
+    }
 }
 
 /// What the delivery loop needs from its embedder (the extension, or a test).
@@ -219,16 +233,16 @@ pub fn run_batch<H: Host>(host: &H, j: JobId, batch: &Batch, budget: &Budget) ->
                     job.stats.delivered += batch.len() as u64;
                     job.stats.batches += 1;
                 }
-                CallOutcome::Failed(msg) => job.stats.last_error = Some(msg.clone()),
+                CallOutcome::Failed { message, .. } => job.stats.last_error = Some(message.clone()),
                 CallOutcome::Abort => {}
             }
         });
-        let msg = match outcome {
+        let (msg, permanent, retry_after) = match outcome {
             CallOutcome::Accepted => return BatchEnd::Delivered,
             CallOutcome::Abort => return BatchEnd::Aborted,
-            CallOutcome::Failed(msg) => msg,
+            CallOutcome::Failed { message, permanent, retry_after } => (message, permanent, retry_after),
         };
-        if attempts > max_retries {
+        if attempts > max_retries || permanent {
             let log = host.with(|rt| {
                 let record = FailureRecord {
                     job: rt.job(j).id.clone(),
@@ -248,7 +262,7 @@ pub fn run_batch<H: Host>(host: &H, j: JobId, batch: &Batch, budget: &Budget) ->
             }
             return BatchEnd::Failed;
         }
-        let delay = host.with(|rt| backoff.delay(attempts, &mut rt.rng));
+        let delay = host.with(|rt| backoff.delay(attempts, &mut rt.rng)).max(retry_after.unwrap_or_default());
         if !budget.fits(host.now(), delay) || host.should_stop() {
             return BatchEnd::Stopped;
         }
@@ -427,7 +441,7 @@ fn retry_jobs<H: Host>(host: &H, jobs: &[JobId]) -> Result<u64, StorageError> {
                         job.stats.batches += 1;
                         rt.failure_store().and_then(|s| s.remove(claimed))
                     }
-                    CallOutcome::Failed(msg) => {
+                    CallOutcome::Failed { message: msg, .. } => {
                         job.stats.last_error = Some(msg.clone());
                         record.attempts += 1;
                         record.last_error = msg.clone();
@@ -440,7 +454,7 @@ fn retry_jobs<H: Host>(host: &H, jobs: &[JobId]) -> Result<u64, StorageError> {
             match outcome {
                 CallOutcome::Accepted => delivered += n,
                 CallOutcome::Abort => return Ok(delivered),
-                CallOutcome::Failed(_) => {}
+                CallOutcome::Failed { .. } => {}
             }
             if let Err(e) = stored {
                 warn_once(host, &format!("asyncbatch: {e}"));

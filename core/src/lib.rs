@@ -23,6 +23,7 @@ pub mod delivery;
 pub mod failure_store;
 pub mod fork;
 pub mod frame;
+pub mod http;
 pub mod item;
 pub mod msgpack;
 pub mod naming;

@@ -263,13 +263,22 @@ pub struct Reader<'a> {
     pos: usize,
 }
 
-enum Head<'a> {
+/// The head of a value: a scalar, or a container and its length.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Head<'a> {
+    /// `null`.
     Nil,
+    /// A bool.
     Bool(bool),
+    /// An integer.
     Int(i64),
+    /// A float.
     Float(f64),
+    /// A string (`str` or `bin`).
     Bytes(&'a [u8]),
+    /// An array of this many values follows.
     List(usize),
+    /// A map of this many pairs follows.
     Map(usize),
 }
 
@@ -310,7 +319,8 @@ impl<'a> Reader<'a> {
         Ok(Head::Bytes(self.take(len)?))
     }
 
-    fn head(&mut self) -> Result<Head<'a>, DecodeError> {
+    /// Reads the next value's head (a container's children follow it).
+    pub fn head(&mut self) -> Result<Head<'a>, DecodeError> {
         let m = self.u8()?;
         Ok(match m {
             0x00..=0x7f => Head::Int(m as i64),

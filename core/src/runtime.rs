@@ -17,6 +17,9 @@ use crate::clock::Tick;
 use crate::config::JobConfig;
 use crate::failure_store::{ClaimedFailure, FailureRecord, FailureStore};
 use crate::fork;
+use crate::http::client::HttpCounters;
+use crate::http::config::SinkConfig;
+use crate::http::sender::HttpSender;
 use crate::item::printable_id;
 use crate::naming;
 use crate::outbox::{Outbox, OutboxConfig, Transport};
@@ -75,6 +78,10 @@ pub struct Job {
     pub estimate: EstimatedDuration,
     /// The batch being delivered from the queue, until its call returns.
     pub inflight: Option<(Rc<Batch>, Tick)>,
+    /// The HTTP sink it posts to, when its callable is an `AsyncBatch\HttpSink`.
+    pub sink: Option<Arc<SinkConfig>>,
+    /// Its HTTP counters (for the life of the process, across registrations).
+    pub http: Arc<HttpCounters>,
     registered: bool,
 }
 
@@ -144,6 +151,7 @@ pub struct Runtime {
     /// at the end of a request, that is the workers' job.
     pub daemon_process: bool,
     outbox: Option<Arc<Outbox>>,
+    http_sender: Option<Arc<HttpSender>>,
     fork_generation: u64,
 }
 
@@ -174,6 +182,7 @@ impl Runtime {
             mode: RunMode::Shutdown,
             daemon_process: false,
             outbox: None,
+            http_sender: None,
             fork_generation: fork::generation(),
         }
     }
@@ -191,8 +200,9 @@ impl Runtime {
             job.queue = ItemQueue::new();
             job.inflight = None;
         }
-        // The parent's sender thread did not come along; its state may be locked.
+        // The parent's threads did not come along; their state may be locked.
         std::mem::forget(self.outbox.take());
+        std::mem::forget(self.http_sender.take());
         self.held.clear();
         self.rng = Rng::from_entropy();
     }
@@ -265,6 +275,8 @@ impl Runtime {
                     stats: JobStats::default(),
                     estimate: EstimatedDuration::default(),
                     inflight: None,
+                    sink: None,
+                    http: Arc::default(),
                     registered: false,
                 });
                 self.index.insert(id.to_vec(), j);
@@ -273,11 +285,52 @@ impl Runtime {
         };
         let entry = &mut self.jobs[job];
         entry.config = config;
+        entry.sink = None;
         if !entry.registered {
             entry.registered = true;
             self.order.push(job);
         }
         job
+    }
+
+    /// Registers a job whose callable is an HTTP sink: its batches are posted from
+    /// Rust (the HTTP sender thread, the daemon), never by PHP code.
+    pub fn register_sink(&mut self, id: &[u8], config: JobConfig, sink: SinkConfig) -> JobId {
+        let j = self.register(id, config);
+        self.jobs[j].sink = Some(Arc::new(sink));
+        if let Some(sender) = self.existing_http_sender() {
+            let job = &self.jobs[j];
+            sender.set_job(
+                j,
+                &job.id,
+                job.config.clone(),
+                Arc::clone(job.sink.as_ref().expect("set")),
+                Arc::clone(&job.http),
+            );
+        }
+        j
+    }
+
+    /// The process's HTTP sender, its thread started on first use; it learns every
+    /// sink job of the process.
+    pub fn http_sender(&mut self) -> std::io::Result<Arc<HttpSender>> {
+        self.after_fork();
+        if let Some(s) = &self.http_sender {
+            return Ok(Arc::clone(s));
+        }
+        let sender = HttpSender::start(self.settings().clone())?;
+        for (j, job) in self.jobs.iter().enumerate() {
+            if let Some(sink) = &job.sink {
+                sender.set_job(j, &job.id, job.config.clone(), Arc::clone(sink), Arc::clone(&job.http));
+            }
+        }
+        self.http_sender = Some(Arc::clone(&sender));
+        Ok(sender)
+    }
+
+    /// The HTTP sender if one was started in this process.
+    pub fn existing_http_sender(&self) -> Option<&Arc<HttpSender>> {
+        self.http_sender.as_ref().filter(|s| s.pid() == std::process::id())
     }
 
     /// The job registered in this request under `id`.
@@ -338,6 +391,17 @@ impl Runtime {
             }
             // No thread could be started: deliver as the shutdown runner would.
             self.mode = RunMode::Shutdown;
+        }
+        if self.jobs[j].sink.is_some() {
+            if let Ok(sender) = self.http_sender() {
+                let len = sender.push_with(j, now, encode)?;
+                self.jobs[j].stats.submitted += 1;
+                if len >= self.jobs[j].config.max_queue_size {
+                    let batch = sender.take(j);
+                    self.spool_batch(j, &batch);
+                }
+                return Ok(AfterPush::Queued);
+            }
         }
         let cli = self.cli;
         let delivering = self.delivering;

@@ -85,7 +85,7 @@ fn a_worker_that_stops_records_how_far_it_got_and_the_next_skips_that() {
 fn a_batch_that_fails_every_attempt_is_stored_and_its_items_are_done() {
     let t = tempfile::tempdir().unwrap();
     let m = Mock::new(t.path());
-    m.register("logs", config(5), |_, _| CallOutcome::Failed("collector down".into()));
+    m.register("logs", config(5), |_, _| CallOutcome::failed("collector down"));
     let mut spool = Spool::open(&t.path().join("spool")).unwrap();
     spool.write("logs", &[(b"logs", &items(0, 7))]).unwrap();
     let report = worker::run(&m, true, None);

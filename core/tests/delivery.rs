@@ -50,7 +50,7 @@ fn failed_calls_are_retried_with_backoff_then_stored() {
     let t = tempfile::tempdir().unwrap();
     let m = Mock::new(t.path());
     let cfg = JobConfig { max_retries: 2, ..config(10) };
-    let j = m.register("logs", cfg, |_, _| CallOutcome::Failed("RuntimeException: boom".into()));
+    let j = m.register("logs", cfg, |_, _| CallOutcome::failed("RuntimeException: boom"));
     for i in 0..3 {
         m.submit(j, i);
     }
@@ -88,7 +88,7 @@ fn a_full_failure_store_refuses_counts_and_logs() {
     let m = Mock::new(t.path());
     m.rt.borrow_mut().begin_request(settings(t.path(), 10.0, 0), false);
     let cfg = JobConfig { max_retries: 0, ..config(10) };
-    let j = m.register("logs", cfg, |_, _| CallOutcome::Failed("callable returned false".into()));
+    let j = m.register("logs", cfg, |_, _| CallOutcome::failed("callable returned false"));
     m.submit(j, 1);
     m.submit(j, 2);
     delivery::deliver(&m, &[j], Mode::Shutdown);
@@ -292,13 +292,18 @@ fn retry_failed_delivers_stored_batches_once_and_removes_them() {
     let fails = std::rc::Rc::new(Cell::new(true));
     let f = fails.clone();
     let cfg = JobConfig { max_retries: 0, ..config(2) };
-    let j = m.register("logs", cfg, move |_, _| {
-        if f.get() {
-            CallOutcome::Failed("down".into())
-        } else {
-            CallOutcome::Accepted
-        }
-    });
+    let j =
+        m.register(
+            "logs",
+            cfg,
+            move |_, _| {
+                if f.get() {
+                    CallOutcome::failed("down")
+                } else {
+                    CallOutcome::Accepted
+                }
+            },
+        );
     for i in 0..4 {
         m.submit(j, i);
     }

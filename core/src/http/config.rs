@@ -1,0 +1,318 @@
+//! An HttpSink's options: the URL and the request (headers, format, timeout, gzip),
+//! plus job keys it brings to the job it is registered for. Validated once, here.
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::config::{known_key, ConfigKey, ConfigValue, JobConfig};
+use crate::item::printable_id;
+
+/// The option names, in the order messages list them.
+pub const OPTIONS: [&str; 9] = [
+    "headers",
+    "format",
+    "timeout",
+    "gzip",
+    "batchSize",
+    "callPeriod",
+    "maxRetries",
+    "retryDelay",
+    "maxQueueSize",
+];
+
+/// Headers the sink sets itself and the user may not.
+const RESERVED_HEADERS: [&str; 5] =
+    ["content-length", "content-encoding", "transfer-encoding", "host", "connection"];
+
+/// How a batch becomes a request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A JSON array of the items.
+    Json,
+    /// One JSON document per item, each ending in a newline.
+    Ndjson,
+}
+
+impl Format {
+    /// The request's Content-Type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json",
+            Format::Ndjson => "application/x-ndjson",
+        }
+    }
+}
+
+/// A validated sink.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SinkConfig {
+    /// Where batches are posted.
+    pub url: String,
+    /// `host:port`, for messages.
+    pub authority: String,
+    /// Extra headers, in order (they may replace User-Agent and Content-Type).
+    pub headers: Vec<(String, String)>,
+    /// Body format. By default JSON.
+    pub format: Format,
+    /// Bound on connecting, sending and receiving, each. By default 5 s.
+    pub timeout: Duration,
+    /// Whether bodies are gzip-compressed. By default not.
+    pub gzip: bool,
+    /// The job keys among the options, applied to the job before its own config.
+    pub job: JobConfig,
+}
+
+/// A value of an option, reduced to what validation needs.
+#[derive(Debug, Clone)]
+pub enum OptionValue<'a> {
+    /// A plain value (an int, a float, or anything by its type name).
+    Plain(ConfigValue<'a>),
+    /// A bool.
+    Bool(bool),
+    /// A string.
+    Str(&'a [u8]),
+    /// An array of key/value pairs (headers), values as strings when they are.
+    Map(Vec<(ConfigKey<'a>, Option<&'a [u8]>)>),
+}
+
+impl OptionValue<'_> {
+    fn describe(&self) -> String {
+        match self {
+            OptionValue::Plain(v) => v.describe(),
+            OptionValue::Bool(_) => "bool".into(),
+            OptionValue::Str(_) => "string".into(),
+            OptionValue::Map(_) => "array".into(),
+        }
+    }
+}
+
+/// Why a sink could not be made.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum SinkError {
+    /// Not an http(s) URL with a host.
+    #[error("Invalid URL '{0}' for AsyncBatch\\HttpSink: it must be an http:// or https:// URL with a host")]
+    Url(String),
+    /// An option it does not have.
+    #[error("Unknown option '{0}' for AsyncBatch\\HttpSink (known options: headers, format, timeout, gzip, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)")]
+    UnknownOption(String),
+    /// An option with a bad value.
+    #[error("Option '{key}' of AsyncBatch\\HttpSink must be {rule}, got {got}")]
+    BadOption {
+        /// The option.
+        key: &'static str,
+        /// What it must be.
+        rule: &'static str,
+        /// What it was.
+        got: String,
+    },
+}
+
+impl SinkConfig {
+    /// Validates a URL and options, in the order given.
+    pub fn new<'a>(
+        url: &[u8],
+        options: impl IntoIterator<Item = (ConfigKey<'a>, OptionValue<'a>)>,
+    ) -> Result<SinkConfig, SinkError> {
+        let (url, authority) = check_url(url).ok_or_else(|| SinkError::Url(printable_id(url)))?;
+        let mut sink = SinkConfig {
+            url,
+            authority,
+            headers: Vec::new(),
+            format: Format::Json,
+            timeout: Duration::from_secs(5),
+            gzip: false,
+            job: JobConfig::default(),
+        };
+        for (key, value) in options {
+            let name = match key {
+                ConfigKey::Str(k) => OPTIONS.iter().find(|o| o.as_bytes() == k).copied(),
+                ConfigKey::Int(_) => None,
+            };
+            let Some(name) = name else {
+                return Err(SinkError::UnknownOption(match key {
+                    ConfigKey::Str(k) => printable_id(k),
+                    ConfigKey::Int(i) => i.to_string(),
+                }));
+            };
+            let bad = |rule: &'static str| SinkError::BadOption { key: name, rule, got: value.describe() };
+            match (name, &value) {
+                ("headers", OptionValue::Map(pairs)) => {
+                    sink.headers = headers(pairs).map_err(|got| SinkError::BadOption {
+                        key: "headers",
+                        rule: "an array of header names to string values",
+                        got,
+                    })?
+                }
+                ("headers", _) => return Err(bad("an array of header names to string values")),
+                ("format", OptionValue::Str(b"json")) => sink.format = Format::Json,
+                ("format", OptionValue::Str(b"ndjson")) => sink.format = Format::Ndjson,
+                ("format", _) => return Err(bad("'json' or 'ndjson'")),
+                ("timeout", OptionValue::Plain(v)) => {
+                    sink.timeout = seconds(v).ok_or_else(|| bad("a number of seconds > 0"))?
+                }
+                ("timeout", _) => return Err(bad("a number of seconds > 0")),
+                ("gzip", OptionValue::Bool(b)) => sink.gzip = *b,
+                ("gzip", _) => return Err(bad("a bool")),
+                (job_key, v) => {
+                    let key = known_key(job_key.as_bytes()).expect("the other options are job keys");
+                    let plain = match v {
+                        OptionValue::Plain(p) => p.clone(),
+                        other => ConfigValue::Other(match other {
+                            OptionValue::Bool(_) => "bool",
+                            OptionValue::Str(_) => "string",
+                            _ => "array",
+                        }),
+                    };
+                    sink.job.apply(key, &plain).map_err(bad)?;
+                }
+            }
+        }
+        Ok(sink)
+    }
+}
+
+fn seconds(v: &ConfigValue<'_>) -> Option<Duration> {
+    let s = match *v {
+        ConfigValue::Int(i) => i as f64,
+        ConfigValue::Float(f) => f,
+        ConfigValue::Other(_) => return None,
+    };
+    (s.is_finite() && s > 0.0 && s <= 3600.0).then(|| Duration::from_secs_f64(s))
+}
+
+fn is_token(name: &[u8]) -> bool {
+    !name.is_empty() && name.iter().all(|&c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
+}
+
+fn headers(pairs: &[(ConfigKey<'_>, Option<&[u8]>)]) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::with_capacity(pairs.len());
+    for (k, v) in pairs {
+        let name = match k {
+            ConfigKey::Str(n) => *n,
+            ConfigKey::Int(i) => return Err(format!("header {i}")),
+        };
+        let shown = format!("header '{}'", printable_id(name));
+        if !is_token(name) || RESERVED_HEADERS.iter().any(|r| r.as_bytes().eq_ignore_ascii_case(name)) {
+            return Err(shown);
+        }
+        let Some(value) = v else { return Err(shown) };
+        if value.iter().any(|&c| c == b'\r' || c == b'\n' || c == 0) {
+            return Err(shown);
+        }
+        let value = std::str::from_utf8(value).map_err(|_| shown.clone())?;
+        out.push((String::from_utf8_lossy(name).into_owned(), value.to_string()));
+    }
+    Ok(out)
+}
+
+/// The URL, and its `host:port`, when it is an http(s) URL with a host and nothing
+/// dubious (user info, a fragment, whitespace or control characters).
+fn check_url(url: &[u8]) -> Option<(String, String)> {
+    let url = std::str::from_utf8(url).ok()?;
+    if url.bytes().any(|c| c <= b' ' || c == 0x7f) || url.contains('#') {
+        return None;
+    }
+    let lower = url.to_ascii_lowercase();
+    let (rest, default_port) = if let Some(r) = lower.strip_prefix("http://") {
+        (r, 80)
+    } else if let Some(r) = lower.strip_prefix("https://") {
+        (r, 443)
+    } else {
+        return None;
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (h, after) = v6.split_once(']')?;
+        (format!("[{h}]"), after.strip_prefix(':'))
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (authority.to_string(), None),
+        }
+    };
+    if host.is_empty() || host == "[]" {
+        return None;
+    }
+    let port: u16 = match port {
+        None => default_port,
+        Some(p) => p.parse().ok().filter(|&p: &u16| p > 0)?,
+    };
+    Some((url.to_string(), format!("{host}:{port}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sink(url: &str, opts: Vec<(&'static str, OptionValue<'static>)>) -> Result<SinkConfig, SinkError> {
+        SinkConfig::new(url.as_bytes(), opts.into_iter().map(|(k, v)| (ConfigKey::Str(k.as_bytes()), v)))
+    }
+
+    #[test]
+    fn urls_must_be_http_with_a_host() {
+        let s = sink("https://logs.example.com/v1/ingest?x=1", vec![]).unwrap();
+        assert_eq!(s.authority, "logs.example.com:443");
+        assert_eq!(sink("http://127.0.0.1:8080", vec![]).unwrap().authority, "127.0.0.1:8080");
+        assert_eq!(sink("http://[::1]:9/x", vec![]).unwrap().authority, "[::1]:9");
+        for bad in [
+            "ftp://x",
+            "http://",
+            "http://user:pw@host/",
+            "http://host/#frag",
+            "http://host/a b",
+            "host",
+            "http://host:0/",
+            "http://host:99999/",
+        ] {
+            let e = sink(bad, vec![]).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("Invalid URL '{bad}' for AsyncBatch\\HttpSink: it must be an http:// or https:// URL with a host")
+            );
+        }
+    }
+
+    #[test]
+    fn options_are_checked_and_named() {
+        let e = sink("http://h", vec![("timeOut", OptionValue::Plain(ConfigValue::Int(1)))]).unwrap_err();
+        assert!(e
+            .to_string()
+            .starts_with("Unknown option 'timeOut' for AsyncBatch\\HttpSink (known options: headers,"));
+        let cases: Vec<(&'static str, OptionValue<'static>, &str)> = vec![
+            ("format", OptionValue::Str(b"xml"), "Option 'format' of AsyncBatch\\HttpSink must be 'json' or 'ndjson', got string"),
+            ("timeout", OptionValue::Plain(ConfigValue::Int(0)), "Option 'timeout' of AsyncBatch\\HttpSink must be a number of seconds > 0, got 0"),
+            ("gzip", OptionValue::Plain(ConfigValue::Int(1)), "Option 'gzip' of AsyncBatch\\HttpSink must be a bool, got 1"),
+            ("batchSize", OptionValue::Plain(ConfigValue::Int(0)), "Option 'batchSize' of AsyncBatch\\HttpSink must be an integer >= 1, got 0"),
+            ("retryDelay", OptionValue::Str(b"1"), "Option 'retryDelay' of AsyncBatch\\HttpSink must be a number >= 0, got string"),
+            ("headers", OptionValue::Str(b"x"), "Option 'headers' of AsyncBatch\\HttpSink must be an array of header names to string values, got string"),
+            ("headers", OptionValue::Map(vec![(ConfigKey::Str(b"Bad Name"), Some(b"v"))]), "Option 'headers' of AsyncBatch\\HttpSink must be an array of header names to string values, got header 'Bad Name'"),
+            ("headers", OptionValue::Map(vec![(ConfigKey::Str(b"X-A"), Some(b"a\r\nb"))]), "Option 'headers' of AsyncBatch\\HttpSink must be an array of header names to string values, got header 'X-A'"),
+            ("headers", OptionValue::Map(vec![(ConfigKey::Str(b"content-length"), Some(b"1"))]), "Option 'headers' of AsyncBatch\\HttpSink must be an array of header names to string values, got header 'content-length'"),
+        ];
+        for (k, v, want) in cases {
+            assert_eq!(sink("http://h", vec![(k, v)]).unwrap_err().to_string(), want);
+        }
+    }
+
+    #[test]
+    fn job_keys_become_the_jobs_base_config() {
+        let s = sink(
+            "http://h",
+            vec![
+                ("batchSize", OptionValue::Plain(ConfigValue::Int(500))),
+                ("gzip", OptionValue::Bool(true)),
+                ("format", OptionValue::Str(b"ndjson")),
+                ("headers", OptionValue::Map(vec![(ConfigKey::Str(b"Authorization"), Some(b"Bearer t"))])),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.job.batch_size, 500);
+        assert!(s.gzip);
+        assert_eq!(s.format, Format::Ndjson);
+        assert_eq!(s.headers, vec![("Authorization".to_string(), "Bearer t".to_string())]);
+    }
+}

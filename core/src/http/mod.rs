@@ -1,0 +1,8 @@
+//! The native HTTP sink: a job whose callable is an `AsyncBatch\HttpSink` has its
+//! batches posted from Rust — by a background thread of the worker, or by the
+//! daemon — with no PHP code per batch.
+
+pub mod client;
+pub mod config;
+pub mod json;
+pub mod sender;

@@ -1,0 +1,363 @@
+//! The worker process's HTTP sender: a background thread that batches sink jobs'
+//! items across requests (by `batchSize` and `callPeriod`) and posts them, one batch
+//! at a time, with the job's retries, backoff and failure store.
+//!
+//! Every item not yet delivered is in the shared state — queued, or the one batch in
+//! flight — never only on the thread's stack: when the process exits and the thread
+//! does not finish in time, the PHP thread spools all of it.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::batch::{Batch, ItemQueue};
+use crate::budget::Budget;
+use crate::clock::{self, Tick};
+use crate::config::JobConfig;
+use crate::delivery::{self, BatchEnd, CallOutcome, Host};
+use crate::http::client::{Client, HttpCounters};
+use crate::http::config::SinkConfig;
+use crate::item::printable_id;
+use crate::runtime::{JobId, Runtime};
+use crate::settings::Settings;
+use crate::spool::Spool;
+use crate::stats::JobStats;
+
+#[derive(Debug, Default)]
+struct SenderJob {
+    id: Vec<u8>,
+    config: JobConfig,
+    sink: Option<Arc<SinkConfig>>,
+    counters: Arc<HttpCounters>,
+    queue: ItemQueue,
+    stats: JobStats,
+    /// The job in the thread's own runtime.
+    thread_job: Option<JobId>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    jobs: Vec<SenderJob>,
+    requested: u64,
+    completed: u64,
+    stop: bool,
+    stopped: bool,
+    inflight: Option<(usize, Batch)>,
+    logs: Vec<String>,
+}
+
+/// A process's HTTP sender.
+#[derive(Debug)]
+pub struct HttpSender {
+    state: Mutex<State>,
+    wake: Condvar,
+    done: Condvar,
+    pid: u32,
+    settings: Settings,
+}
+
+impl HttpSender {
+    /// A new sender and its thread.
+    pub fn start(settings: Settings) -> std::io::Result<Arc<HttpSender>> {
+        let sender = Arc::new(HttpSender {
+            state: Mutex::new(State::default()),
+            wake: Condvar::new(),
+            done: Condvar::new(),
+            pid: std::process::id(),
+            settings,
+        });
+        let thread_side = Arc::clone(&sender);
+        std::thread::Builder::new().name("asyncbatch-http".into()).spawn(move || run(thread_side))?;
+        Ok(sender)
+    }
+
+    /// The process that made it.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Sets (or updates, at each registration) a sink job.
+    pub fn set_job(
+        &self,
+        job: usize,
+        id: &[u8],
+        config: JobConfig,
+        sink: Arc<SinkConfig>,
+        counters: Arc<HttpCounters>,
+    ) {
+        let mut st = self.state.lock();
+        if st.jobs.len() <= job {
+            st.jobs.resize_with(job + 1, SenderJob::default);
+        }
+        let j = &mut st.jobs[job];
+        j.id = id.to_vec();
+        j.config = config;
+        j.sink = Some(sink);
+        j.counters = counters;
+        self.wake.notify_one();
+    }
+
+    /// Queues one item that `encode` writes in place; returns the job's queue length.
+    #[inline]
+    pub fn push_with<E>(
+        &self,
+        job: usize,
+        now: Tick,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        let mut st = self.state.lock();
+        let j = &mut st.jobs[job];
+        j.queue.push_with(now, encode)?;
+        let len = j.queue.len();
+        if len == 1 || len == j.config.batch_size {
+            self.wake.notify_one();
+        }
+        Ok(len)
+    }
+
+    /// Takes a job's queued items back (the memory cap, when posting cannot keep up).
+    pub fn take(&self, job: usize) -> Batch {
+        self.state.lock().jobs.get_mut(job).map(|j| j.queue.take_all()).unwrap_or_default()
+    }
+
+    /// Items of `job` not yet delivered, what the thread counted for it, and its
+    /// HTTP counters.
+    pub fn job_state(&self, job: usize) -> Option<(usize, JobStats)> {
+        let st = self.state.lock();
+        let j = st.jobs.get(job).filter(|j| j.sink.is_some())?;
+        let inflight = st.inflight.as_ref().filter(|(k, _)| *k == job).map_or(0, |(_, b)| b.len());
+        Some((j.queue.len() + inflight, j.stats.clone()))
+    }
+
+    /// Log lines the thread wants written (by the PHP thread).
+    pub fn take_logs(&self) -> Vec<String> {
+        std::mem::take(&mut self.state.lock().logs)
+    }
+
+    /// Posts everything queued now, waiting until it is delivered or stored as
+    /// failed; returns the items of `jobs` delivered meanwhile.
+    pub fn flush(&self, jobs: &[usize]) -> u64 {
+        let mut st = self.state.lock();
+        if st.stopped {
+            return 0;
+        }
+        let delivered = |st: &State| -> u64 {
+            jobs.iter().filter_map(|&j| st.jobs.get(j)).map(|j| j.stats.delivered).sum()
+        };
+        let before = delivered(&st);
+        st.requested += 1;
+        let target = st.requested;
+        self.wake.notify_one();
+        while st.completed < target && !st.stopped {
+            self.done.wait(&mut st);
+        }
+        delivered(&st) - before
+    }
+
+    /// At process exit: lets the thread post what is queued for at most `timeout`,
+    /// then spools what is left (the batch in flight included). Returns log lines.
+    pub fn shutdown(&self, timeout: Duration) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.state.lock();
+        st.stop = true;
+        self.wake.notify_one();
+        while !st.stopped {
+            if self.done.wait_until(&mut st, deadline).timed_out() {
+                break;
+            }
+        }
+        let mut left: Vec<(Vec<u8>, Batch)> = Vec::new();
+        if let Some((j, batch)) = st.inflight.take() {
+            left.push((st.jobs[j].id.clone(), batch));
+        }
+        for job in &mut st.jobs {
+            let b = job.queue.take_all();
+            if !b.is_empty() {
+                left.push((job.id.clone(), b));
+            }
+        }
+        // The thread, if still running, must not deliver what is now spooled.
+        st.stopped = true;
+        let mut logs = std::mem::take(&mut st.logs);
+        drop(st);
+        if left.is_empty() {
+            return logs;
+        }
+        match Spool::open(&self.settings.spool_dir) {
+            Ok(mut spool) => {
+                for (id, items) in left {
+                    if let Err(e) = spool.write(&crate::naming::jobkey(&id), &[(&id, &items)]) {
+                        logs.push(format!(
+                            "asyncbatch: cannot write to the spool: {e}; {} items for job '{}' dropped",
+                            items.len(),
+                            printable_id(&id)
+                        ));
+                    }
+                }
+            }
+            Err(e) => logs.push(format!(
+                "asyncbatch: cannot write to the spool: {e}; items of HTTP sinks dropped at exit"
+            )),
+        }
+        logs
+    }
+}
+
+/// The thread's way to deliver: its own runtime (configs, counters, the failure
+/// store), HTTP for calls.
+struct ThreadHost<'a> {
+    sender: &'a HttpSender,
+    rt: RefCell<Runtime>,
+    client: Client,
+    sinks: RefCell<Vec<(Arc<SinkConfig>, Arc<HttpCounters>)>>,
+}
+
+impl Host for ThreadHost<'_> {
+    fn with<R>(&self, f: impl FnOnce(&mut Runtime) -> R) -> R {
+        f(&mut self.rt.borrow_mut())
+    }
+
+    fn call(&self, job: JobId, items: &Batch) -> CallOutcome {
+        let (sink, counters) = self.sinks.borrow()[job].clone();
+        self.client.post(&sink, items, &counters)
+    }
+
+    fn sleep(&self, d: Duration) {
+        let deadline = Instant::now() + d;
+        let mut st = self.sender.state.lock();
+        while !st.stop {
+            if self.sender.wake.wait_until(&mut st, deadline).timed_out() {
+                break;
+            }
+        }
+    }
+
+    fn log(&self, msg: &str) {
+        self.sender.state.lock().logs.push(msg.to_string());
+    }
+
+    fn warn(&self, msg: &str) {
+        self.log(msg);
+    }
+
+    fn should_stop(&self) -> bool {
+        self.sender.state.lock().stop
+    }
+}
+
+/// The batch to post next: (job, batch, its thread job), or how long to wait.
+enum Next {
+    Post(usize, Batch),
+    Wait(Option<Instant>),
+    FlushDone,
+    Stopped,
+}
+
+fn pick(st: &mut State) -> Next {
+    let flushing = st.completed < st.requested;
+    let draining = st.stop || flushing;
+    let now = clock::coarse_now();
+    let mut earliest: Option<Duration> = None;
+    for (j, job) in st.jobs.iter_mut().enumerate() {
+        if job.sink.is_none() || job.queue.is_empty() {
+            continue;
+        }
+        let waited = job.queue.oldest_at().map(|t| now.saturating_sub(t)).unwrap_or_default();
+        if draining || job.queue.len() >= job.config.batch_size || waited >= job.config.call_period {
+            let batch = job.queue.take(job.config.batch_size);
+            return Next::Post(j, batch);
+        }
+        let left = job.config.call_period - waited;
+        earliest = Some(earliest.map_or(left, |e: Duration| e.min(left)));
+    }
+    if st.stop {
+        return Next::Stopped;
+    }
+    if flushing {
+        return Next::FlushDone;
+    }
+    Next::Wait(earliest.map(|d| Instant::now() + d))
+}
+
+fn run(sender: Arc<HttpSender>) {
+    let mut rt = Runtime::new();
+    rt.begin_request(sender.settings.clone(), true);
+    let host = ThreadHost {
+        sender: &sender,
+        rt: RefCell::new(rt),
+        client: Client::new(),
+        sinks: RefCell::new(Vec::new()),
+    };
+    loop {
+        let (job, batch, id, config, sink, counters, thread_job) = {
+            let mut st = sender.state.lock();
+            let (j, batch) = loop {
+                if st.stopped {
+                    return;
+                }
+                match pick(&mut st) {
+                    Next::Post(j, batch) => break (j, batch),
+                    Next::FlushDone => {
+                        st.completed = st.requested;
+                        sender.done.notify_all();
+                    }
+                    Next::Stopped => {
+                        st.stopped = true;
+                        sender.done.notify_all();
+                        return;
+                    }
+                    Next::Wait(Some(at)) => {
+                        sender.wake.wait_until(&mut st, at);
+                    }
+                    Next::Wait(None) => sender.wake.wait(&mut st),
+                }
+            };
+            st.inflight = Some((j, batch.clone()));
+            let job = &st.jobs[j];
+            let sink = job.sink.clone().expect("picked jobs have a sink");
+            (j, batch, job.id.clone(), job.config.clone(), sink, Arc::clone(&job.counters), job.thread_job)
+        };
+        // The thread's runtime knows the job under its own id; its config may change
+        // with each registration.
+        let tj = match thread_job {
+            Some(tj) => {
+                host.with(|rt| rt.job_mut(tj).config = config.clone());
+                tj
+            }
+            None => {
+                let tj = host.with(|rt| rt.register(&id, config.clone()));
+                sender.state.lock().jobs[job].thread_job = Some(tj);
+                tj
+            }
+        };
+        {
+            let mut sinks = host.sinks.borrow_mut();
+            if sinks.len() <= tj {
+                sinks.resize_with(tj + 1, || (Arc::clone(&sink), Arc::clone(&counters)));
+            }
+            sinks[tj] = (sink, counters);
+        }
+        let end = delivery::run_batch(&host, tj, &batch, &Budget::unlimited(host.now()));
+        let stats = host.with(|rt| rt.job(tj).stats.clone());
+        let mut st = sender.state.lock();
+        if st.stopped {
+            return; // exit timed out: the PHP thread spooled everything
+        }
+        st.inflight = None;
+        st.jobs[job].stats = stats;
+        if end == BatchEnd::Stopped {
+            // Stopping, and this batch failed: it goes back to the front and the
+            // thread ends; the PHP thread spools what is left.
+            let at = st.jobs[job].queue.oldest_at().unwrap_or_default();
+            st.jobs[job].queue.put_back(batch, at);
+            if st.stop {
+                st.stopped = true;
+                sender.done.notify_all();
+                return;
+            }
+        }
+        sender.done.notify_all();
+    }
+}

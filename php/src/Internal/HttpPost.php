@@ -24,6 +24,32 @@ final class HttpPost
     public const MAX_RETRY_AFTER = 300.0;
 
     /**
+     * Reason phrases of the status codes that have one (those of the Rust `http`
+     * crate, so that both implementations word lastError the same); a status not
+     * listed keeps the phrase the server sent.
+     */
+    private const REASONS = [
+        100 => 'Continue', 101 => 'Switching Protocols', 102 => 'Processing', 103 => 'Early Hints',
+        200 => 'OK', 201 => 'Created', 202 => 'Accepted', 203 => 'Non Authoritative Information',
+        204 => 'No Content', 205 => 'Reset Content', 206 => 'Partial Content', 207 => 'Multi-Status',
+        208 => 'Already Reported', 226 => 'IM Used', 300 => 'Multiple Choices', 301 => 'Moved Permanently',
+        302 => 'Found', 303 => 'See Other', 304 => 'Not Modified', 305 => 'Use Proxy',
+        307 => 'Temporary Redirect', 308 => 'Permanent Redirect', 400 => 'Bad Request',
+        401 => 'Unauthorized', 402 => 'Payment Required', 403 => 'Forbidden', 404 => 'Not Found',
+        405 => 'Method Not Allowed', 406 => 'Not Acceptable', 407 => 'Proxy Authentication Required',
+        408 => 'Request Timeout', 409 => 'Conflict', 410 => 'Gone', 411 => 'Length Required',
+        412 => 'Precondition Failed', 413 => 'Payload Too Large', 414 => 'URI Too Long',
+        415 => 'Unsupported Media Type', 416 => 'Range Not Satisfiable', 417 => 'Expectation Failed',
+        418 => "I'm a teapot", 421 => 'Misdirected Request', 422 => 'Unprocessable Entity', 423 => 'Locked',
+        424 => 'Failed Dependency', 425 => 'Too Early', 426 => 'Upgrade Required',
+        428 => 'Precondition Required', 429 => 'Too Many Requests', 431 => 'Request Header Fields Too Large',
+        451 => 'Unavailable For Legal Reasons', 500 => 'Internal Server Error', 501 => 'Not Implemented',
+        502 => 'Bad Gateway', 503 => 'Service Unavailable', 504 => 'Gateway Timeout',
+        505 => 'HTTP Version Not Supported', 506 => 'Variant Also Negotiates', 507 => 'Insufficient Storage',
+        508 => 'Loop Detected', 510 => 'Not Extended', 511 => 'Network Authentication Required',
+    ];
+
+    /**
      * How requests are sent: `curl` or `streams`; null picks curl when the curl
      * extension is loaded. The tests set it to compare the two.
      */
@@ -34,7 +60,7 @@ final class HttpPost
 
     /** Status of the response, null when there was none (connection error, timeout). */
     public ?int $status = null;
-    /** Reason phrase of the status line. */
+    /** Reason phrase of the status (see REASONS). */
     public string $reason = '';
     /** The first bytes of the response body. */
     public string $excerpt = '';
@@ -274,7 +300,7 @@ final class HttpPost
         foreach ($head as $line) {
             if (preg_match('~^HTTP/\S+\s+([0-9]{3})(?:\s+(.*))?$~', $line, $m)) {
                 $this->status = (int) $m[1];
-                $this->reason = trim($m[2] ?? '');
+                $this->reason = self::REASONS[$this->status] ?? trim($m[2] ?? '');
             } elseif (stripos($line, 'retry-after:') === 0) {
                 $this->retryAfterHeader = substr($line, 12);
             }

@@ -50,7 +50,7 @@ final class HttpSinkConfig
     /** The settings of a sink (for the runtime, which takes its job keys). */
     public static function of(\AsyncBatch\HttpSink $sink): self
     {
-        return (fn (): self => $this->config)->call($sink);
+        return (fn (): HttpSinkConfig => $this->config)->call($sink);
     }
 
     /**

@@ -32,7 +32,7 @@ foreach ([
     'Authorization: x', ['X-A' => 1], ['X-A' => null], ['Bad Name' => 'v'], ['X(y)' => 'v'], ['' => 'v'],
     ['X-A' => "a\r\nX-B: b"], ['X-A' => "a\nb"], ['X-A' => "a\0"], ['Content-Length' => '5'],
     ['host' => 'h'], ['Connection' => 'close'], ['transfer-encoding' => 'chunked'],
-    ['Content-Encoding' => 'br'], ['X-Ok' => 'v', 'X-Bad' => false],
+    ['Content-Encoding' => 'br'], ['X-Ok' => 'v', 'X-Bad' => false], ['X-Header: 1'],
 ] as $headers) {
     attempt('http://h/', ['headers' => $headers]);
 }
@@ -94,20 +94,21 @@ AsyncBatch\InvalidConfigException: Unknown option 'Format' for AsyncBatch\HttpSi
 AsyncBatch\InvalidConfigException: Unknown option '0' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
 -- headers
 AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got string
-AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got array
-AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got array
-AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got array
-AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got array
-AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got array
-AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got array
-AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got array
-AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got array
-AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got array
-AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got array
-AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got array
-AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got array
-AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got array
-AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got array
+AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'X-A'
+AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'X-A'
+AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'Bad Name'
+AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'X(y)'
+AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header ''
+AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'X-A'
+AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'X-A'
+AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'X-A'
+AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'Content-Length'
+AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'host'
+AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'Connection'
+AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'transfer-encoding'
+AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'Content-Encoding'
+AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'X-Bad'
+AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 0
 -- format, timeout, gzip
 AsyncBatch\InvalidConfigException: Option 'format' of AsyncBatch\HttpSink must be 'json' or 'ndjson', got string
 AsyncBatch\InvalidConfigException: Option 'format' of AsyncBatch\HttpSink must be 'json' or 'ndjson', got string

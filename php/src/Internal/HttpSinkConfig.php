@@ -150,7 +150,12 @@ final class HttpSinkConfig
             if (!is_string($name) || !preg_match('/^[!#$%&\'*+\-.^_`|~0-9A-Za-z]+$/', $name)
                 || in_array(strtolower($name), self::RESERVED, true)
                 || !is_string($v) || strpbrk($v, "\r\n\0") !== false) {
-                throw self::bad('headers', 'an array of header names to string values', $value);
+                // {got} names the bad header: "header 'X-A'", "header 0".
+                throw new InvalidConfigException(sprintf(
+                    '%s must be an array of header names to string values, got header %s',
+                    self::subject('headers'),
+                    is_int($name) ? $name : "'$name'",
+                ));
             }
         }
         return $value;

@@ -22,6 +22,7 @@ mod batchlog;
 mod daemon;
 mod fcgi;
 mod fpm;
+mod http_server;
 mod json;
 mod paths;
 mod php;
@@ -37,6 +38,7 @@ pub use daemon::{
 };
 pub use fcgi::{fcgi_request, FcgiResponse};
 pub use fpm::{FpmBuilder, FpmPool};
+pub use http_server::{HttpServer, Reply, Request};
 pub use json::Json;
 pub use paths::{
     cgi_fcgi_binary, extension_so, find_extension_so, find_polyfill_autoload, fixture, php_binary,

@@ -208,12 +208,11 @@ final class HttpPost
             CURLOPT_PROTOCOLS => CURLPROTO_HTTP | CURLPROTO_HTTPS,
             CURLOPT_NOSIGNAL => true,
             // The timeout bounds connecting, sending and waiting for the response,
-            // each: connect timeout, a stall of `timeout` (at least a second, curl's
-            // unit), and three times it in all.
+            // each. curl has a connect timeout and a total one only: connecting
+            // gets `timeout`, and the whole request twice that (sending a batch
+            // then waiting for the answer).
             CURLOPT_CONNECTTIMEOUT_MS => $ms,
-            CURLOPT_LOW_SPEED_LIMIT => 1,
-            CURLOPT_LOW_SPEED_TIME => max(1, (int) ceil($c->timeout)),
-            CURLOPT_TIMEOUT_MS => 3 * $ms,
+            CURLOPT_TIMEOUT_MS => 2 * $ms,
             CURLOPT_HEADERFUNCTION => static function ($h, string $line) use (&$head): int {
                 if (str_starts_with($line, 'HTTP/')) {
                     $head = []; // a new response (after a 1xx)

@@ -138,7 +138,10 @@ impl Request {
         let text = self.body_str();
         let ndjson = self.header("Content-Type").is_some_and(|t| t.contains("ndjson"));
         if ndjson {
-            assert!(text.is_empty() || text.ends_with('\n'), "NDJSON body without a final line feed: {text:?}");
+            assert!(
+                text.is_empty() || text.ends_with('\n'),
+                "NDJSON body without a final line feed: {text:?}"
+            );
             text.lines()
                 .map(|l| Json::parse(l).unwrap_or_else(|e| panic!("bad NDJSON line {l:?}: {e}")))
                 .collect()
@@ -313,12 +316,11 @@ fn serve(stream: TcpStream, connection: u64, shared: &Shared) {
     let Ok(mut writer) = stream.try_clone() else { return };
     let mut reader = BufReader::new(stream);
     let mut on_connection = 0;
-    loop {
-        let Some((method, path, headers, wire)) = read_request(&mut reader, shared) else { break };
+    while let Some((method, path, headers, wire)) = read_request(&mut reader, shared) {
         on_connection += 1;
-        let gzip = headers
-            .iter()
-            .any(|(n, v)| n.eq_ignore_ascii_case("Content-Encoding") && v.trim().eq_ignore_ascii_case("gzip"));
+        let gzip = headers.iter().any(|(n, v)| {
+            n.eq_ignore_ascii_case("Content-Encoding") && v.trim().eq_ignore_ascii_case("gzip")
+        });
         let body = if gzip { gunzip(&wire) } else { wire.clone() };
         let close = headers
             .iter()
@@ -425,7 +427,8 @@ fn read_request(reader: &mut BufReader<TcpStream>, shared: &Shared) -> Option<He
         let (name, value) = l.split_once(':')?;
         headers.push((name.to_string(), value.trim().to_string()));
     }
-    let header = |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+    let header =
+        |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
     let mut body = Vec::new();
     if header("Transfer-Encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
         loop {

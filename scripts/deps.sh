@@ -10,10 +10,15 @@ set -euo pipefail
 # php8.2-cli, php8.2-fpm: the SAPIs the tests and the demo drive.
 # libfcgi-bin: cgi-fcgi, the FastCGI client of the end-to-end tests and the demo.
 # supervisor: supervisord, which the end-to-end test of deploy/'s program runs.
+# php8.2-curl: the polyfill's HttpSink posts with curl when it is loaded (as on most
+#   hosts); the tests compare it with the PHP-streams path.
+# nginx-light, wrk: the HTTP sink benchmark (bench/http_sink.sh) drives php-fpm
+#   through nginx.
 PACKAGES=(
-    php8.2-dev php8.2-cli php8.2-fpm
+    php8.2-dev php8.2-cli php8.2-fpm php8.2-curl
     libclang-dev clang gcc libc6-dev
     libfcgi-bin supervisor
+    nginx-light wrk
 )
 
 missing=()

@@ -223,6 +223,15 @@ fn batches_arrive_complete_and_in_order_per_worker(side: Php) {
         let n = r.items().len();
         assert!((1..=BATCH).contains(&n), "a batch of {n} items, batchSize {BATCH}: {}", r.body_str());
     }
+    if side == Php::Extension {
+        // Keep-alive: a worker's sender posts batch after batch on its connection.
+        assert!(
+            connections.len() <= 4,
+            "{} connections for 2 workers:\n{}",
+            connections.len(),
+            describe(&requests)
+        );
+    }
     // In order per worker: (request number, sequence) only grows, batch after batch.
     let mut last: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
     for r in &batches {

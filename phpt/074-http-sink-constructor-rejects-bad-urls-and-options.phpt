@@ -18,6 +18,7 @@ foreach ([
     'http://127.0.0.1:8080/ingest?x=1', 'https://logs.example/v1/batch', 'http://[::1]:9000/',
     'http://h/a@b', 'ftp://h/', 'http://', 'h/x', 'http:/h', '', 'http://u:p@h/', 'http://u@h/',
     'http://h/#top', 'http://h/a b', "http://h/\t", "http://h/\x7f", "http://h/\0", 'http://h:99999/',
+    'http://h:0/', 'http://h:/', 'http://h:?x',
 ] as $url) {
     attempt($url);
 }
@@ -88,6 +89,9 @@ AsyncBatch\InvalidConfigException: Invalid URL 'http://h/\t' for AsyncBatch\Http
 AsyncBatch\InvalidConfigException: Invalid URL 'http://h/\177' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 AsyncBatch\InvalidConfigException: Invalid URL 'http://h/\0' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 AsyncBatch\InvalidConfigException: Invalid URL 'http://h:99999/' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
+AsyncBatch\InvalidConfigException: Invalid URL 'http://h:0/' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
+AsyncBatch\InvalidConfigException: Invalid URL 'http://h:/' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
+AsyncBatch\InvalidConfigException: Invalid URL 'http://h:?x' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 -- unknown options
 AsyncBatch\InvalidConfigException: Unknown option 'nope' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
 AsyncBatch\InvalidConfigException: Unknown option 'Format' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)

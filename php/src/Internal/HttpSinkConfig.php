@@ -128,7 +128,9 @@ final class HttpSinkConfig
         $scheme = is_array($parts) ? strtolower($parts['scheme'] ?? '') : '';
         if (!is_array($parts) || ($scheme !== 'http' && $scheme !== 'https')
             || !preg_match('~^https?://~i', $url) || ($parts['host'] ?? '') === ''
-            || isset($parts['user']) || isset($parts['pass']) || str_contains($url, '#')) {
+            || isset($parts['user']) || isset($parts['pass']) || str_contains($url, '#')
+            // A port, when written, is 1 to 65535 ("http://h:/" and port 0 are refused).
+            || ($parts['port'] ?? null) === 0 || str_ends_with((string) strtok(substr($url, strlen($scheme) + 3), '/?'), ':')) {
             throw new InvalidConfigException(sprintf(
                 "Invalid URL '%s' for AsyncBatch\\HttpSink: it must be an http:// or https:// URL with a host",
                 str_replace("\0", '\0', $url),

@@ -25,8 +25,8 @@ final class HttpPost
 
     /**
      * Reason phrases of the status codes that have one (those of the Rust `http`
-     * crate, so that both implementations word lastError the same); a status not
-     * listed keeps the phrase the server sent.
+     * crate, so that both implementations word lastError the same, whatever phrase
+     * the server sent); a status not listed is given none: `HTTP 499: ...`.
      */
     private const REASONS = [
         100 => 'Continue', 101 => 'Switching Protocols', 102 => 'Processing', 103 => 'Early Hints',
@@ -297,9 +297,9 @@ final class HttpPost
     private function readHead(HttpSinkConfig $c, array $head): void
     {
         foreach ($head as $line) {
-            if (preg_match('~^HTTP/\S+\s+([0-9]{3})(?:\s+(.*))?$~', $line, $m)) {
+            if (preg_match('~^HTTP/\S+\s+([0-9]{3})(?:\s|$)~', $line, $m)) {
                 $this->status = (int) $m[1];
-                $this->reason = self::REASONS[$this->status] ?? trim($m[2] ?? '');
+                $this->reason = self::REASONS[$this->status] ?? '';
             } elseif (stripos($line, 'retry-after:') === 0) {
                 $this->retryAfterHeader = substr($line, 12);
             }

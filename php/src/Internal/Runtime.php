@@ -431,7 +431,7 @@ final class Runtime
                     ->store($job->identifier, $batch, $attempt, $error, $firstAt, $failedAt);
                 if ($path !== null) {
                     $job->persisted += $n;
-                    if ($job->http !== null) {
+                    if ($job->func instanceof HttpSink) {
                         $job->http->failures++;
                     }
                     Log::line(sprintf(
@@ -459,7 +459,7 @@ final class Runtime
                 usleep((int) round($delay * 1e6));
             }
             $job->retries++;
-            if ($job->http !== null) {
+            if ($job->func instanceof HttpSink) {
                 $job->http->retries++;
             }
         }

@@ -35,6 +35,36 @@ pub struct JobCounters {
     pub last_error: Option<String>,
     /// Unix time of the last call.
     pub last_flush_at: Option<f64>,
+    /// An HttpSink job's requests.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub http: Option<HttpEntry>,
+}
+
+/// An HttpSink job's requests, as in `stats()`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HttpEntry {
+    /// Requests sent, retries included.
+    pub requests: u64,
+    /// Request body bytes as sent.
+    pub bytes: u64,
+    /// Responses per status code.
+    pub statuses: BTreeMap<u16, u64>,
+    /// Retry requests.
+    pub retries: u64,
+    /// Batches that ended in the failure store.
+    pub failures: u64,
+}
+
+impl HttpEntry {
+    fn add(&mut self, o: &HttpEntry) {
+        self.requests += o.requests;
+        self.bytes += o.bytes;
+        for (code, n) in &o.statuses {
+            *self.statuses.entry(*code).or_insert(0) += n;
+        }
+        self.retries += o.retries;
+        self.failures += o.failures;
+    }
 }
 
 impl From<&JobStats> for JobCounters {
@@ -48,6 +78,7 @@ impl From<&JobStats> for JobCounters {
             dropped: s.dropped,
             last_error: s.last_error.clone(),
             last_flush_at: s.last_flush_at,
+            http: None,
         }
     }
 }
@@ -61,6 +92,9 @@ impl JobCounters {
         self.retries += o.retries;
         self.persisted += o.persisted;
         self.dropped += o.dropped;
+        if let Some(h) = &o.http {
+            self.http.get_or_insert_with(HttpEntry::default).add(h);
+        }
         if o.last_flush_at > self.last_flush_at {
             self.last_flush_at = o.last_flush_at;
             if o.last_error.is_some() {

@@ -246,8 +246,19 @@ fn write_status<H: Host>(host: &H, target: &StatusTarget, started: f64, jobs: &[
     let st = host.with(|rt| {
         let mut st = WorkerStatus::new(target.index, started);
         for job in jobs {
-            st.jobs
-                .insert(crate::item::printable_id(&job.id), status::JobCounters::from(&rt.job(job.j).stats));
+            let j = rt.job(job.j);
+            let mut counters = status::JobCounters::from(&j.stats);
+            if j.sink.is_some() {
+                let h = j.http.snapshot();
+                counters.http = Some(status::HttpEntry {
+                    requests: h.requests,
+                    bytes: h.bytes,
+                    statuses: h.statuses,
+                    retries: j.stats.retries,
+                    failures: j.stats.failed_batches,
+                });
+            }
+            st.jobs.insert(crate::item::printable_id(&job.id), counters);
             st.keys.push(job.key.clone());
         }
         st

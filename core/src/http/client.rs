@@ -160,12 +160,7 @@ fn seconds_text(d: Duration) -> String {
 impl Client {
     /// A client with asyncbatch's defaults: no redirects, statuses as answers.
     pub fn new() -> Self {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .user_agent(concat!("asyncbatch/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
         Client { agent }
     }
 
@@ -183,8 +178,15 @@ impl Client {
             .timeout_send_body(Some(sink.timeout))
             .timeout_recv_response(Some(sink.timeout))
             .timeout_recv_body(Some(sink.timeout))
-            .build()
-            .header("Content-Type", sink.format.content_type());
+            .build();
+        // The sink's own headers replace the defaults of the same name.
+        let given = |name: &str| sink.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        if !given("content-type") {
+            req = req.header("Content-Type", sink.format.content_type());
+        }
+        if !given("user-agent") {
+            req = req.header("User-Agent", concat!("asyncbatch/", env!("CARGO_PKG_VERSION")));
+        }
         if sink.gzip {
             req = req.header("Content-Encoding", "gzip");
         }
@@ -214,10 +216,10 @@ impl Client {
             return CallOutcome::Accepted;
         }
         let reason = resp.status().canonical_reason().unwrap_or("");
-        let excerpt: String = String::from_utf8_lossy(&text[..text.len().min(EXCERPT)])
-            .chars()
-            .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
-            .collect();
+        // One line: each line break (CRLF, LF or CR) becomes one space.
+        let excerpt = String::from_utf8_lossy(&text[..text.len().min(EXCERPT)])
+            .replace("\r\n", " ")
+            .replace(['\r', '\n'], " ");
         let mut message = format!("HTTP {status} {reason}").trim_end().to_string();
         if !excerpt.trim().is_empty() {
             message.push_str(": ");

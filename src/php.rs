@@ -57,18 +57,18 @@ pub fn temp_dir() -> String {
     unsafe { CStr::from_ptr(p) }.to_string_lossy().trim_end_matches('/').to_string()
 }
 
-/// An environment variable as PHP's `getenv()` sees it: the SAPI's first (FastCGI
-/// parameters), then the process environment.
-pub fn getenv(name: &str) -> Option<String> {
+/// An environment variable of the SAPI (FastCGI parameters under php-fpm), without
+/// the process environment.
+pub fn sapi_env(name: &str) -> Option<String> {
     let c = CString::new(name).ok()?;
     // SAFETY: valid name; the result is emalloc'd by the SAPI (or NULL).
     let p = unsafe { sapi_getenv(c.as_ptr(), name.len()) };
-    if !p.is_null() {
-        let v = unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
-        unsafe { ffi::_efree(p.cast()) };
-        return Some(v);
+    if p.is_null() {
+        return None;
     }
-    std::env::var(name).ok()
+    let v = unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
+    unsafe { ffi::_efree(p.cast()) };
+    Some(v)
 }
 
 /// The SAPI's name: "cli", "fpm-fcgi", ...

@@ -11,7 +11,7 @@ use asyncbatch_core::delivery::{self, Mode};
 use asyncbatch_core::item::{printable_id, ItemError, ItemErrorKind};
 use asyncbatch_core::runtime::{AfterPush, JobId, RunMode};
 use asyncbatch_core::secure_fs;
-use asyncbatch_core::settings::{RunnerKind, Settings};
+use asyncbatch_core::settings::{RunnerKind, Settings, INI};
 use ext_php_rs::ffi::zend_array;
 use ext_php_rs::flags::DataType;
 use ext_php_rs::types::{ZendHashTable, Zval};
@@ -28,14 +28,50 @@ thread_local! {
     static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-/// This request's settings, as the engine sees them now.
+/// Settings resolved from raw values (the ini settings, then ASYNCBATCH_RUNNER),
+/// with the warnings resolving them gave.
+struct ResolvedSettings {
+    raw: Vec<Option<String>>,
+    settings: Settings,
+    warnings: Vec<String>,
+}
+
+/// This request's settings, as the engine sees them now. Resolving them is cheap
+/// but not free (paths, keys, warnings): the result is kept per process and reused
+/// while the raw values (ini settings, ASYNCBATCH_RUNNER) are the same.
 pub fn current_settings() -> (Settings, Vec<String>) {
-    Settings::resolve(
-        php::ini,
-        php::getenv("ASYNCBATCH_RUNNER"),
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<ResolvedSettings>> = const { std::cell::RefCell::new(None) };
+    }
+    let mut raw: Vec<Option<String>> = INI.iter().map(|d| php::ini(d.name)).collect();
+    raw.push(runner_env());
+    let hit = LAST.with(|l| {
+        let last = l.borrow();
+        last.as_ref().filter(|r| r.raw == raw).map(|r| (r.settings.clone(), r.warnings.clone()))
+    });
+    if let Some(hit) = hit {
+        return hit;
+    }
+    let env = raw.last().cloned().flatten();
+    let (settings, warnings) = Settings::resolve(
+        |name| INI.iter().position(|d| d.name == name).and_then(|i| raw[i].clone()),
+        env,
         Path::new(&php::temp_dir()),
         secure_fs::euid(),
-    )
+    );
+    LAST.with(|l| {
+        *l.borrow_mut() =
+            Some(ResolvedSettings { raw, settings: settings.clone(), warnings: warnings.clone() })
+    });
+    (settings, warnings)
+}
+
+/// `ASYNCBATCH_RUNNER`: the SAPI's variable (a FastCGI parameter) for this request,
+/// else the process environment's, which is read once per process.
+fn runner_env() -> Option<String> {
+    static PROCESS: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    php::sapi_env("ASYNCBATCH_RUNNER")
+        .or_else(|| PROCESS.get_or_init(|| std::env::var("ASYNCBATCH_RUNNER").ok()).clone())
 }
 
 thread_local! {
@@ -56,8 +92,7 @@ fn daemon_alive(spool_dir: &Path) -> bool {
     alive
 }
 
-/// Starts the request's state at its first API call and makes sure the shutdown
-/// runner's function is registered (when this request uses it).
+/// Starts the request's state at its first API call.
 fn ensure_request() {
     if !with_runtime(|rt| rt.in_request()) {
         let (settings, warnings) = current_settings();
@@ -77,6 +112,12 @@ fn ensure_request() {
         }
         raise_sender_warnings();
     }
+}
+
+/// Makes sure the shutdown runner's function is registered, when this request uses
+/// it: a request whose jobs are all HttpSinks never does (their items are posted by
+/// the HTTP sender), so it pays nothing at its end.
+fn ensure_hook() {
     let needed =
         with_runtime(|rt| rt.mode == RunMode::Shutdown && !std::mem::replace(&mut rt.shutdown.pending, true));
     if needed {
@@ -178,10 +219,14 @@ pub fn register(id: &[u8], func: &Zval, config: &zend_array) -> Result<(), Failu
         }),
     )?;
     ensure_request();
+    let is_sink = sink.is_some();
     let job = with_runtime(|rt| match sink {
         Some(sink) => rt.register_sink(id, config, sink),
         None => rt.register(id, config),
     });
+    if !is_sink {
+        ensure_hook();
+    }
     host::set_callable(job, func.shallow_clone());
     Ok(())
 }
@@ -199,10 +244,13 @@ pub fn submit(id: &[u8], item: &Zval) -> Result<(), Failure> {
     }
     let mut fast = with_runtime(|rt| {
         rt.after_fork();
-        if !rt.ready_for_submit() {
+        if !rt.in_request() {
             return Fast::Setup;
         }
         let Some(job) = rt.registered(id) else { return Fast::Unknown };
+        if !rt.ready_for_submit(job) {
+            return Fast::Setup;
+        }
         let max = rt.settings().max_item_size;
         match rt.push_with(job, clock::coarse_now(), |buf| encode::encode_plain(item, buf, max)) {
             Ok(after) => Fast::Done(job, after, rt.has_warnings()),
@@ -213,6 +261,9 @@ pub fn submit(id: &[u8], item: &Zval) -> Result<(), Failure> {
     });
     if let Fast::Setup = fast {
         ensure_request();
+        if with_runtime(|rt| rt.registered(id).is_some_and(|j| rt.job(j).sink.is_none())) {
+            ensure_hook();
+        }
         fast = match with_runtime(|rt| rt.registered(id).map(|j| (j, rt.settings().max_item_size))) {
             Some((job, max)) => Fast::Slow(job, max),
             None => Fast::Unknown,
@@ -263,6 +314,7 @@ fn jobs_for(id: Option<&[u8]>) -> Result<Vec<JobId>, Failure> {
 /// and returns how many items that was.
 pub fn flush(id: Option<&[u8]>) -> Result<u64, Failure> {
     ensure_request();
+    ensure_hook();
     let jobs = jobs_for(id)?;
     let daemon = with_runtime(|rt| {
         (rt.mode == RunMode::Daemon).then(|| (rt.existing_outbox().cloned(), rt.settings().exit_timeout))
@@ -313,7 +365,7 @@ pub fn deliver_at_shutdown() {
     });
     match step {
         Step::Nothing => {}
-        Step::Defer => ensure_request(),
+        Step::Defer => ensure_hook(),
         Step::Deliver => {
             let release = with_runtime(|rt| rt.settings().finish_request && rt.has_pending_work());
             if release && php::function_exists("fastcgi_finish_request") {

@@ -125,8 +125,9 @@ pub fn deliver<H: Host>(host: &H, jobs: &[JobId], mode: Mode) -> Report {
         if report.stopped || report.aborted {
             break;
         }
-        // Daemon processes leave the spool to the daemon's workers.
-        if mode != Mode::Due && !host.with(|rt| rt.daemon_process) {
+        // Daemon processes leave the spool to the daemon's workers; HttpSink jobs'
+        // segments are the HTTP sender's.
+        if mode != Mode::Due && !host.with(|rt| rt.daemon_process || rt.spool_is_the_senders(j)) {
             deliver_spooled(host, j, mode, &budget, &mut report);
         }
         if !report.stopped && !report.aborted {

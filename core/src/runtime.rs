@@ -226,11 +226,13 @@ impl Runtime {
         self.shutdown = ShutdownState::default();
     }
 
-    /// Whether `submitItem` can go straight in: the request is set up, and its
-    /// runner's needs are met (the shutdown runner's function is registered).
+    /// Whether `submitItem` for job `j` can go straight in: the request is set up,
+    /// and its runner's needs are met (the shutdown runner's function is registered,
+    /// unless the job's items go to the HTTP sender).
     #[inline]
-    pub fn ready_for_submit(&self) -> bool {
-        self.settings.is_some() && (self.mode == RunMode::Daemon || self.shutdown.pending)
+    pub fn ready_for_submit(&self, j: JobId) -> bool {
+        self.settings.is_some()
+            && (self.mode == RunMode::Daemon || self.shutdown.pending || self.jobs[j].sink.is_some())
     }
 
     /// The process's outbox (daemon mode), its sender thread started on first use.
@@ -298,6 +300,11 @@ impl Runtime {
     pub fn register_sink(&mut self, id: &[u8], config: JobConfig, sink: SinkConfig) -> JobId {
         let j = self.register(id, config);
         self.jobs[j].sink = Some(Arc::new(sink));
+        // The sender starts now, not at the first submit: it also posts what earlier
+        // processes spooled for the job.
+        if self.mode == RunMode::Shutdown {
+            let _ = self.http_sender();
+        }
         if let Some(sender) = self.existing_http_sender() {
             let job = &self.jobs[j];
             sender.set_job(
@@ -509,11 +516,19 @@ impl Runtime {
 
     /// Whether any registered job has queued items or spooled segments.
     pub fn has_pending_work(&mut self) -> bool {
-        let order = self.order.clone();
+        // HttpSink jobs' items, queued or spooled, are the HTTP sender's.
+        let order: Vec<JobId> =
+            self.order.iter().copied().filter(|&j| !self.spool_is_the_senders(j)).collect();
         if order.iter().any(|&j| !self.jobs[j].queue.is_empty()) {
             return true;
         }
         order.iter().any(|&j| self.spooled_segments(j).is_ok_and(|s| !s.is_empty()))
+    }
+
+    /// Whether the HTTP sender of this process posts `j`'s spooled segments (so the
+    /// end of a request leaves them alone).
+    pub fn spool_is_the_senders(&self, j: JobId) -> bool {
+        self.jobs[j].sink.is_some() && self.existing_http_sender().is_some()
     }
 
     /// Stores a failed batch; on refusal counts it dropped. Returns the message to

@@ -78,7 +78,9 @@ impl HttpSender {
         self.pid
     }
 
-    /// Sets (or updates, at each registration) a sink job.
+    /// Sets (or updates, at each registration) a sink job. Does not wake the thread:
+    /// a request must not pay for a context switch (the thread looks again within
+    /// `callPeriod`).
     pub fn set_job(
         &self,
         job: usize,
@@ -92,11 +94,13 @@ impl HttpSender {
             st.jobs.resize_with(job + 1, SenderJob::default);
         }
         let j = &mut st.jobs[job];
+        if j.sink.as_deref() == Some(&*sink) && j.config == config {
+            return; // the same registration as in the last request
+        }
         j.id = id.to_vec();
         j.config = config;
         j.sink = Some(sink);
         j.counters = counters;
-        self.wake.notify_one();
     }
 
     /// Queues one item that `encode` writes in place; returns the job's queue length.
@@ -111,7 +115,9 @@ impl HttpSender {
         let j = &mut st.jobs[job];
         j.queue.push_with(now, encode)?;
         let len = j.queue.len();
-        if len == 1 || len == j.config.batch_size {
+        // Only a full batch wakes the thread; it finds the others when it looks,
+        // at least every callPeriod.
+        if len == j.config.batch_size {
             self.wake.notify_one();
         }
         Ok(len)
@@ -261,7 +267,13 @@ fn pick(st: &mut State) -> Next {
     let now = clock::coarse_now();
     let mut earliest: Option<Duration> = None;
     for (j, job) in st.jobs.iter_mut().enumerate() {
-        if job.sink.is_none() || job.queue.is_empty() {
+        if job.sink.is_none() {
+            continue;
+        }
+        if job.queue.is_empty() {
+            // Nothing yet: look again after a call period.
+            let p = job.config.call_period;
+            earliest = Some(earliest.map_or(p, |e: Duration| e.min(p)));
             continue;
         }
         let waited = job.queue.oldest_at().map(|t| now.saturating_sub(t)).unwrap_or_default();
@@ -281,6 +293,34 @@ fn pick(st: &mut State) -> Next {
     Next::Wait(earliest.map(|d| Instant::now() + d))
 }
 
+/// How often the thread looks in the spool for segments of its jobs (left by a
+/// process that exited before posting them).
+const SPOOL_EVERY: Duration = Duration::from_secs(2);
+
+/// Makes the thread's runtime know every sink job (under its own ids), with the
+/// latest config, sink and counters.
+fn sync_jobs(host: &ThreadHost<'_>, st: &mut State) {
+    for job in st.jobs.iter_mut() {
+        let Some(sink) = job.sink.clone() else { continue };
+        let tj = match job.thread_job {
+            Some(tj) => {
+                host.with(|rt| rt.job_mut(tj).config = job.config.clone());
+                tj
+            }
+            None => {
+                let tj = host.with(|rt| rt.register(&job.id, job.config.clone()));
+                job.thread_job = Some(tj);
+                tj
+            }
+        };
+        let mut sinks = host.sinks.borrow_mut();
+        if sinks.len() <= tj {
+            sinks.resize_with(tj + 1, || (Arc::clone(&sink), Arc::clone(&job.counters)));
+        }
+        sinks[tj] = (sink, Arc::clone(&job.counters));
+    }
+}
+
 fn run(sender: Arc<HttpSender>) {
     let mut rt = Runtime::new();
     rt.begin_request(sender.settings.clone(), true);
@@ -290,15 +330,33 @@ fn run(sender: Arc<HttpSender>) {
         client: Client::new(),
         sinks: RefCell::new(Vec::new()),
     };
+    let mut next_spool = Instant::now();
+    let mut spooled_for_flush = 0u64;
+    // Thread jobs whose spool segments were looked at at least once.
+    let mut spool_seen: Vec<JobId> = Vec::new();
     loop {
-        let (job, batch, id, config, sink, counters, thread_job) = {
+        // Under the lock: what to do next.
+        let work = {
             let mut st = sender.state.lock();
-            let (j, batch) = loop {
+            loop {
                 if st.stopped {
                     return;
                 }
+                sync_jobs(&host, &mut st);
+                let flush_pending = st.completed < st.requested && spooled_for_flush < st.requested;
+                // Every job gets one look at the spool, even in a short-lived process
+                // that is already stopping (its exit timeout bounds it).
+                let unseen = st.jobs.iter().filter_map(|j| j.thread_job).any(|tj| !spool_seen.contains(&tj));
+                if unseen || (!st.stop && (Instant::now() >= next_spool || flush_pending)) {
+                    spooled_for_flush = st.requested;
+                    break None;
+                }
                 match pick(&mut st) {
-                    Next::Post(j, batch) => break (j, batch),
+                    Next::Post(j, batch) => {
+                        st.inflight = Some((j, batch.clone()));
+                        let tj = st.jobs[j].thread_job.expect("synced");
+                        break Some((j, tj, batch));
+                    }
                     Next::FlushDone => {
                         st.completed = st.requested;
                         sender.done.notify_all();
@@ -308,45 +366,31 @@ fn run(sender: Arc<HttpSender>) {
                         sender.done.notify_all();
                         return;
                     }
-                    Next::Wait(Some(at)) => {
-                        sender.wake.wait_until(&mut st, at);
+                    Next::Wait(at) => {
+                        let until = at.map_or(next_spool, |a| a.min(next_spool));
+                        sender.wake.wait_until(&mut st, until);
                     }
-                    Next::Wait(None) => sender.wake.wait(&mut st),
                 }
-            };
-            st.inflight = Some((j, batch.clone()));
-            let job = &st.jobs[j];
-            let sink = job.sink.clone().expect("picked jobs have a sink");
-            (j, batch, job.id.clone(), job.config.clone(), sink, Arc::clone(&job.counters), job.thread_job)
-        };
-        // The thread's runtime knows the job under its own id; its config may change
-        // with each registration.
-        let tj = match thread_job {
-            Some(tj) => {
-                host.with(|rt| rt.job_mut(tj).config = config.clone());
-                tj
-            }
-            None => {
-                let tj = host.with(|rt| rt.register(&id, config.clone()));
-                sender.state.lock().jobs[job].thread_job = Some(tj);
-                tj
             }
         };
-        {
-            let mut sinks = host.sinks.borrow_mut();
-            if sinks.len() <= tj {
-                sinks.resize_with(tj + 1, || (Arc::clone(&sink), Arc::clone(&counters)));
+        let Some((job, tj, batch)) = work else {
+            // The spool: segments of our jobs a process left (spooled at its exit).
+            let jobs: Vec<JobId> = host.with(|rt| rt.registered_jobs().to_vec());
+            for &tj in &jobs {
+                delivery::deliver(&host, &[tj], delivery::Mode::Flush);
             }
-            sinks[tj] = (sink, counters);
-        }
+            spool_seen = jobs;
+            next_spool = Instant::now() + SPOOL_EVERY;
+            publish_stats(&sender, &host);
+            continue;
+        };
         let end = delivery::run_batch(&host, tj, &batch, &Budget::unlimited(host.now()));
-        let stats = host.with(|rt| rt.job(tj).stats.clone());
         let mut st = sender.state.lock();
         if st.stopped {
             return; // exit timed out: the PHP thread spooled everything
         }
         st.inflight = None;
-        st.jobs[job].stats = stats;
+        copy_stats(&mut st, &host);
         if end == BatchEnd::Stopped {
             // Stopping, and this batch failed: it goes back to the front and the
             // thread ends; the PHP thread spools what is left.
@@ -360,4 +404,17 @@ fn run(sender: Arc<HttpSender>) {
         }
         sender.done.notify_all();
     }
+}
+
+/// Copies the thread's counters of every job into the shared state.
+fn copy_stats(st: &mut State, host: &ThreadHost<'_>) {
+    for job in st.jobs.iter_mut() {
+        if let Some(tj) = job.thread_job {
+            job.stats = host.with(|rt| rt.job(tj).stats.clone());
+        }
+    }
+}
+
+fn publish_stats(sender: &HttpSender, host: &ThreadHost<'_>) {
+    copy_stats(&mut sender.state.lock(), host);
 }

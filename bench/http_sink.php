@@ -11,7 +11,8 @@
 // (c) the extension's HttpSink, in turn: at full load (CONNECTIONS connections,
 // every core busy; ROUNDS rounds) and at light load (one connection: one request
 // at a time). Prints requests/s and latency percentiles side by side, and the
-// items the server received per second.
+// items the server received per second, and where the CPU time went (per page: the
+// workers' request threads, their HTTP sender threads, the server).
 declare(strict_types=1);
 
 const ROUNDS = 2;
@@ -56,6 +57,17 @@ register_shutdown_function(static function () use (&$processes, $dir): void {
     }
     exec('rm -rf ' . escapeshellarg($dir));
 });
+
+// Ctrl-C or a kill ends the run through exit(), so the shutdown function above
+// still stops what was started.
+if (function_exists('pcntl_async_signals')) {
+    pcntl_async_signals(true);
+    foreach ([SIGINT, SIGTERM, SIGHUP] as $signal) {
+        pcntl_signal($signal, static function (): never {
+            exit(130);
+        });
+    }
+}
 
 function fail(string $message): never
 {
@@ -102,9 +114,58 @@ function serverCounts(string $file): array
     return count($parts) === 3 ? array_map('intval', $parts) : [0, 0, 0];
 }
 
+/** Child processes of $pid (php-fpm's workers). */
+function children(int $pid): array
+{
+    $kids = [];
+    foreach (glob('/proc/[0-9]*/stat') ?: [] as $f) {
+        $stat = (string) @file_get_contents($f);
+        $fields = explode(' ', substr($stat, (int) strrpos($stat, ')') + 2));
+        if ((int) ($fields[1] ?? 0) === $pid) {
+            $kids[] = (int) basename(dirname($f));
+        }
+    }
+    return $kids;
+}
+
+/** utime + stime, in clock ticks, of a /proc/.../stat file, and the name in it. */
+function statTicks(string $file): ?array
+{
+    $stat = (string) @file_get_contents($file);
+    $open = strpos($stat, '(');
+    $close = strrpos($stat, ')');
+    if ($open === false || $close === false) {
+        return null;
+    }
+    // Fields from the state on: utime and stime are the 12th and 13th.
+    $fields = explode(' ', substr($stat, $close + 2));
+    return [substr($stat, $open + 1, $close - $open - 1), (int) $fields[11] + (int) $fields[12]];
+}
+
+/**
+ * CPU seconds (user + system) of the processes $pids: ['all' => everything they
+ * used (threads that ended included), 'sender' => asyncbatch's HTTP sender threads].
+ */
+function cpuSeconds(array $pids): array
+{
+    static $tick = null;
+    $tick ??= 1 / max(1, (int) trim((string) shell_exec('getconf CLK_TCK')));
+    $cpu = ['all' => 0.0, 'sender' => 0.0];
+    foreach ($pids as $pid) {
+        $cpu['all'] += (statTicks("/proc/$pid/stat")[1] ?? 0) * $tick;
+        foreach (glob("/proc/$pid/task/[0-9]*/stat") ?: [] as $f) {
+            [$comm, $ticks] = statTicks($f) ?? ['', 0];
+            if ($comm === 'asyncbatch-http') {
+                $cpu['sender'] += $ticks * $tick;
+            }
+        }
+    }
+    return $cpu;
+}
+
 // The HTTP server.
 $stats = "$dir/server.stats";
-start([$serverBinary, '--listen', '127.0.0.1:0', '--stats', $stats], "$dir/server.out");
+$serverProcess = start([$serverBinary, '--listen', '127.0.0.1:0', '--stats', $stats], "$dir/server.out");
 $addr = null;
 waitFor(function () use ($dir, &$addr): bool {
     if (preg_match('/listening on (\S+)/', (string) @file_get_contents("$dir/server.out"), $m)) {
@@ -116,6 +177,8 @@ $sinkUrl = "http://$addr/ingest";
 
 // The php-fpm masters.
 $fpmBinary = trim((string) shell_exec('command -v php-fpm8.2 || command -v php-fpm || ls /usr/sbin/php-fpm8.2 2>/dev/null'));
+/** @var array<string, int> php-fpm master pid per variant */
+$masters = [];
 foreach (array_keys(VARIANTS) as $v) {
     $sock = "$dir/fpm-$v.sock";
     $conf = "[global]\nerror_log = $dir/fpm-$v.log\ndaemonize = no\n\n[bench]\n";
@@ -145,6 +208,7 @@ foreach (array_keys(VARIANTS) as $v) {
     if (!proc_get_status($p)['running']) {
         fail("php-fpm ($v) exited:\n" . @file_get_contents("$dir/fpm-$v.out"));
     }
+    $masters[$v] = proc_get_status($p)['pid'];
 }
 
 // nginx in front of them.
@@ -233,21 +297,32 @@ usleep(1500000);
 /** Runs every variant $rounds times with $connections; prints each run, returns the runs per variant. */
 function measure(int $port, string $stats, int $connections, int $rounds): array
 {
+    global $masters, $serverProcess;
+    $serverPid = proc_get_status($serverProcess)['pid'];
     $results = [];
     for ($round = 1; $round <= $rounds; $round++) {
         foreach (array_keys(VARIANTS) as $v) {
+            $workers = children($masters[$v]);
             [$postsBefore, $itemsBefore] = serverCounts($stats);
+            $cpuBefore = cpuSeconds($workers);
+            $serverBefore = cpuSeconds([$serverPid])['all'];
             $r = wrk("http://127.0.0.1:$port/$v", SECONDS, $connections);
             [$postsDuring, $itemsDuring] = serverCounts($stats);
             // What was still pending (the extension's last batch, callPeriod 0.5 s).
             usleep(1200000);
             [, $itemsAfter] = serverCounts($stats);
+            // CPU per page, the tail included (the sender posts its last batch then).
+            $cpuAfter = cpuSeconds($workers);
+            $pages = max(1, $r['requests']);
+            $r['cpuSender'] = 1e6 * ($cpuAfter['sender'] - $cpuBefore['sender']) / $pages;
+            $r['cpuMain'] = 1e6 * ($cpuAfter['all'] - $cpuBefore['all']) / $pages - $r['cpuSender'];
+            $r['cpuServer'] = 1e6 * (cpuSeconds([$serverPid])['all'] - $serverBefore) / $pages;
             $r['itemsPerSecond'] = ($itemsDuring - $itemsBefore) / SECONDS;
             $r['itemsPerPost'] = $postsDuring > $postsBefore ? ($itemsDuring - $itemsBefore) / ($postsDuring - $postsBefore) : 0;
             $r['submitted'] = $v === 'none' ? 0 : $r['requests'] * ITEMS_PER_PAGE;
             $r['received'] = $itemsAfter - $itemsBefore;
             $results[$v][] = $r;
-            printf("  run %d %-24s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  %9.0f items/s to the server, %.0f per POST\n",
+            printf("  run %d %-29s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  %9.0f items/s to the server, %.0f per POST\n",
                 $round, VARIANTS[$v], $r['rps'], $r['p50'], $r['p99'], $r['itemsPerSecond'], $r['itemsPerPost']);
         }
     }
@@ -257,14 +332,14 @@ function measure(int $port, string $stats, int $connections, int $rounds): array
 function report(string $title, array $results): void
 {
     $mean = static fn (array $rs, string $k): float => array_sum(array_column($rs, $k)) / count($rs);
-    echo "\n$title\n", str_pad('', 26), sprintf("%10s %10s %10s %10s %14s %20s\n", 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'items/s recv', 'received/submitted');
+    echo "\n$title\n", str_pad('', 30), sprintf("%10s %10s %10s %10s %14s %20s\n", 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'items/s recv', 'received/submitted');
     foreach (VARIANTS as $v => $label) {
         $rs = $results[$v];
         $submitted = array_sum(array_column($rs, 'submitted'));
         $received = array_sum(array_column($rs, 'received'));
         $errors = array_sum(array_column($rs, 'errors'));
         printf(
-            "%-26s%10.0f %10.2f %10.2f %10.2f %14.0f %20s%s\n",
+            "%-30s%10.0f %10.2f %10.2f %10.2f %14.0f %20s%s\n",
             $label,
             $mean($rs, 'rps'),
             $mean($rs, 'p50'),
@@ -289,6 +364,11 @@ function report(string $title, array $results): void
         }
     }
     printf("(a') builds the same 20 records and drops them: (c) vs (a') is what asyncbatch itself costs the page.\n");
+    echo "\nCPU per page, in microseconds (user + system, 10 ms ticks):\n", str_pad('', 30),
+        sprintf("%16s %16s %16s\n", 'php-fpm request', 'HTTP sender', 'test server');
+    foreach (VARIANTS as $v => $label) {
+        printf("%-30s%16.1f %16.1f %16.1f\n", $label, $mean($results[$v], 'cpuMain'), $mean($results[$v], 'cpuSender'), $mean($results[$v], 'cpuServer'));
+    }
 }
 
 printf("\nfull load: %d connections\n", CONNECTIONS);

@@ -119,6 +119,17 @@ register_shutdown_function(static function () use ($dir, $key): void {
     exec('rm -rf ' . escapeshellarg($dir));
 });
 
+// Ctrl-C or a kill ends the run through exit(), so the shutdown function above
+// still stops what was started.
+if (function_exists('pcntl_async_signals')) {
+    pcntl_async_signals(true);
+    foreach ([SIGINT, SIGTERM, SIGHUP] as $signal) {
+        pcntl_signal($signal, static function (): never {
+            exit(130);
+        });
+    }
+}
+
 // ---------------------------------------------------------------------------
 printf("asyncbatch benchmark: PHP %s, %d cores, %s\n", PHP_VERSION, (int) shell_exec('nproc'), php_uname('r'));
 printf("extension: %s\n", $so);

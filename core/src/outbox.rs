@@ -93,7 +93,8 @@ pub struct Outbox {
     state: Mutex<State>,
     wake: Condvar,
     done: Condvar,
-    pid: u32,
+    /// The fork generation it was made in (a forked child must make its own).
+    fork_generation: u64,
     config: OutboxConfig,
 }
 
@@ -104,7 +105,7 @@ impl Outbox {
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
             done: Condvar::new(),
-            pid: std::process::id(),
+            fork_generation: crate::fork::generation(),
             config: config.clone(),
         });
         let thread_side = Arc::clone(&outbox);
@@ -114,9 +115,10 @@ impl Outbox {
         Ok(outbox)
     }
 
-    /// The process that made it (a forked child must make its own).
-    pub fn pid(&self) -> u32 {
-        self.pid
+    /// Whether it was made in this process, not inherited over a fork (its thread
+    /// did not come along). No system call: a submit asks.
+    pub fn is_this_process(&self) -> bool {
+        self.fork_generation == crate::fork::generation()
     }
 
     /// Queues one item of job `job` (identifier `id`) that `encode` writes in place;

@@ -255,7 +255,7 @@ impl Runtime {
 
     /// The outbox if one was started in this process.
     pub fn existing_outbox(&self) -> Option<&Arc<Outbox>> {
-        self.outbox.as_ref().filter(|o| o.pid() == std::process::id())
+        self.outbox.as_ref().filter(|o| o.is_this_process())
     }
 
     /// This request's settings.
@@ -337,7 +337,7 @@ impl Runtime {
 
     /// The HTTP sender if one was started in this process.
     pub fn existing_http_sender(&self) -> Option<&Arc<HttpSender>> {
-        self.http_sender.as_ref().filter(|s| s.pid() == std::process::id())
+        self.http_sender.as_ref().filter(|s| s.is_this_process())
     }
 
     /// The job registered in this request under `id`.

@@ -39,6 +39,7 @@ on_both_sides!(
     recycled_workers_lose_no_items,
     a_cli_script_does_not_wait_for_a_stalled_server_and_its_items_arrive_later,
     batches_reuse_one_connection,
+    bodies_are_byte_for_byte_what_json_encode_gives,
 );
 
 /// Panics unless `side` works and has `AsyncBatch\HttpSink`.
@@ -554,6 +555,40 @@ fn a_cli_script_does_not_wait_for_a_stalled_server_and_its_items_arrive_later(si
         "the spool is empty once delivered"
     );
     eprintln!("[{side}] the next run delivered the spooled items ({} POSTs in all)", requests.len());
+}
+
+fn bodies_are_byte_for_byte_what_json_encode_gives(side: Php) {
+    check(side);
+    let server = HttpServer::start();
+    let mut posts = 0;
+    for seed in 1..=4 {
+        let out = side
+            .cli()
+            .script(&fixture("http_sink_json.php"), &[&server.url("/ingest"), &seed.to_string(), "50"])
+            .timeout(Duration::from_secs(60))
+            .run();
+        out.assert_success("http_sink_json.php");
+        let requests = server.requests();
+        let stdout = out.stdout_str();
+        let expected: Vec<&str> = stdout.lines().collect();
+        let got = &requests[posts..];
+        assert_eq!(got.len(), expected.len(), "one POST per batch (seed {seed})");
+        for (i, (r, want)) in got.iter().zip(&expected).enumerate() {
+            let hex: String = r.body.iter().map(|b| format!("{b:02x}")).collect();
+            assert!(
+                hex == **want,
+                "seed {seed}, batch {i}: the body differs from json_encode()'s:\n got  {}\n want {}",
+                r.body_str(),
+                String::from_utf8_lossy(&unhex(want))
+            );
+        }
+        posts = requests.len();
+    }
+    eprintln!("[{side}] {posts} bodies of random items, each byte for byte json_encode()'s");
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap_or(b'?')).collect()
 }
 
 fn batches_reuse_one_connection(side: Php) {

@@ -113,7 +113,9 @@ fn http_date(s: &str) -> Option<SystemTime> {
 
 /// The request body for a batch.
 pub fn body(sink: &SinkConfig, batch: &Batch) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(batch.byte_len() + batch.len() * 8 + 2);
+    // JSON is larger than MessagePack (quotes, key separators, floats as text):
+    // enough room to build most bodies without growing.
+    let mut out = Vec::with_capacity(batch.byte_len() * 2 + batch.len() * 16 + 2);
     let bad = |e: crate::msgpack::DecodeError| format!("cannot encode the batch as JSON: {e}");
     match sink.format {
         Format::Json => {

@@ -17,7 +17,7 @@ fn write_value(r: &mut Reader<'_>, out: &mut Vec<u8>) -> Result<(), DecodeError>
         Head::Nil => out.extend_from_slice(b"null"),
         Head::Bool(true) => out.extend_from_slice(b"true"),
         Head::Bool(false) => out.extend_from_slice(b"false"),
-        Head::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Head::Int(i) => write_int(i, out),
         Head::Float(f) => write_float(f, out),
         Head::Bytes(b) => write_string(b, out),
         Head::List(n) => {
@@ -52,7 +52,7 @@ fn write_value(r: &mut Reader<'_>, out: &mut Vec<u8>) -> Result<(), DecodeError>
                 match r.head()? {
                     Head::Int(k) => {
                         out.push(b'"');
-                        out.extend_from_slice(k.to_string().as_bytes());
+                        write_int(k, out);
                         out.push(b'"');
                     }
                     Head::Bytes(k) => write_string(k, out),
@@ -79,54 +79,150 @@ fn is_list_map(r: &Reader<'_>, n: usize) -> Result<bool, DecodeError> {
     Ok(true)
 }
 
+/// An integer in decimal, without allocating (a batch has many).
+fn write_int(i: i64, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 20];
+    let mut n = i.unsigned_abs();
+    let mut pos = buf.len();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&buf[pos..]);
+}
+
 /// A float as `php_gcvt()` writes it with `serialize_precision = -1`, plus `.0` for a
 /// whole number (PRESERVE_ZERO_FRACTION); NAN and INF as `0` (PARTIAL_OUTPUT_ON_ERROR).
 pub fn write_float(f: f64, out: &mut Vec<u8>) {
+    use std::io::Write;
     if !f.is_finite() {
         out.push(b'0');
         return;
     }
-    let start = out.len();
     if f == 0.0 {
-        out.extend_from_slice(if f.is_sign_negative() { b"-0" } else { b"0" });
-    } else {
-        // Rust's `{:e}` has the shortest digits that read back exactly, as zend_dtoa's mode 0.
-        let sci = format!("{:e}", f.abs());
-        let (mantissa, exp) = sci.split_once('e').expect("scientific format");
-        let exp: i32 = exp.parse().expect("exponent");
-        let digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
-        let decpt = exp + 1;
-        if f < 0.0 {
-            out.push(b'-');
-        }
-        if if decpt < 0 { decpt < -3 } else { decpt > 17 } {
-            out.push(digits[0]);
-            out.push(b'.');
-            if digits.len() > 1 {
-                out.extend_from_slice(&digits[1..]);
-            } else {
-                out.push(b'0');
-            }
-            out.push(b'e');
-            out.push(if decpt - 1 < 0 { b'-' } else { b'+' });
-            out.extend_from_slice((decpt - 1).abs().to_string().as_bytes());
-        } else if decpt <= 0 {
-            out.extend_from_slice(b"0.");
-            out.extend(std::iter::repeat_n(b'0', (-decpt) as usize));
-            out.extend_from_slice(&digits);
+        out.extend_from_slice(if f.is_sign_negative() { b"-0.0" } else { b"0.0" });
+        return;
+    }
+    // Rust's `{:e}` has the shortest digits that read back exactly, as zend_dtoa's
+    // mode 0: at most 17 digits, then `e` and the exponent ("1.7976931348623157e308").
+    let mut sci = [0u8; 32];
+    let len = {
+        let mut w = &mut sci[..];
+        write!(w, "{:e}", f.abs()).expect("a float's {:e} fits in 32 bytes");
+        32 - w.len()
+    };
+    let sci = &sci[..len];
+    let e = sci.iter().position(|&b| b == b'e').expect("scientific format");
+    let mut digits = [0u8; 17];
+    let mut ndigits = 0;
+    for &b in sci[..e].iter().filter(|b| b.is_ascii_digit()) {
+        digits[ndigits] = b;
+        ndigits += 1;
+    }
+    let exp = std::str::from_utf8(&sci[e + 1..]).ok().and_then(|x| x.parse::<i32>().ok()).expect("exponent");
+    let decpt = exp + 1;
+    let ndigits = break_tie_to_even(f.abs(), &mut digits, ndigits, decpt);
+    let digits = &digits[..ndigits];
+    if f < 0.0 {
+        out.push(b'-');
+    }
+    if if decpt < 0 { decpt < -3 } else { decpt > 17 } {
+        out.push(digits[0]);
+        out.push(b'.');
+        if digits.len() > 1 {
+            out.extend_from_slice(&digits[1..]);
         } else {
-            let decpt = decpt as usize;
-            for i in 0..decpt {
-                out.push(*digits.get(i).unwrap_or(&b'0'));
-            }
-            if digits.len() > decpt {
-                out.push(b'.');
-                out.extend_from_slice(&digits[decpt..]);
-            }
+            out.push(b'0');
+        }
+        out.push(b'e');
+        out.push(if decpt - 1 < 0 { b'-' } else { b'+' });
+        write_int(i64::from((decpt - 1).abs()), out);
+    } else if decpt <= 0 {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', (-decpt) as usize));
+        out.extend_from_slice(digits);
+    } else {
+        let decpt = decpt as usize;
+        if digits.len() > decpt {
+            out.extend_from_slice(&digits[..decpt]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[decpt..]);
+        } else {
+            out.extend_from_slice(digits);
+            out.extend(std::iter::repeat_n(b'0', decpt - digits.len()));
+            out.extend_from_slice(b".0");
         }
     }
-    if !out[start..].contains(&b'.') && !out[start..].contains(&b'e') {
-        out.extend_from_slice(b".0");
+}
+
+/// Where `x` lies exactly halfway between two shortest candidates, zend_dtoa takes
+/// the one with an even last digit; Rust's `{:e}` may take the odd one. `digits`
+/// (`ndigits` of them, the value `0.d1d2... × 10^decpt`) are changed to the even
+/// neighbour when `x` is exactly the midpoint and the neighbour reads back as `x`.
+/// Returns the number of digits (a trailing zero is dropped, as zend_dtoa does).
+fn break_tie_to_even(x: f64, digits: &mut [u8; 17], ndigits: usize, decpt: i32) -> usize {
+    let last = digits[ndigits - 1] - b'0';
+    if last % 2 == 0 {
+        return ndigits;
+    }
+    let d: u64 = digits[..ndigits].iter().fold(0, |acc, &c| acc * 10 + u64::from(c - b'0'));
+    // The midpoints below and above, in units of 10^(decpt - ndigits - 1).
+    let scale = decpt - ndigits as i32 - 1;
+    let neighbour = if equals_decimal(x, d * 10 - 5, scale) {
+        d - 1
+    } else if last != 9 && equals_decimal(x, d * 10 + 5, scale) {
+        d + 1
+    } else {
+        return ndigits;
+    };
+    let mut text = [0u8; 17];
+    let mut n = neighbour;
+    for i in (0..ndigits).rev() {
+        text[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    // The neighbour must read back as x (near a power of two the gap below is smaller).
+    let reads_back = format!("0.{}e{decpt}", std::str::from_utf8(&text[..ndigits]).unwrap_or("0"))
+        .parse::<f64>()
+        .is_ok_and(|y| y == x);
+    if !reads_back {
+        return ndigits;
+    }
+    digits[..ndigits].copy_from_slice(&text[..ndigits]);
+    let mut len = ndigits;
+    while len > 1 && digits[len - 1] == b'0' {
+        len -= 1;
+    }
+    len
+}
+
+/// Whether the finite, positive `x` is exactly `k × 10^scale`.
+fn equals_decimal(x: f64, k: u64, scale: i32) -> bool {
+    let bits = x.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = bits & ((1 << 52) - 1);
+    let (m, e) = if biased == 0 { (fraction, -1074) } else { (fraction | (1 << 52), biased - 1075) };
+    if m == 0 || k == 0 {
+        return false;
+    }
+    // x = m' × 2^(e + tm), k = k' × 2^tk with m', k' odd; 10^scale = 2^scale × 5^scale.
+    let (tm, tk) = (m.trailing_zeros() as i32, k.trailing_zeros() as i32);
+    let (m_odd, k_odd) = (u128::from(m >> tm), u128::from(k >> tk));
+    if e + tm != tk + scale {
+        return false;
+    }
+    let Some(five) = 5u128.checked_pow(scale.unsigned_abs()) else { return false };
+    if scale >= 0 {
+        k_odd.checked_mul(five) == Some(m_odd)
+    } else {
+        m_odd.checked_mul(five) == Some(k_odd)
     }
 }
 
@@ -137,6 +233,14 @@ pub fn write_string(s: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
     let mut pos = 0;
     while pos < s.len() {
+        // Runs of plain ASCII are copied at once: most of a log line.
+        let run = s[pos..].iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\' || c >= 0x80);
+        let end = run.map_or(s.len(), |r| pos + r);
+        out.extend_from_slice(&s[pos..end]);
+        pos = end;
+        if pos == s.len() {
+            break;
+        }
         let c = s[pos];
         if c < 0x80 {
             match c {
@@ -147,8 +251,7 @@ pub fn write_string(s: &[u8], out: &mut Vec<u8>) {
                 b'\n' => out.extend_from_slice(b"\\n"),
                 b'\r' => out.extend_from_slice(b"\\r"),
                 b'\t' => out.extend_from_slice(b"\\t"),
-                0..=0x1f => out.extend_from_slice(format!("\\u{c:04x}").as_bytes()),
-                _ => out.push(c),
+                _ => write_unicode_escape(u32::from(c), out),
             }
             pos += 1;
             continue;
@@ -156,7 +259,7 @@ pub fn write_string(s: &[u8], out: &mut Vec<u8>) {
         match next_utf8(s, pos) {
             Ok((ch, len)) => {
                 if ch == 0x2028 || ch == 0x2029 {
-                    out.extend_from_slice(format!("\\u{ch:04x}").as_bytes());
+                    write_unicode_escape(ch, out);
                 } else {
                     out.extend_from_slice(&s[pos..pos + len]);
                 }
@@ -169,6 +272,15 @@ pub fn write_string(s: &[u8], out: &mut Vec<u8>) {
         }
     }
     out.push(b'"');
+}
+
+/// `\uXXXX`, lower-case hex, for a code point below U+10000.
+fn write_unicode_escape(ch: u32, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(b"\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(HEX[((ch >> shift) & 0xf) as usize]);
+    }
 }
 
 fn lead(c: u8) -> bool {
@@ -266,6 +378,10 @@ mod tests {
             (0.1 + 0.2, "0.30000000000000004"),
             (5e-324, "5.0e-324"),
             (f64::MAX, "1.7976931348623157e+308"),
+            // Exactly halfway between two 16-digit candidates (.25 and .75 are exact
+            // here): the even one.
+            (847788045577606.0 + 0.25, "847788045577606.2"),
+            (847788045577606.0 + 0.75, "847788045577606.8"),
             (f64::NAN, "0"),
             (f64::INFINITY, "0"),
         ];

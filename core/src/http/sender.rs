@@ -54,7 +54,8 @@ pub struct HttpSender {
     state: Mutex<State>,
     wake: Condvar,
     done: Condvar,
-    pid: u32,
+    /// The fork generation it was made in (a forked child must make its own).
+    fork_generation: u64,
     settings: Settings,
 }
 
@@ -65,7 +66,7 @@ impl HttpSender {
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
             done: Condvar::new(),
-            pid: std::process::id(),
+            fork_generation: crate::fork::generation(),
             settings,
         });
         let thread_side = Arc::clone(&sender);
@@ -73,9 +74,10 @@ impl HttpSender {
         Ok(sender)
     }
 
-    /// The process that made it.
-    pub fn pid(&self) -> u32 {
-        self.pid
+    /// Whether it was made in this process, not inherited over a fork (its thread
+    /// did not come along). No system call: a submit asks.
+    pub fn is_this_process(&self) -> bool {
+        self.fork_generation == crate::fork::generation()
     }
 
     /// Sets (or updates, at each registration) a sink job. Does not wake the thread:

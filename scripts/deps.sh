@@ -12,13 +12,14 @@ set -euo pipefail
 # supervisor: supervisord, which the end-to-end test of deploy/'s program runs.
 # php8.2-curl: the polyfill's HttpSink posts with curl when it is loaded (as on most
 #   hosts); the tests compare it with the PHP-streams path.
-# nginx-light, wrk: the HTTP sink benchmark (bench/http_sink.sh) drives php-fpm
-#   through nginx.
+# nginx-light, wrk: the benchmarks drive php-fpm through nginx.
+# php-monolog: Monolog 2 (in /usr/share/php), which the Monolog handler is tested with.
 PACKAGES=(
     php8.2-dev php8.2-cli php8.2-fpm php8.2-curl
     libclang-dev clang gcc libc6-dev
     libfcgi-bin supervisor
     nginx-light wrk
+    php-monolog
 )
 
 missing=()

@@ -1,5 +1,5 @@
 <?php
-// A producer of the daemon throughput benchmark: submits COUNT 10-key log records
+// A producer of the daemon throughput benchmark (bench/run.sh): submits COUNT 10-key log records
 // to job "bench" as fast as it can, hands them off with flush(), and prints JSON:
 // when the first and the last submit happened, and its stats().
 //
@@ -8,8 +8,9 @@ declare(strict_types=1);
 
 $producer = (int) $argv[1];
 $count = (int) $argv[2];
+require __DIR__ . '/jobs.php';
 $runner = new AsyncBatchRunner();
-$runner->registerAsyncJob('bench', static fn (array $items): bool => true, ['batchSize' => 1000]);
+bench_register_bench($runner);
 $record = [
     'ts' => 1763900000.25, 'level' => 'info', 'channel' => 'app', 'msg' => 'user signed in',
     'uid' => 4242, 'ip' => '203.0.113.7', 'path' => '/account/login', 'ms' => 12.5,

@@ -1,5 +1,5 @@
 <?php
-// One side of the submitItem benchmark, run by bench/run.php in a process of its own:
+// One side of the submitItem benchmark, run by bench/bench.php in a process of its own:
 //
 //   php [-d extension=... | -d auto_prepend_file=php/autoload.php] bench/submit.php MODE ROUNDS PER_ROUND
 //
@@ -32,14 +32,11 @@ assert(strlen($line) === 120);
 
 $runner = null;
 if ($mode !== 'none') {
+    require __DIR__ . '/jobs.php';
     $runner = new AsyncBatchRunner();
     // Nothing is delivered inside a timed round: batches and queues larger than a
     // round, a period longer than the run.
-    $runner->registerAsyncJob('bench', static fn (array $items): bool => true, [
-        'batchSize' => $perRound * 2,
-        'maxQueueSize' => $perRound * 2,
-        'callPeriod' => 3600,
-    ]);
+    bench_register_bench($runner, ['batchSize' => $perRound * 2, 'maxQueueSize' => $perRound * 2, 'callPeriod' => 3600]);
 }
 
 $out = [];

@@ -1,4 +1,4 @@
-//! The endpoint of the HTTP sink benchmark (`bench/http_sink.sh`): the tests'
+//! The endpoint of the HTTP sink benchmark (`bench/run.sh`): the tests'
 //! [`HttpServer`] answering 200 at once, counting instead of recording.
 //!
 //! ```text

@@ -1,8 +1,13 @@
 <?php
-// The page of the HTTP sink benchmark (bench/http_sink.sh), served by php-fpm
-// behind nginx: renders a small list, and, when the pool sets AB_BENCH_SINK (the
-// sink's URL), logs 20 records to an AsyncBatch\HttpSink job. Without it: the
-// same page without logging.
+// The page of the php-fpm benchmark (bench/run.sh), served by php-fpm behind nginx:
+// renders a small list and, depending on the pool's AB_BENCH_MODE, logs 20 records.
+//
+//   none   the page alone
+//   build  builds the same 20 records and drops them (the cost of making log
+//          records, which any logging library has)
+//   count  submits them to job "logs", delivered by whatever runner the pool's
+//          settings select (see bench/jobs.php)
+//   sink   submits them to job "logs", an AsyncBatch\HttpSink to AB_BENCH_SINK
 declare(strict_types=1);
 
 $html = '';
@@ -10,18 +15,16 @@ for ($i = 0; $i < 100; $i++) {
     $html .= '<li>' . htmlspecialchars("item $i: <b>bold</b> & co", ENT_QUOTES) . "</li>\n";
 }
 
-$url = getenv('AB_BENCH_SINK');
-$sink = is_string($url) && $url !== '';
-if ($sink || getenv('AB_BENCH_BUILD')) {
-    // With AB_BENCH_BUILD the records are built the same way and dropped: the cost of
-    // making log records, which any logging library has, apart from asyncbatch's.
+$mode = getenv('AB_BENCH_MODE') ?: 'none';
+if ($mode !== 'none') {
     $dropped = [];
     $submit = static function (array $record) use (&$dropped): void {
         $dropped[] = $record;
     };
-    if ($sink) {
+    if ($mode !== 'build') {
+        require_once __DIR__ . '/jobs.php';
         $runner = new AsyncBatchRunner();
-        $runner->registerAsyncJob('logs', new AsyncBatch\HttpSink($url, ['batchSize' => 500, 'callPeriod' => 0.5]));
+        bench_register_logs($runner, $mode === 'sink' ? (string) getenv('AB_BENCH_SINK') : null);
         $submit = static function (array $record) use ($runner): void {
             $runner->submitItem('logs', $record);
         };

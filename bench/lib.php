@@ -1,0 +1,224 @@
+<?php
+// Helpers of the benchmark driver (bench/bench.php): processes it starts and stops,
+// wrk, and what /proc says about CPU time and memory.
+declare(strict_types=1);
+
+/** @var list<resource> processes to stop at exit, in their own process groups */
+$GLOBALS['bench_processes'] = [];
+
+function fail(string $message): never
+{
+    fwrite(STDERR, "bench: $message\n");
+    exit(1);
+}
+
+/**
+ * Stops every process started with start() when the driver exits: at the end, on
+ * fail(), and on Ctrl-C or a kill (turned into exit()). Removes $dir.
+ */
+function cleanup_at_exit(string $dir): void
+{
+    register_shutdown_function(static function () use ($dir): void {
+        $processes = array_reverse($GLOBALS['bench_processes']);
+        foreach ($processes as $p) {
+            $status = proc_get_status($p);
+            if ($status['running']) {
+                // Its own process group: php-fpm's workers and nginx's go too.
+                posix_kill(-$status['pid'], SIGTERM);
+            }
+        }
+        // The daemon spools what it has not delivered and stops within seconds.
+        $deadline = microtime(true) + 12;
+        foreach ($processes as $p) {
+            while (proc_get_status($p)['running'] && microtime(true) < $deadline) {
+                usleep(50000);
+            }
+            $status = proc_get_status($p);
+            if ($status['running']) {
+                posix_kill(-$status['pid'], SIGKILL);
+            }
+            proc_close($p);
+        }
+        exec('rm -rf ' . escapeshellarg($dir));
+    });
+    if (function_exists('pcntl_async_signals')) {
+        pcntl_async_signals(true);
+        foreach ([SIGINT, SIGTERM, SIGHUP] as $signal) {
+            pcntl_signal($signal, static function (): never {
+                exit(130);
+            });
+        }
+    }
+}
+
+/** Starts a process in its own process group (setsid), output to $log; returns its pid. */
+function start(array $argv, string $log, ?array $env = null): int
+{
+    $cmd = 'exec setsid ' . implode(' ', array_map('escapeshellarg', $argv));
+    $p = proc_open($cmd, [0 => ['file', '/dev/null', 'r'], 1 => ['file', $log, 'a'], 2 => ['file', $log, 'a']], $pipes, null, $env);
+    if ($p === false) {
+        fail('cannot start ' . $argv[0]);
+    }
+    $GLOBALS['bench_processes'][] = $p;
+    return proc_get_status($p)['pid'];
+}
+
+function is_running(int $pid): bool
+{
+    return posix_kill($pid, 0);
+}
+
+/** Waits until $ready() is true; fails with $what and the log after $timeout seconds. */
+function wait_for(callable $ready, float $timeout, string $what, string $log): void
+{
+    $deadline = microtime(true) + $timeout;
+    while (!$ready()) {
+        if (microtime(true) > $deadline) {
+            fail("$what did not come up:\n" . @file_get_contents($log));
+        }
+        usleep(20000);
+    }
+}
+
+/** Runs a command to completion; returns [status, stdout, stderr]. */
+function run(array $argv, array $env = []): array
+{
+    $p = proc_open($argv, [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes, null, $env + getenv());
+    $out = stream_get_contents($pipes[1]);
+    $err = stream_get_contents($pipes[2]);
+    fclose($pipes[1]);
+    fclose($pipes[2]);
+    return [proc_close($p), $out, $err];
+}
+
+/** The JSON a command printed; fails with its output otherwise. */
+function json_or_die(array $result, string $what): array
+{
+    $json = json_decode(trim($result[1]), true);
+    if ($result[0] !== 0 || !is_array($json)) {
+        fail("$what failed (exit $result[0]):\n$result[1]$result[2]");
+    }
+    return $json;
+}
+
+function free_port(): int
+{
+    $s = stream_socket_server('tcp://127.0.0.1:0');
+    $name = stream_socket_get_name($s, false);
+    fclose($s);
+    return (int) substr($name, strrpos($name, ':') + 1);
+}
+
+/** Runs wrk; returns requests/s, requests, errors and latency percentiles in ms. */
+function wrk(string $url, float $seconds, int $connections): array
+{
+    $out = (string) shell_exec(sprintf('wrk -t1 -c%d -d%ds --latency %s 2>&1', $connections, (int) ceil($seconds), escapeshellarg($url)));
+    $ms = static fn (string $v, string $unit): float => (float) $v * ['us' => 0.001, 'ms' => 1.0, 's' => 1000.0, 'm' => 60000.0][$unit];
+    $r = ['rps' => 0.0, 'requests' => 0, 'errors' => 0];
+    if (preg_match('/Requests\/sec:\s+([\d.]+)/', $out, $m)) {
+        $r['rps'] = (float) $m[1];
+    }
+    if (preg_match('/(\d+) requests in/', $out, $m)) {
+        $r['requests'] = (int) $m[1];
+    }
+    if (preg_match('/Non-2xx or 3xx responses: (\d+)/', $out, $m)) {
+        $r['errors'] += (int) $m[1];
+    }
+    if (preg_match('/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/', $out, $m)) {
+        $r['errors'] += (int) $m[1] + (int) $m[2] + (int) $m[3] + (int) $m[4];
+    }
+    foreach (['50', '90', '99'] as $p) {
+        $r["p$p"] = preg_match("/^\\s+$p%\\s+([\\d.]+)(us|ms|s|m)\\s*$/m", $out, $m) ? $ms($m[1], $m[2]) : NAN;
+    }
+    if ($r['requests'] === 0) {
+        fail("wrk failed:\n$out");
+    }
+    return $r;
+}
+
+/** The fields of /proc/PID/stat after the name: [name, fields from the state on]. */
+function proc_stat(string $file): ?array
+{
+    $stat = (string) @file_get_contents($file);
+    $open = strpos($stat, '(');
+    $close = strrpos($stat, ')');
+    if ($open === false || $close === false) {
+        return null;
+    }
+    return [substr($stat, $open + 1, $close - $open - 1), explode(' ', substr($stat, $close + 2))];
+}
+
+/** Direct children of $pid. */
+function children(int $pid): array
+{
+    $kids = [];
+    foreach (glob('/proc/[0-9]*/stat') ?: [] as $f) {
+        $fields = proc_stat($f)[1] ?? [];
+        if ((int) ($fields[1] ?? 0) === $pid) {
+            $kids[] = (int) basename(dirname($f));
+        }
+    }
+    return $kids;
+}
+
+/** $pid and all its descendants. */
+function process_tree(int $pid): array
+{
+    $all = [$pid];
+    foreach (children($pid) as $kid) {
+        array_push($all, ...process_tree($kid));
+    }
+    return $all;
+}
+
+/**
+ * CPU seconds (user + system) of the processes $pids: 'all' (threads that ended
+ * included), 'asyncbatch' (asyncbatch's own threads: the HTTP sender, the daemon
+ * runner's sender; they run beside the requests).
+ */
+function cpu_seconds(array $pids): array
+{
+    static $tick = null;
+    $tick ??= 1 / max(1, (int) trim((string) shell_exec('getconf CLK_TCK')));
+    $cpu = ['all' => 0.0, 'asyncbatch' => 0.0];
+    foreach ($pids as $pid) {
+        $fields = proc_stat("/proc/$pid/stat")[1] ?? null;
+        if ($fields === null) {
+            continue;
+        }
+        // utime and stime are the 12th and 13th fields from the state on.
+        $cpu['all'] += ((int) $fields[11] + (int) $fields[12]) * $tick;
+        foreach (glob("/proc/$pid/task/[0-9]*/stat") ?: [] as $f) {
+            [$name, $t] = proc_stat($f) ?? ['', []];
+            if (str_starts_with($name, 'asyncbatch-')) {
+                $cpu['asyncbatch'] += ((int) $t[11] + (int) $t[12]) * $tick;
+            }
+        }
+    }
+    return $cpu;
+}
+
+/**
+ * Memory of a process in KiB: 'rss'; 'pss' (shared pages divided among the
+ * processes that map them); 'private' (pages no other process maps).
+ */
+function memory_kib(int $pid): array
+{
+    $rollup = (string) @file_get_contents("/proc/$pid/smaps_rollup");
+    $field = static fn (string $name): int => preg_match("/^$name:\\s+(\\d+) kB/m", $rollup, $m) ? (int) $m[1] : 0;
+    return ['rss' => $field('Rss'), 'pss' => $field('Pss'), 'private' => $field('Private_Clean') + $field('Private_Dirty')];
+}
+
+function median(array $values): float
+{
+    if ($values === []) {
+        return NAN;
+    }
+    sort($values);
+    return (float) $values[intdiv(count($values), 2)];
+}
+
+function mean(array $values): float
+{
+    return $values === [] ? NAN : array_sum($values) / count($values);
+}

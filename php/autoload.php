@@ -5,8 +5,9 @@
  *
  * Registers an autoloader for AsyncBatchRunner and the AsyncBatch\ classes. The
  * public classes come from the polyfill only when the asyncbatch extension is not
- * loaded; with the extension, only the internal helpers (AsyncBatch\Internal\, used
- * by the CLI to read the shared file formats) are ever loaded from here.
+ * loaded; with the extension, only the classes it does not define are loaded from
+ * here: the internal helpers (AsyncBatch\Internal\, used by the CLI to read the
+ * shared file formats) and the Monolog handler (AsyncBatch\Monolog\).
  */
 
 declare(strict_types=1);
@@ -22,7 +23,8 @@ if (!defined('ASYNCBATCH_POLYFILL_DIR')) {
         } else {
             return;
         }
-        if (!str_starts_with($file, 'Internal/') && extension_loaded('asyncbatch')) {
+        if (!str_starts_with($file, 'Internal/') && !str_starts_with($file, 'Monolog/')
+            && extension_loaded('asyncbatch')) {
             return;
         }
         $path = ASYNCBATCH_POLYFILL_DIR . '/' . $file . '.php';

@@ -406,6 +406,26 @@ impl Background {
         Background { child, stdout, stderr, exit: None, started: Instant::now(), ended: None }
     }
 
+    /// Like [`Background::spawn`], with stdout and stderr both appended to
+    /// `{dir}/{name}.log`, opened with `O_APPEND`: for a program that also opens
+    /// `/dev/stdout` itself (supervisord's `stdout_logfile=/dev/stdout`), whose
+    /// writes through its own offset would otherwise overwrite the others.
+    /// [`Background::stdout`] and [`Background::stderr`] both read that file.
+    pub fn spawn_appending(mut cmd: Command, dir: &Path, name: &str) -> Background {
+        let log = dir.join(format!("{name}.log"));
+        let file = OpenOptions::new().create(true).append(true).open(&log).expect("create the log file");
+        cmd.stdin(Stdio::null()).stdout(file.try_clone().expect("dup")).stderr(file).process_group(0);
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {:?}: {e}", cmd.get_program()));
+        Background {
+            child,
+            stdout: log.clone(),
+            stderr: log,
+            exit: None,
+            started: Instant::now(),
+            ended: None,
+        }
+    }
+
     /// Its pid.
     pub fn pid(&self) -> i32 {
         self.child.id() as i32

@@ -1064,6 +1064,41 @@ fn sigterm_lets_the_batches_in_hand_finish_and_exits_within_the_stop_timeout() {
 }
 
 #[test]
+fn sigterm_journals_what_waits_on_the_queue_before_the_daemon_exits() {
+    // In a container the queue goes away with the daemon (its IPC namespace): what
+    // waits on it at a stop must be in the spool by the time the daemon has exited.
+    let sandbox = Sandbox::new();
+    let out = sandbox.join("batches.log");
+    let mut d = daemon(&sandbox, &out).workers(2).start();
+    let workers = d.worker_pids();
+    let receiver: Vec<i32> = d.tree()[1..].iter().copied().filter(|p| !workers.contains(p)).collect();
+    assert_eq!(receiver.len(), 1, "one receiver besides the workers: {:?}", d.tree());
+    // A receiver that cannot run: what producers send stays on the queue.
+    unsafe { libc::kill(receiver[0], libc::SIGSTOP) };
+    producer(&sandbox.daemon_ini(), "e2e", 1, 2000).strings().run();
+    let waiting = queue_stat(sandbox.queue_key()).map(|q| q.messages).unwrap_or(0);
+    assert!(waiting > 0, "messages wait on the queue\n{}", diagnostics(&sandbox, Some(&d)));
+
+    d.signal(libc::SIGTERM);
+    thread::sleep(Duration::from_millis(200));
+    unsafe { libc::kill(receiver[0], libc::SIGCONT) };
+    let exit = d.wait_exit(Duration::from_secs(15));
+    let left = queue_stat(sandbox.queue_key()).map(|q| q.messages).unwrap_or(0);
+    eprintln!("SIGTERM with {waiting} messages on the queue: {left} left there when the daemon had exited");
+    assert_eq!(exit.and_then(|s| s.code()), Some(0), "{}", diagnostics(&sandbox, Some(&d)));
+    assert_eq!(left, 0, "the queue was journaled before the exit\n{}", diagnostics(&sandbox, Some(&d)));
+    assert_no_survivors(&mut d, Duration::from_secs(2));
+    drop(d);
+
+    // The queue gone, as with the container: the spool has every item.
+    remove_queue(sandbox.queue_key());
+    let d = daemon(&sandbox, &out).workers(2).start();
+    let expected = expected_items(1, 2000);
+    let (batches, _) = wait_delivered(&out, &expected, Duration::from_secs(20), &sandbox, Some(&d));
+    assert_eq!(tally(&batches, &expected).duplicates, 0, "{}", diagnostics(&sandbox, Some(&d)));
+}
+
+#[test]
 fn sigterm_with_a_hung_callable_kills_it_at_the_stop_timeout_and_loses_nothing() {
     let sandbox = Sandbox::new();
     let out = sandbox.join("batches.log");

@@ -571,9 +571,31 @@ pub fn run_receiver(queue: Option<Queue>, spool_dir: &std::path::Path, log: &dyn
             idle = (idle * 2).min(Duration::from_millis(10));
         }
     }
+    // Stopping: what is still on the queue goes to the journal first. A queue may go
+    // away with the daemon (a container's IPC namespace does); the spool stays.
+    // Bounded, since producers may still be sending.
+    let deadline = Instant::now() + STOP_INGEST;
+    while Instant::now() < deadline {
+        match r.step(&mut lines) {
+            Ok(Step::Took) => {
+                let _ = r.rotate(false);
+            }
+            Ok(Step::Empty) => break,
+            Err(e) => {
+                lines.push(format!("asyncbatch daemon: receiver: {e}"));
+                break;
+            }
+        }
+    }
     let _ = r.rotate(true);
+    for l in lines.drain(..) {
+        log(&l);
+    }
     let _ = status::write_json(&status_path, &r.status);
 }
+
+/// The longest the receiver keeps journaling the queue once asked to stop.
+const STOP_INGEST: Duration = Duration::from_secs(2);
 
 /// Drains what the queue holds into the journal and splits mixed segments, for a
 /// one-shot drain. Returns log lines.

@@ -57,6 +57,10 @@ final class Fs
      */
     public static function ensureDir(string $dir, string $what): ?string
     {
+        $why = self::checkDefaultBase($dir, true);
+        if ($why !== null) {
+            return $why;
+        }
         if (!file_exists($dir) && !is_link($dir)) {
             $missing = [];
             for ($d = $dir; !in_array($d, ['', '/', '.'], true) && !file_exists($d) && !is_link($d); $d = dirname($d)) {
@@ -83,11 +87,40 @@ final class Fs
      */
     public static function checkDir(string $dir, string $what): ?string
     {
+        return self::checkDefaultBase($dir, false) ?? self::check($dir, $what . ' directory');
+    }
+
+    /**
+     * The parent of the default directories, `{tmp}/asyncbatch-{euid}`, is in the shared
+     * temporary directory, where another local user could make it first: for a
+     * directory under it, it is created 0700 when missing ($create) and refused like
+     * the directories themselves (`refusing to use directory …`), as the extension does.
+     */
+    private static function checkDefaultBase(string $dir, bool $create): ?string
+    {
+        $base = Settings::get()->defaultBase;
+        if ($base === null || !str_starts_with($dir, $base . '/')) {
+            return null;
+        }
+        if ($create && !file_exists($base) && !is_link($base)) {
+            if (@mkdir($base, 0700)) {
+                @chmod($base, 0700); // whatever the umask
+            } elseif (!is_dir($base)) {
+                $e = error_get_last();
+                return sprintf('cannot create directory %s: %s', $base, self::why($e['message'] ?? 'unknown error'));
+            }
+        }
+        return self::check($base, 'directory');
+    }
+
+    /** Why $dir (named $label in the message) may not be used, or null. */
+    private static function check(string $dir, string $label): ?string
+    {
         clearstatcache(true, $dir);
         $st = @lstat($dir);
-        $prefix = sprintf('refusing to use %s directory %s: ', $what, $dir);
+        $prefix = sprintf('refusing to use %s %s: ', $label, $dir);
         if ($st === false) {
-            return sprintf('cannot use %s directory %s: it does not exist', $what, $dir);
+            return sprintf('cannot use %s %s: it does not exist', $label, $dir);
         }
         if (($st['mode'] & 0170000) === 0120000) {
             return $prefix . 'it is a symbolic link';

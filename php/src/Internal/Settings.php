@@ -19,6 +19,11 @@ final class Settings
     public string $spoolDir;
     /** Failure store directory. By default, `{tmp}/asyncbatch-{euid}/failed`. */
     public string $failureDir;
+    /**
+     * `{tmp}/asyncbatch-{euid}` when either directory is left to its default, else null:
+     * it is in the shared temporary directory, so it is checked like the directories.
+     */
+    public ?string $defaultBase = null;
     /** Cap on the failure store, in bytes (ini in MiB). By default, 64 MiB. */
     public int $failureCapBytes = 64 * 1048576;
     /** Call fastcgi_finish_request() before delivering at shutdown. By default, on. */
@@ -46,6 +51,11 @@ final class Settings
         $base = rtrim(sys_get_temp_dir(), '/') . '/asyncbatch-' . Fs::euid();
         $s->spoolDir = self::dir('asyncbatch.spool_dir', $base . '/spool');
         $s->failureDir = self::dir('asyncbatch.failure_dir', $base . '/failed');
+        foreach (['asyncbatch.spool_dir', 'asyncbatch.failure_dir'] as $name) {
+            if (trim((string) self::raw($name)) === '') {
+                $s->defaultBase = $base;
+            }
+        }
 
         $runner = self::raw('asyncbatch.runner');
         if ($runner !== null) {

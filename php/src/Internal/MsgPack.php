@@ -18,6 +18,17 @@ final class MsgPack
     /** Deepest nesting of arrays and maps the decoder accepts. */
     public const MAX_DEPTH = 512;
 
+    /** Most map keys an encoder remembers the encoding of. */
+    private const KEY_CACHE = 1024;
+
+    /**
+     * Encoded map keys: items of a job tend to have the same keys, and every item
+     * goes through here (the spool, and the journal written before each delivery).
+     *
+     * @var array<int|string, string>
+     */
+    private static array $keys = [];
+
     private string $buf = '';
     private int $pos = 0;
     private int $len = 0;
@@ -29,13 +40,17 @@ final class MsgPack
     public static function encode(mixed $value): string
     {
         if (is_string($value)) {
+            $n = strlen($value);
+            if ($n < 32 && preg_match('//u', $value) === 1) {
+                return chr(0xa0 | $n) . $value;
+            }
             return self::encodeString($value);
-        }
-        if (is_int($value)) {
-            return self::encodeInt($value);
         }
         if (is_array($value)) {
             return self::encodeArray($value);
+        }
+        if (is_int($value)) {
+            return $value >= 0 && $value <= 0x7f ? chr($value) : self::encodeInt($value);
         }
         if (is_float($value)) {
             return "\xcb" . pack('E', $value);
@@ -143,9 +158,19 @@ final class MsgPack
         }
         $out = self::mapHeader($n);
         foreach ($a as $k => $v) {
-            $out .= (is_int($k) ? self::encodeInt($k) : self::encodeString((string) $k)) . self::encode($v);
+            $out .= (self::$keys[$k] ?? self::encodeKey($k)) . self::encode($v);
         }
         return $out;
+    }
+
+    /** Encodes a map key, remembering short ones while there are not too many. */
+    private static function encodeKey(int|string $k): string
+    {
+        $e = is_int($k) ? self::encodeInt($k) : self::encodeString($k);
+        if (strlen($e) <= 64 && count(self::$keys) < self::KEY_CACHE) {
+            self::$keys[$k] = $e;
+        }
+        return $e;
     }
 
     /**

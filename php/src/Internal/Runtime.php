@@ -105,10 +105,14 @@ final class Runtime
                     // The remainder was queued after the batches just taken.
                     $job->dueAt = microtime(true) + $job->callPeriod;
                 }
+                // On disk before the callable runs: an exit() or a fatal error in it
+                // leaves them to the next reader, and this process never offers them
+                // again (they left the queue).
+                $journal = self::journal($job, $items);
                 self::$delivering++;
                 try {
                     $delivered = 0;
-                    self::deliverItems($job, $items, null, $delivered);
+                    self::deliverJournaled($job, $items, $journal, null, $delivered);
                 } finally {
                     self::$delivering--;
                 }
@@ -137,15 +141,14 @@ final class Runtime
             $jobs = [$identifier => self::$jobs[$identifier] ?? throw self::unknownJob($identifier)];
         }
         $names = $jobs === [] ? [] : self::spool()->ready();
+        $journaled = self::journalQueues($jobs);
         $delivered = 0;
         self::$delivering++;
         try {
-            foreach ($jobs as $job) {
+            foreach ($jobs as $id => $job) {
                 self::deliverSegments(self::segmentsOf($job, $names), null, $delivered);
-                $items = $job->queue;
-                $job->queue = [];
-                if ($items !== []) {
-                    self::deliverItems($job, $items, null, $delivered);
+                if (isset($journaled[$id])) {
+                    self::deliverJournaled($job, $journaled[$id][0], $journaled[$id][1], null, $delivered);
                 }
             }
         } finally {
@@ -181,23 +184,29 @@ final class Runtime
             fastcgi_finish_request();
         }
 
+        // Every queued item is on disk before the first callable runs.
+        $journaled = self::journalQueues($jobs);
         self::$delivering++;
         try {
             $stopped = false;
             $delivered = 0;
-            foreach ($jobs as $job) {
+            foreach ($jobs as $id => $job) {
                 if (!$stopped) {
                     $stopped = !self::deliverSegments(self::segmentsOf($job, $names), $budget, $delivered);
                 }
-                $items = $job->queue;
-                $job->queue = [];
-                if ($items === []) {
-                    continue;
+                $runs = isset($journaled[$id]) ? [$journaled[$id]] : [];
+                if ($job->queue !== []) {
+                    // Submitted by the callables of the jobs before it, in this run.
+                    $items = $job->queue;
+                    $job->queue = [];
+                    $runs[] = [$items, $stopped ? null : self::journal($job, $items)];
                 }
-                $rest = $stopped ? $items : self::deliverItems($job, $items, $budget, $delivered);
-                if ($rest !== []) {
-                    $stopped = true;
-                    self::spoolItems($job, $rest);
+                foreach ($runs as [$items, $journal]) {
+                    if ($stopped) {
+                        self::spoolRest($job, $items, $journal);
+                    } else {
+                        $stopped = !self::deliverJournaled($job, $items, $journal, $budget, $delivered);
+                    }
                 }
             }
             // What callables submitted meanwhile waits in the spool for the next request.
@@ -338,9 +347,23 @@ final class Runtime
                 continue;
             }
             [$frames, $skipped, $badHeader] = Spool::parse((string) stream_get_contents($fh));
+            // Items an earlier reader recorded as done.
+            $done = $spool->doneOf($name);
+            $frames = Spool::skipItems($frames, $done);
             $byJob = [];
             foreach ($frames as [$id, $items]) {
                 $byJob[$id] = isset($byJob[$id]) ? array_merge($byJob[$id], $items) : $items;
+            }
+            // The items of a segment of one job are delivered in its order: progress
+            // can be recorded, so that a reader killed mid-segment leaves only the
+            // batch in flight to be delivered again.
+            $record = null;
+            $progress = null;
+            if (count($byJob) === 1) {
+                $progress = new Progress($spool->dir . '/' . $name . '.done');
+                $record = static function (int $n) use ($progress, $done): void {
+                    $progress->record($done + $n);
+                };
             }
             $keep = false;
             $stopped = false;
@@ -355,7 +378,7 @@ final class Runtime
                     }
                     continue;
                 }
-                $rest = $stopped ? $items : self::deliverItems($job, $items, $budget, $delivered);
+                $rest = $stopped ? $items : self::deliverItems($job, $items, $budget, $delivered, $record);
                 if ($rest !== []) {
                     $stopped = true;
                     $why = $spool->write($id, $rest);
@@ -365,6 +388,7 @@ final class Runtime
                     }
                 }
             }
+            $progress?->close();
             if ($keep) {
                 $spool->release($fh);
             } else {
@@ -381,10 +405,18 @@ final class Runtime
      * Delivers items in batches of the job's size.
      *
      * @param list<mixed> $items
+     * @param \Closure(int): void|null $progress called after each batch whose outcome
+     *        is final (delivered, stored or dropped) while items remain, with the
+     *        number of items done so far
      * @return list<mixed> the items left undelivered because the budget ran out
      */
-    private static function deliverItems(Job $job, array $items, ?Budget $budget, int &$delivered): array
-    {
+    private static function deliverItems(
+        Job $job,
+        array $items,
+        ?Budget $budget,
+        int &$delivered,
+        ?\Closure $progress = null,
+    ): array {
         $size = $job->batchSize;
         $n = count($items);
         for ($off = 0; $off < $n; $off += $size) {
@@ -399,8 +431,99 @@ final class Runtime
             if ($ok) {
                 $delivered += count($batch);
             }
+            if ($progress !== null && $off + $size < $n) {
+                $progress($off + $size);
+            }
         }
         return [];
+    }
+
+    /**
+     * Takes the queued items of each job and writes them to a journal.
+     *
+     * @param array<string, Job> $jobs
+     * @return array<string, array{0: list<mixed>, 1: ?Journal}> by job, the items
+     *         taken and their journal (null when it could not be written)
+     */
+    private static function journalQueues(array $jobs): array
+    {
+        $out = [];
+        foreach ($jobs as $id => $job) {
+            if ($job->queue !== []) {
+                $items = $job->queue;
+                $job->queue = [];
+                $out[$id] = [$items, self::journal($job, $items)];
+            }
+        }
+        return $out;
+    }
+
+    /**
+     * Writes items taken from a job's queue to a journal. When that fails they are
+     * delivered from memory all the same, after one warning per reason.
+     *
+     * @param list<mixed> $items
+     */
+    private static function journal(Job $job, array $items): ?Journal
+    {
+        $journal = self::spool()->journal($job->identifier, $items);
+        if ($journal instanceof Journal) {
+            return $journal;
+        }
+        Log::warnOnce('write:' . $journal, sprintf(
+            "cannot write to the spool: %s; job '%s' is delivered without its journal",
+            $journal,
+            $job->identifier,
+        ));
+        return null;
+    }
+
+    /**
+     * Delivers journaled items, recording progress in the journal, and removes it
+     * when they are all done. What the budget leaves goes to a regular segment.
+     *
+     * @param list<mixed> $items
+     * @return bool false when the budget stopped delivery
+     */
+    private static function deliverJournaled(
+        Job $job,
+        array $items,
+        ?Journal $journal,
+        ?Budget $budget,
+        int &$delivered,
+    ): bool {
+        $progress = $journal === null ? null : static function (int $done) use ($journal): void {
+            $journal->done($done);
+        };
+        $rest = self::deliverItems($job, $items, $budget, $delivered, $progress);
+        if ($rest !== []) {
+            self::spoolRest($job, $rest, $journal);
+            return false;
+        }
+        $journal?->remove();
+        return true;
+    }
+
+    /**
+     * Writes journaled items that will not be delivered now to a regular segment,
+     * then removes the journal. If the segment cannot be written the journal stays
+     * on disk, where the items still are, for a later reader.
+     *
+     * @param list<mixed> $items
+     */
+    private static function spoolRest(Job $job, array $items, ?Journal $journal): void
+    {
+        if ($journal === null) {
+            self::spoolItems($job, $items);
+            return;
+        }
+        $why = self::spool()->write($job->identifier, $items);
+        $job->spooled += count($items);
+        if ($why === null) {
+            $journal->remove();
+        } else {
+            $journal->keep();
+        }
     }
 
     /**

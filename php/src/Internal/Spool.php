@@ -10,7 +10,10 @@ namespace AsyncBatch\Internal;
  * every item in them is delivered, stored as failed or written again.
  *
  * A reader skips what it cannot read (scanning byte by byte for the next valid
- * frame), delivers the valid frames and keeps such a file as `.corrupt`.
+ * frame), delivers the valid frames and keeps such a file as `.corrupt`. It also
+ * skips the items a `{segment}.done` file records as done by an earlier reader, and
+ * records its own progress there (Progress), so that a reader killed mid-segment
+ * leaves only its batch in flight to be delivered again.
  */
 final class Spool
 {
@@ -20,8 +23,12 @@ final class Spool
     public const MAX_FRAME = 64 * 1048576;
     /** A writer starts a new frame once a payload reaches this size. */
     private const FRAME_TARGET = 4 * 1048576;
-    /** A `.part` older than this (seconds) whose lock is free belongs to a writer that died. */
-    public const STALE_PART = 60;
+    /**
+     * A `.part` whose lock is free and whose mtime is more than this many seconds
+     * old belongs to a writer that died (its pid was reused); this covers the instant
+     * between a live writer's create and its lock.
+     */
+    public const STALE_PART = 5;
 
     private static int $seq = 0;
 
@@ -36,6 +43,47 @@ final class Spool
      * @return string|null why the segment could not be written, or null
      */
     public function write(string $identifier, array $items): ?string
+    {
+        $part = $this->writePart($identifier, $items);
+        if (is_string($part)) {
+            return $part;
+        }
+        [$fh, $path] = $part;
+        $seg = substr($path, 0, -5) . '.seg';
+        if (!@rename($path, $seg)) {
+            $e = error_get_last();
+            $why = Fs::why($e['message'] ?? 'rename failed');
+            @unlink($path);
+            fclose($fh);
+            return sprintf('cannot write a segment in %s: %s', $this->dir, $why);
+        }
+        fclose($fh);
+        return null;
+    }
+
+    /**
+     * Writes the items of one job, taken from memory, to a journal before their
+     * callable runs: a `.part` segment that stays locked while this process delivers
+     * them (see Journal).
+     *
+     * @param list<mixed> $items
+     * @return Journal|string the journal, or why it could not be written
+     */
+    public function journal(string $identifier, array $items): Journal|string
+    {
+        $part = $this->writePart($identifier, $items);
+        return is_string($part) ? $part : new Journal($part[1], $part[0], count($items));
+    }
+
+    /**
+     * Creates a new `.part` segment (0600, exclusive), locks it and writes the items
+     * of one job into it.
+     *
+     * @param list<mixed> $items
+     * @return array{0: resource, 1: string}|string the locked handle and the path, or
+     *                                              why the segment could not be written
+     */
+    private function writePart(string $identifier, array $items): array|string
     {
         $why = Fs::ensureDir($this->dir, 'spool');
         if ($why !== null) {
@@ -68,17 +116,12 @@ final class Spool
         }
         flock($fh, LOCK_EX);
         $why = Fs::writeAll($fh, $bytes);
-        if ($why === null && !@rename($base . '.part', $base . '.seg')) {
-            $e = error_get_last();
-            $why = Fs::why($e['message'] ?? 'rename failed');
-        }
         if ($why !== null) {
             @unlink($base . '.part');
             fclose($fh);
             return sprintf('cannot write a segment in %s: %s', $this->dir, $why);
         }
-        fclose($fh);
-        return null;
+        return [$fh, $base . '.part'];
     }
 
     /**
@@ -96,7 +139,8 @@ final class Spool
 
     /**
      * Names of the segments ready to read (`.seg`, and `.part` files left by a writer
-     * that died), oldest first. A missing directory has none; a refused one is
+     * that died: its pid is not alive, or the file is more than STALE_PART seconds
+     * old), oldest first. A missing directory has none; a refused one is
      * logged (once) and not read.
      *
      * @return list<string>
@@ -116,13 +160,11 @@ final class Spool
             return [];
         }
         $ready = [];
-        $staleBefore = time() - self::STALE_PART;
         foreach ($names as $name) {
             if (str_ends_with($name, '.seg')) {
                 $ready[] = $name;
             } elseif (str_ends_with($name, '.part') && $name[0] !== '.') {
-                $m = @filemtime($this->dir . '/' . $name);
-                if ($m !== false && $m < $staleBefore) {
+                if (self::writerIsDead($name) || self::isStale(@filemtime($this->dir . '/' . $name))) {
                     $ready[] = $name;
                 }
             }
@@ -149,14 +191,88 @@ final class Spool
     {
         $path = $this->dir . '/' . $name;
         $fh = Fs::claim($path);
-        if ($fh !== null && str_ends_with($name, '.part')) {
+        if ($fh !== null && str_ends_with($name, '.part') && !self::writerIsDead($name)) {
             $st = fstat($fh);
-            if ($st === false || $st['mtime'] >= time() - self::STALE_PART) {
+            if ($st === false || !self::isStale($st['mtime'])) {
                 fclose($fh);
                 return null;
             }
         }
         return $fh;
+    }
+
+    /** Whether an mtime is more than STALE_PART seconds ago. */
+    private static function isStale(int|false $mtime): bool
+    {
+        return $mtime !== false && $mtime < time() - self::STALE_PART;
+    }
+
+    /**
+     * Whether the writer of a `.part` is gone: the pid in its name (`{jobkey}.{micros}.
+     * {pid}.{seq}.part`) is not alive and is not this process.
+     */
+    public static function writerIsDead(string $name): bool
+    {
+        $parts = explode('.', $name);
+        if (count($parts) !== 5 || preg_match('/^[0-9]{1,10}$/D', $parts[2]) !== 1) {
+            return false;
+        }
+        $pid = (int) $parts[2];
+        return $pid !== getmypid() && !self::pidAlive($pid);
+    }
+
+    /** Whether a process exists (EPERM from kill(pid, 0) means it does). */
+    public static function pidAlive(int $pid): bool
+    {
+        if ($pid < 1 || $pid > 0x7fffffff) {
+            return false;
+        }
+        if (function_exists('posix_kill')) {
+            return posix_kill($pid, 0) || posix_get_last_error() === 1;
+        }
+        return file_exists('/proc/' . $pid);
+    }
+
+    /**
+     * Items of a segment done by an earlier reader, as its `{segment}.done` records
+     * (u64 LE); 0 when there is none or it cannot be read.
+     */
+    public function doneOf(string $name): int
+    {
+        $path = $this->dir . '/' . $name . '.done';
+        if (is_link($path)) {
+            return 0;
+        }
+        $bytes = @file_get_contents($path, false, null, 0, 8);
+        if (!is_string($bytes) || strlen($bytes) !== 8) {
+            return 0;
+        }
+        $n = unpack('P', $bytes)[1];
+        return $n > 0 ? $n : 0;
+    }
+
+    /**
+     * Drops the first $n items of the frames, in order.
+     *
+     * @param list<array{0: string, 1: list<mixed>}> $frames
+     * @return list<array{0: string, 1: list<mixed>}>
+     */
+    public static function skipItems(array $frames, int $n): array
+    {
+        if ($n <= 0) {
+            return $frames;
+        }
+        $out = [];
+        foreach ($frames as [$id, $items]) {
+            $count = count($items);
+            if ($n >= $count && $n > 0) {
+                $n -= $count;
+                continue;
+            }
+            $out[] = [$id, $n > 0 ? array_slice($items, $n) : $items];
+            $n = 0;
+        }
+        return $out;
     }
 
     /**
@@ -217,7 +333,8 @@ final class Spool
 
     /**
      * Ends a claim once everything in the segment is taken care of: removes it, or
-     * keeps it as `.corrupt` (with one log line) when bytes had to be skipped.
+     * keeps it as `.corrupt` (with one log line) when bytes had to be skipped; then
+     * removes its `.done` progress file, if any.
      *
      * @param resource $fh
      */
@@ -233,11 +350,14 @@ final class Spool
         } else {
             @unlink($path);
         }
+        // Progress recorded by an earlier reader (or by this one) applies to nothing now.
+        @unlink($path . '.done');
         fclose($fh);
     }
 
     /**
-     * Ends a claim leaving the segment in place, for the next reader.
+     * Ends a claim leaving the segment (and its `.done`, if any) in place, for the
+     * next reader.
      *
      * @param resource $fh
      */

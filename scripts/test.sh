@@ -89,6 +89,7 @@ step "phpt suite, extension" bash scripts/phpt.sh ext
 count_phpt_tests
 step "phpt suite, polyfill" bash scripts/phpt.sh polyfill
 count_phpt_tests
+step "fuzz the decoders (bounded)" bash scripts/fuzz.sh
 
 if [[ -f stubs/asyncbatch.stub.php ]]; then
     step "stubs match both sides" php scripts/check-stubs.php

@@ -249,9 +249,12 @@ function delivered_bytes(): int
 /** RSS in KiB of the php-fpm workers and of the daemon's processes, now. */
 function sample(string $phase, float $t, array $fpmWorkers, ?int $master, ?float $daemonSince): array
 {
-    $row = ['phase' => $phase, 't' => $t, 'fpm' => [], 'daemon' => null];
+    $row = ['phase' => $phase, 't' => $t, 'fpm' => [], 'fpmPrivate' => [], 'fpmKinds' => [], 'daemon' => null];
     foreach ($fpmWorkers as $pid) {
-        $row['fpm'][$pid] = memory_kib($pid)['rss'];
+        $mem = memory_kib($pid);
+        $row['fpm'][$pid] = $mem['rss'];
+        $row['fpmPrivate'][$pid] = $mem['private'];
+        $row['fpmKinds'][$pid] = rss_by_kind($pid);
     }
     if ($master !== null && !gone($master)) {
         $roles = daemon_roles($master);
@@ -263,6 +266,32 @@ function sample(string $phase, float $t, array $fpmWorkers, ?int $master, ?float
         ];
     }
     return $row;
+}
+
+/**
+ * RSS in KiB of a process by kind of mapping: private anonymous memory (PHP's
+ * allocator, threads' heaps), the [heap] (brk), shared memory (opcache), files (code,
+ * data), the rest (stacks, vdso).
+ */
+function rss_by_kind(int $pid): array
+{
+    $kinds = ['anon' => 0, 'heap' => 0, 'shared' => 0, 'files' => 0, 'other' => 0];
+    $kind = 'other';
+    foreach (explode("\n", (string) @file_get_contents("/proc/$pid/smaps")) as $l) {
+        if (preg_match('/^[0-9a-f]+-[0-9a-f]+ (\S{4}) \S+ \S+ \d+\s*(.*)$/', $l, $m)) {
+            $path = $m[2];
+            $kind = match (true) {
+                $m[1][3] === 's' => 'shared',
+                $path === '' => 'anon',
+                $path === '[heap]' => 'heap',
+                $path[0] === '/' => 'files',
+                default => 'other',
+            };
+        } elseif (str_starts_with($l, 'Rss:')) {
+            $kinds[$kind] += (int) preg_replace('/\D/', '', $l);
+        }
+    }
+    return $kinds;
 }
 
 function mib(int $kib): string
@@ -600,9 +629,28 @@ if (count($loadRows) >= 2) {
             $dMax[] = max([$s['daemon']['master'], $s['daemon']['receiver'], ...$s['daemon']['workers']]);
         }
     }
-    $line(sprintf('     php-fpm workers, end - start: %s MiB; largest daemon process over all %d samples: %s MiB (min %s)',
+    $line(sprintf('     php-fpm workers, end - start: %s MiB RSS; largest daemon process over all %d samples: %s MiB (min %s)',
         implode(' ', array_map(static fn (int $g): string => sprintf('%+.1f', $g / 1024), $fpmGrowth)), count($samples),
         $dMax === [] ? '-' : mib(max($dMax)), $dMax === [] ? '-' : mib(min($dMax))));
+    $private = static fn (array $s): string => implode(' ', array_map(static fn (int $pid): string => mib($s['fpmPrivate'][$pid] ?? 0), $fpmWorkers));
+    $line(sprintf('     php-fpm workers, private (pages no other process maps): start %s, middle %s, end %s MiB',
+        $private($picks['start']), $private($picks['middle']), $private($picks['end'])));
+    $growth = [];
+    foreach ($fpmWorkers as $pid) {
+        foreach ($picks['end']['fpmKinds'][$pid] ?? [] as $kind => $kib) {
+            $growth[$kind] = ($growth[$kind] ?? 0) + $kib - ($picks['start']['fpmKinds'][$pid][$kind] ?? 0);
+        }
+    }
+    $line('     php-fpm workers, RSS end - start by mapping, all workers: ' . implode(', ', array_map(
+        static fn (string $k, int $kib): string => sprintf('%s %+.1f', $k, $kib / 1024), array_keys($growth), $growth)) . ' MiB');
+    // Each minute of the load: the largest worker's RSS, and the sum of the workers' private memory.
+    $trend = [];
+    foreach ($loadRows as $s) {
+        $minute = (int) floor($s['t'] / 60 + 1e-6);
+        $trend[$minute] = $s;
+    }
+    $line('     php-fpm each minute, largest RSS:    ' . implode(' ', array_map(static fn (array $s): string => mib(max($s['fpm'])), $trend)));
+    $line('     php-fpm each minute, private (sum):  ' . implode(' ', array_map(static fn (array $s): string => mib(array_sum($s['fpmPrivate'])), $trend)));
 }
 $line(sprintf('  checked      in %.1f s; samples and kills in %s (kept: %s)', $checkSeconds, $dir, $keep || $lost || $unexplained ? 'yes' : 'no'));
 if ($r['badRecords'] !== []) {

@@ -1,5 +1,5 @@
 --TEST--
-A .part segment whose writer died (lock free, over 60 s old) is read; a fresh one is left to its writer
+A .part segment whose writer died (lock free, over 5 s old, pid alive) is read; a fresh one is left to its writer
 --INI--
 asyncbatch.spool_dir={PWD}/045.spool
 asyncbatch.failure_dir={PWD}/045.failed

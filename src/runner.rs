@@ -371,8 +371,15 @@ pub fn deliver_at_shutdown() {
             if release && php::function_exists("fastcgi_finish_request") {
                 php::call_function("fastcgi_finish_request", &mut []);
             }
-            let jobs = with_runtime(|rt| rt.registered_jobs().to_vec());
+            // What callables submit meanwhile must not register this function
+            // again (a callable that always submits would loop): it waits in the
+            // spool for the next request.
+            let jobs = with_runtime(|rt| {
+                rt.shutdown.pending = true;
+                rt.registered_jobs().to_vec()
+            });
             delivery::deliver(&PhpHost, &jobs, Mode::Shutdown);
+            with_runtime(|rt| rt.shutdown.pending = false);
         }
     }
 }

@@ -5,7 +5,6 @@
 //! The loop reaches PHP only through [`Host`], and borrows the [`Runtime`] only
 //! between calls (see the note on `runtime`).
 
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::batch::Batch;
@@ -110,7 +109,18 @@ pub enum BatchEnd {
 /// Delivers `jobs` in order.
 pub fn deliver<H: Host>(host: &H, jobs: &[JobId], mode: Mode) -> Report {
     let now = host.now();
+    let tick = host.tick();
     let (was_delivering, budget) = host.with(|rt| {
+        rt.after_fork();
+        rt.runs += 1;
+        // Everything this run takes from memory is on disk before the first
+        // callable runs, whichever of them ends the process.
+        if mode != Mode::Due {
+            for &j in jobs {
+                let n = rt.job(j).queue.len();
+                rt.journal_queue(j, n, tick);
+            }
+        }
         let was = std::mem::replace(&mut rt.delivering, true);
         let budget = if mode == Mode::Shutdown {
             let started = *rt.shutdown.delivery_started.get_or_insert(now);
@@ -136,6 +146,15 @@ pub fn deliver<H: Host>(host: &H, jobs: &[JobId], mode: Mode) -> Report {
     }
     let warnings = host.with(|rt| {
         rt.delivering = was_delivering;
+        // Journals of jobs a stopped run did not reach; an aborted run leaves them
+        // on disk for the next reader (Runtime::end_request).
+        if !report.aborted {
+            for &j in jobs {
+                if rt.has_journal_of_this_run(j) {
+                    rt.journal_close(j, mode == Mode::Shutdown);
+                }
+            }
+        }
         if report.stopped && mode == Mode::Shutdown {
             for j in rt.registered_jobs().to_vec() {
                 rt.spill(j);
@@ -160,54 +179,59 @@ fn may_start<H: Host>(host: &H, j: JobId, mode: Mode, budget: &Budget) -> bool {
 
 fn deliver_queue<H: Host>(host: &H, j: JobId, mode: Mode, budget: &Budget, report: &mut Report) {
     let tick = host.tick();
-    let mut remaining = host.with(|rt| match mode {
-        Mode::Shutdown => usize::MAX,
-        Mode::Flush => rt.job(j).queue.len(),
-        Mode::Due => rt.due_items(j, tick),
-    });
-    while remaining > 0 {
-        if !may_start(host, j, mode, budget) {
-            report.stopped = true;
+    let (journaled, queued) = host.with(|rt| (rt.has_journal_of_this_run(j), rt.job(j).queue.len()));
+    if journaled {
+        if !deliver_journaled(host, j, mode, budget, report) {
             return;
         }
-        let batch = host.with(|rt| {
-            let job = rt.job_mut(j);
-            let n = job.config.batch_size.min(remaining);
-            let at = job.queue.oldest_at().unwrap_or(tick);
-            let batch = job.queue.take(n);
-            if batch.is_empty() {
-                return None;
-            }
-            let batch = Rc::new(batch);
-            job.inflight = Some((Rc::clone(&batch), at));
-            Some(batch)
+        // At shutdown, what earlier callables of this run submitted to this job is
+        // delivered in its turn too; what its own callable submits waits.
+        if mode != Mode::Shutdown || queued == 0 || !host.with(|rt| rt.journal_queue(j, queued, tick)) {
+            return;
+        }
+    } else {
+        // Shutdown: what earlier callables submitted to a job that had nothing
+        // queued; flush() leaves that queued.
+        let n = host.with(|rt| match mode {
+            Mode::Shutdown => queued,
+            Mode::Flush => 0,
+            Mode::Due => rt.due_items(j, tick),
         });
-        let Some(batch) = batch else { return };
-        remaining = remaining.saturating_sub(batch.len());
-        let end = run_batch(host, j, &batch, budget);
-        host.with(|rt| {
-            let job = rt.job_mut(j);
-            let inflight = job.inflight.take();
-            if matches!(end, BatchEnd::Stopped | BatchEnd::Aborted) {
-                if let Some((b, at)) = inflight {
-                    let b = Rc::try_unwrap(b).unwrap_or_else(|rc| (*rc).clone());
-                    job.queue.put_back(b, at);
-                }
+        if !host.with(|rt| rt.journal_queue(j, n, tick)) {
+            return;
+        }
+    }
+    deliver_journaled(host, j, mode, budget, report);
+}
+
+/// Delivers `j`'s journaled items batch by batch; false when it stopped early.
+fn deliver_journaled<H: Host>(host: &H, j: JobId, mode: Mode, budget: &Budget, report: &mut Report) -> bool {
+    loop {
+        if !may_start(host, j, mode, budget) {
+            report.stopped = true;
+            break;
+        }
+        let Some(batch) = host.with(|rt| rt.journal_front(j)) else { break };
+        match run_batch(host, j, &batch, budget) {
+            BatchEnd::Delivered => {
+                report.delivered += batch.len() as u64;
+                host.with(|rt| rt.journal_done(j, batch.len()));
             }
-        });
-        match end {
-            BatchEnd::Delivered => report.delivered += batch.len() as u64,
-            BatchEnd::Failed => {}
+            BatchEnd::Failed => host.with(|rt| rt.journal_done(j, batch.len())),
             BatchEnd::Stopped => {
                 report.stopped = true;
-                return;
+                break;
             }
+            // The script is ending: the journal stays for the next reader, and
+            // the end of the request keeps it (Runtime::end_request).
             BatchEnd::Aborted => {
                 report.aborted = true;
-                return;
+                return false;
             }
         }
     }
+    host.with(|rt| rt.journal_close(j, mode == Mode::Shutdown));
+    !report.stopped
 }
 
 /// Calls the callable with one batch until it accepts it, retries are used up (the
@@ -342,6 +366,9 @@ fn deliver_segment<H: Host>(
         let job = rt.job(j);
         (job.id.clone(), job.key.clone(), job.config.batch_size)
     });
+    // Progress counts the segment's items in order: it can be recorded only when
+    // they are all this job's.
+    let one_job = claimed.scan.frames.iter().all(|f| f.job == id);
     let Some((claimed, mut items, damage)) = split_claimed(host, claimed, &id) else { return };
 
     let ticket = host.with(|rt| rt.hold(Held::Segment(claimed)));
@@ -351,7 +378,14 @@ fn deliver_segment<H: Host>(
             break;
         }
         let batch = items.split_front(batch_size);
-        match run_batch(host, j, &batch, budget) {
+        let end = run_batch(host, j, &batch, budget);
+        if one_job && matches!(end, BatchEnd::Delivered | BatchEnd::Failed) && !items.is_empty() {
+            // A crash from here on delivers again only the batch in flight.
+            if let Err(e) = host.with(|rt| rt.record_progress(ticket, batch.len() as u64)) {
+                warn_once(host, &format!("asyncbatch: cannot record delivery progress: {e}"));
+            }
+        }
+        match end {
             BatchEnd::Delivered => report.delivered += batch.len() as u64,
             BatchEnd::Failed => {}
             end @ (BatchEnd::Stopped | BatchEnd::Aborted) => {

@@ -8,7 +8,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::batch::{Batch, ItemQueue};
@@ -26,7 +25,7 @@ use crate::outbox::{Outbox, OutboxConfig, Transport};
 use crate::retry::Rng;
 use crate::secure_fs::{self, StorageError};
 use crate::settings::{Settings, TransportKind};
-use crate::spool::{Claimed, Spool};
+use crate::spool::{Claimed, Journal, Spool};
 use crate::stats::JobStats;
 
 /// The once-per-process key of a spool write failure: one warning per reason, however
@@ -76,8 +75,9 @@ pub struct Job {
     pub stats: JobStats,
     /// Moving average of its batch durations.
     pub estimate: EstimatedDuration,
-    /// The batch being delivered from the queue, until its call returns.
-    pub inflight: Option<(Rc<Batch>, Tick)>,
+    /// Items a delivery took from the queue, written ahead to the spool, until
+    /// each is delivered or stored.
+    pub journaled: Option<Journaled>,
     /// The HTTP sink it posts to, when its callable is an `AsyncBatch\HttpSink`.
     pub sink: Option<Arc<SinkConfig>>,
     /// Its HTTP counters (for the life of the process, across registrations).
@@ -90,6 +90,23 @@ impl Job {
     pub fn name(&self) -> String {
         printable_id(&self.id)
     }
+}
+
+/// Items a delivery run took from a job's queue: on disk in a journal before any
+/// callable sees them, and taken out of it batch by batch as each is delivered or
+/// stored. What is left when the request ends was cut short by `exit()`, a fatal
+/// error or a kill: it stays in the journal for the next reader.
+#[derive(Debug)]
+pub struct Journaled {
+    /// The items not done yet, in order; the first batch may be in flight.
+    pub items: Batch,
+    /// When the oldest of them was queued.
+    pub at: Tick,
+    /// The journal; `None` when it could not be written (the items then live in
+    /// memory only, as they did before).
+    pub journal: Option<Journal>,
+    /// The delivery run that took them ([`Runtime::runs`]).
+    pub run: u64,
 }
 
 /// What `submit` asks of the caller.
@@ -143,6 +160,8 @@ pub struct Runtime {
     pub cli: bool,
     /// A delivery is running (callables must not trigger another).
     pub delivering: bool,
+    /// Delivery runs so far in this process; numbers [`Journaled::run`].
+    pub runs: u64,
     /// Jitter for backoff.
     pub rng: Rng,
     /// This request's runner.
@@ -178,6 +197,7 @@ impl Runtime {
             shutdown: ShutdownState::default(),
             cli: false,
             delivering: false,
+            runs: 0,
             rng: Rng::from_entropy(),
             mode: RunMode::Shutdown,
             daemon_process: false,
@@ -198,7 +218,10 @@ impl Runtime {
         self.fork_generation = g;
         for job in &mut self.jobs {
             job.queue = ItemQueue::new();
-            job.inflight = None;
+            // The parent's journal files are the parent's: close them, touch nothing.
+            if let Some(journal) = job.journaled.take().and_then(|jr| jr.journal) {
+                journal.keep();
+            }
         }
         // The parent's threads did not come along; their state may be locked.
         std::mem::forget(self.outbox.take());
@@ -276,7 +299,7 @@ impl Runtime {
                     queue: ItemQueue::new(),
                     stats: JobStats::default(),
                     estimate: EstimatedDuration::default(),
-                    inflight: None,
+                    journaled: None,
                     sink: None,
                     http: Arc::default(),
                     registered: false,
@@ -574,6 +597,14 @@ impl Runtime {
         self.next_ticket
     }
 
+    /// Records progress on a held segment (see [`Claimed::record_progress`]).
+    pub fn record_progress(&mut self, ticket: u64, n: u64) -> Result<(), StorageError> {
+        match self.held.get_mut(&ticket) {
+            Some(Held::Segment(claimed)) => claimed.record_progress(n),
+            _ => Ok(()),
+        }
+    }
+
     /// Takes back what [`Runtime::hold`] kept.
     pub fn unhold(&mut self, ticket: u64) -> Option<Held> {
         self.held.remove(&ticket)
@@ -594,14 +625,107 @@ impl Runtime {
         self.warned.insert(key.to_string())
     }
 
+    /// Whether `j` has journaled items of the current delivery run.
+    pub fn has_journal_of_this_run(&self, j: JobId) -> bool {
+        self.jobs[j].journaled.as_ref().is_some_and(|jr| jr.run == self.runs)
+    }
+
+    /// Takes up to `n` of `j`'s queued items for the current delivery run and writes
+    /// them to a journal first. False when there is nothing to take, or when items
+    /// of an earlier run are still journaled (a callable that ended the script:
+    /// they are not offered again in this process).
+    pub fn journal_queue(&mut self, j: JobId, n: usize, now: Tick) -> bool {
+        if n == 0 || self.jobs[j].queue.is_empty() || self.jobs[j].journaled.is_some() {
+            return false;
+        }
+        let at = self.jobs[j].queue.oldest_at().unwrap_or(now);
+        let items = self.jobs[j].queue.take(n);
+        let (key, id) = (self.jobs[j].key.clone(), self.jobs[j].id.clone());
+        let journal = match self.spool().and_then(|s| s.journal(&key, &id, &items)) {
+            Ok(journal) => Some(journal),
+            Err(e) => {
+                // Delivery goes on from memory; only a crash could lose them now.
+                if self.warned.insert(spool_warning_key(&e)) {
+                    self.pending_warnings.push(format!(
+                        "asyncbatch: cannot write to the spool: {e}; job '{}' is delivered without its journal",
+                        self.jobs[j].name()
+                    ));
+                }
+                None
+            }
+        };
+        self.jobs[j].journaled = Some(Journaled { items, at, journal, run: self.runs });
+        true
+    }
+
+    /// The next batch of `j`'s journaled items (they stay journaled until
+    /// [`Runtime::journal_done`]).
+    pub fn journal_front(&self, j: JobId) -> Option<Batch> {
+        let jr = self.jobs[j].journaled.as_ref()?;
+        let n = self.jobs[j].config.batch_size.min(jr.items.len());
+        (n > 0).then(|| {
+            let mut front = Batch::new();
+            jr.items.iter().take(n).for_each(|item| front.push(item));
+            front
+        })
+    }
+
+    /// The first `n` journaled items of `j` are delivered or stored.
+    pub fn journal_done(&mut self, j: JobId, n: usize) {
+        let Some(jr) = self.jobs[j].journaled.as_mut() else { return };
+        jr.items.split_front(n);
+        let recorded = jr.journal.as_mut().map(|journal| journal.record_done(n as u64));
+        if let Some(Err(e)) = recorded {
+            // Without progress a crash would deliver the done batches again: no loss.
+            if self.warned.insert(spool_warning_key(&e)) {
+                self.pending_warnings.push(format!("asyncbatch: cannot record delivery progress: {e}"));
+            }
+        }
+    }
+
+    /// Ends `j`'s journaled run: what is left (the budget ran out, or the process
+    /// is stopping) goes to a regular segment at shutdown, else back to the front of
+    /// the queue; then the journal is removed. If the segment cannot be written
+    /// the journal stays on disk, so the items are still there for a later reader.
+    pub fn journal_close(&mut self, j: JobId, to_spool: bool) {
+        let Some(jr) = self.jobs[j].journaled.take() else { return };
+        if jr.items.is_empty() {
+            return;
+        }
+        if !to_spool {
+            self.jobs[j].queue.put_back(jr.items, jr.at);
+            return;
+        }
+        let (key, id) = (self.jobs[j].key.clone(), self.jobs[j].id.clone());
+        match (self.spool().and_then(|s| s.write(&key, &[(&id, &jr.items)])), jr.journal) {
+            (Ok(_), _) => self.jobs[j].stats.spooled += jr.items.len() as u64,
+            (Err(_), Some(journal)) => {
+                self.jobs[j].stats.spooled += jr.items.len() as u64;
+                journal.keep();
+            }
+            (Err(_), None) => {
+                // Counted dropped, with its warning, by spill().
+                self.jobs[j].queue.put_back(jr.items, jr.at);
+                self.spill(j);
+            }
+        }
+    }
+
     /// Ends the request: batches in flight go back to their queues, queues to the
     /// spool, claims are released, registrations forgotten. Returns warnings.
     pub fn end_request(&mut self) -> Vec<String> {
         if self.settings.is_some() {
+            self.after_fork();
             for j in 0..self.jobs.len() {
-                if let Some((batch, at)) = self.jobs[j].inflight.take() {
-                    let batch = Rc::try_unwrap(batch).unwrap_or_else(|rc| (*rc).clone());
-                    self.jobs[j].queue.put_back(batch, at);
+                // A delivery cut short: its items are already on disk.
+                if let Some(jr) = self.jobs[j].journaled.take() {
+                    match jr.journal {
+                        Some(journal) => {
+                            self.jobs[j].stats.spooled += jr.items.len() as u64;
+                            journal.keep();
+                        }
+                        None => self.jobs[j].queue.put_back(jr.items, jr.at),
+                    }
                 }
                 if !self.jobs[j].queue.is_empty() {
                     self.spill(j);

@@ -112,6 +112,16 @@ impl Spool {
         w.finish()
     }
 
+    /// Writes items taken from memory to a journal before their callable runs: a
+    /// `.part` segment this process keeps locked while it delivers them. A process
+    /// that dies mid-call leaves it, and the next reader takes it like any `.part`
+    /// of a dead writer, skipping what [`Journal::record_done`] recorded.
+    pub fn journal(&mut self, jobkey: &str, job: &[u8], items: &Batch) -> Result<Journal, StorageError> {
+        let mut writer = self.create(jobkey)?;
+        writer.append(job, items)?;
+        Ok(Journal { writer, total: items.len() as u64, done: 0, progress: None, kept: false })
+    }
+
     /// Segments that can be read, oldest first: every `.seg`, and every `.part` left
     /// by a dead writer. `jobkeys` limits them to those jobs (`None`: all).
     pub fn ready(&self, jobkeys: Option<&[String]>) -> Result<Vec<PathBuf>, StorageError> {
@@ -284,6 +294,65 @@ impl Drop for SegmentWriter {
     fn drop(&mut self) {
         if !self.done {
             let _ = fs::remove_file(&self.part);
+        }
+    }
+}
+
+/// Items on their way to a callable, on disk in a locked `.part` segment with, once
+/// a batch of several is done, a `.done` progress file. Dropped, it removes both
+/// (every item was delivered, stored, or written elsewhere); [`Journal::keep`]
+/// leaves them for the next reader.
+#[derive(Debug)]
+pub struct Journal {
+    writer: SegmentWriter,
+    total: u64,
+    done: u64,
+    progress: Option<File>,
+    kept: bool,
+}
+
+impl Journal {
+    /// The `.part` file.
+    pub fn path(&self) -> &Path {
+        &self.writer.part
+    }
+
+    /// Records that `n` more items (in order) are done; true when that was the
+    /// last of them. Progress is written only while items remain: one batch costs
+    /// no more than the segment's create, write and unlink.
+    pub fn record_done(&mut self, n: u64) -> Result<bool, StorageError> {
+        use std::os::unix::fs::FileExt;
+        self.done = (self.done + n).min(self.total);
+        if self.done == self.total {
+            return Ok(true);
+        }
+        let p = progress_path(&self.writer.part);
+        if self.progress.is_none() {
+            self.progress = Some(secure_fs::create_new(&p).map_err(|e| StorageError::io("create", &p, e))?);
+        }
+        let f = self.progress.as_ref().expect("opened");
+        f.write_all_at(&self.done.to_le_bytes(), 0).map_err(|e| StorageError::io("write", &p, e))?;
+        Ok(false)
+    }
+
+    /// Leaves the journal on disk for another reader (its items were not all done
+    /// and are nowhere else), giving up the lock.
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        // SegmentWriter's own drop would remove the part; do it here, part first,
+        // so that a crash in between leaves the items, never a stray progress file
+        // that applies to nothing.
+        self.writer.done = true;
+        if !self.kept {
+            let _ = fs::remove_file(&self.writer.part);
+            if self.progress.is_some() {
+                let _ = fs::remove_file(progress_path(&self.writer.part));
+            }
         }
     }
 }

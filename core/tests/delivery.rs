@@ -162,42 +162,80 @@ fn items_left_at_the_end_of_a_request_are_spooled() {
     assert_eq!(files(&t.path().join("spool"), ".seg"), 1);
 }
 
+/// Makes the `.part` journals in `dir` look abandoned long ago, as a reader in
+/// another process would find them once their writer is gone.
+fn age_journals(dir: &Path) {
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.file_name().to_string_lossy().ends_with(".part") {
+            std::fs::File::options().write(true).open(e.path()).unwrap().set_modified(old).unwrap();
+        }
+    }
+}
+
+fn progress_of(dir: &Path) -> Vec<u64> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".done"))
+        .map(|e| u64::from_le_bytes(std::fs::read(e.path()).unwrap().try_into().unwrap()))
+        .collect()
+}
+
 #[test]
-fn a_batch_in_flight_when_php_bailed_out_is_spooled_at_request_end() {
+fn a_run_cut_short_by_a_bailout_leaves_its_journal_with_its_progress() {
     let t = tempfile::tempdir().unwrap();
+    let spool = t.path().join("spool");
     let m = Mock::new(t.path());
-    // The callable "dies": it takes the batch off the queue as the loop does, and
-    // the loop never gets to run again.
-    let j = m.register("logs", config(10), accept);
-    for i in 0..3 {
+    // A fatal error in the callable skips the Rust frames: the run stops where
+    // it was, its items journaled, the first batch done, the second in flight.
+    let j = m.register("logs", config(2), accept);
+    for i in 0..5 {
         m.submit(j, i);
     }
     {
         let mut rt = m.rt.borrow_mut();
-        let job = rt.job_mut(j);
-        let b = job.queue.take(2);
-        job.inflight = Some((std::rc::Rc::new(b), Duration::ZERO));
+        rt.runs += 1;
+        assert!(rt.journal_queue(j, 5, Duration::ZERO));
+        rt.journal_done(j, 2);
     }
+    assert_eq!(files(&spool, ".part"), 1, "on disk before any callable runs");
+    assert_eq!(progress_of(&spool), vec![2]);
     m.rt.borrow_mut().end_request();
-    assert_eq!(m.rt.borrow().job(j).stats.spooled, 3);
+    assert_eq!(files(&spool, ".part"), 1, "kept by the end of the request");
+    assert_eq!(files(&spool, ".seg"), 0, "and not spooled a second time");
+
+    age_journals(&spool);
     m.rt.borrow_mut().begin_request(settings(t.path(), 10.0, 1 << 20), false);
     m.register("logs", config(10), accept);
     delivery::deliver(&m, &[j], Mode::Shutdown);
-    assert_eq!(m.delivered_ints(), vec![0, 1, 2]);
+    assert_eq!(m.delivered_ints(), vec![2, 3, 4], "the batch in flight and the rest, once");
+    assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0);
 }
 
 #[test]
-fn an_exiting_callable_keeps_its_batch() {
+fn an_exiting_callable_leaves_its_batch_and_the_rest_in_the_journal() {
     let t = tempfile::tempdir().unwrap();
+    let spool = t.path().join("spool");
     let m = Mock::new(t.path());
     let j = m.register("logs", config(2), |_, _| CallOutcome::Abort);
+    let k = m.register("other", config(2), accept);
     for i in 0..5 {
         m.submit(j, i);
+        m.submit(k, i);
     }
-    let r = delivery::deliver(&m, &[j], Mode::Shutdown);
+    let r = delivery::deliver(&m, &[j, k], Mode::Shutdown);
     assert!(r.aborted);
     assert_eq!(m.batch_sizes(), vec![2]);
-    assert_eq!(m.rt.borrow().job(j).queue.len(), 5);
+    assert_eq!(m.rt.borrow().job(j).queue.len(), 0);
+    assert_eq!(files(&spool, ".part"), 2, "both jobs were journaled before the first call");
+
+    // PHP runs the shutdown functions after exit(): the same items are not offered again.
+    delivery::deliver(&m, &[j], Mode::Shutdown);
+    assert_eq!(m.batch_sizes(), vec![2]);
+    m.rt.borrow_mut().end_request();
+    assert_eq!(files(&spool, ".part"), 2);
+    assert_eq!(files(&spool, ".seg"), 0);
 }
 
 #[test]
@@ -218,23 +256,28 @@ fn flush_leaves_items_submitted_by_the_callable() {
 }
 
 #[test]
-fn at_shutdown_items_submitted_by_the_callable_are_delivered_too() {
+fn at_shutdown_what_a_callable_submits_goes_to_later_jobs_turns_or_waits() {
     let t = tempfile::tempdir().unwrap();
     let m = Mock::new(t.path());
-    let left = std::rc::Rc::new(Cell::new(3));
-    let l = left.clone();
-    let j = m.register("logs", config(10), move |m, _| {
-        if l.get() > 0 {
-            l.set(l.get() - 1);
-            let j = m.rt.borrow().registered(b"logs").unwrap();
-            m.submit(j, 100 + l.get());
-        }
+    // "first" submits to itself and to "second", whose turn comes after; a
+    // callable that always submits to its own job cannot keep the run going.
+    let j = m.register("first", config(10), move |m, _| {
+        let (j, k) = {
+            let rt = m.rt.borrow();
+            (rt.registered(b"first").unwrap(), rt.registered(b"second").unwrap())
+        };
+        m.submit(j, 100);
+        m.submit(k, 200);
         CallOutcome::Accepted
     });
+    let k = m.register("second", config(10), accept);
     m.submit(j, 1);
-    let r = delivery::deliver(&m, &[j], Mode::Shutdown);
-    assert_eq!(r.delivered, 4);
-    assert_eq!(m.delivered_ints(), vec![1, 102, 101, 100]);
+    let r = delivery::deliver(&m, &[j, k], Mode::Shutdown);
+    assert_eq!(m.delivered_ints(), vec![1, 200]);
+    assert_eq!(r.delivered, 2);
+    assert_eq!(m.rt.borrow().job(j).queue.len(), 1, "waits for the end of the request");
+    m.rt.borrow_mut().end_request();
+    assert_eq!(files(&t.path().join("spool"), ".seg"), 1);
 }
 
 #[test]

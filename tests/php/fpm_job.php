@@ -10,6 +10,8 @@
 //   late     like deliver, and one more item "{req}-late" is submitted from a
 //            destructor, which PHP runs after the shutdown functions, that is
 //            after asyncbatch's delivery at the end of the request
+//   hang_on  an item: a batch holding it makes the callable sleep 60 s first (for
+//            php-fpm's request_terminate_timeout to kill the worker mid-batch)
 // The body is the worker's pid.
 declare(strict_types=1);
 
@@ -34,13 +36,17 @@ $count = (int) ($_GET['k'] ?? 1);
 $sleepMs = (int) ($_GET['sleep_ms'] ?? 0);
 $mode = $_GET['mode'] ?? 'deliver';
 $job = $_GET['job'] ?? 'e2e';
+$hangOn = $_GET['hang_on'] ?? null;
 
 $runner = new AsyncBatchRunner();
 $runner->registerAsyncJob(
     $job,
-    static function (array $items) use ($out, $sleepMs, $mode): bool {
+    static function (array $items) use ($out, $sleepMs, $mode, $hangOn): bool {
         if ($mode === 'throw') {
             throw new RuntimeException('e2e: the sink refused the batch');
+        }
+        if ($hangOn !== null && in_array($hangOn, $items, true)) {
+            sleep(60);
         }
         usleep($sleepMs * 1000);
         $line = sprintf(

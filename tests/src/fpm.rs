@@ -29,6 +29,7 @@ pub struct FpmBuilder {
     master_ini: Vec<(String, String)>,
     admin_values: Vec<(String, String)>,
     env: Vec<(String, String)>,
+    pool_settings: Vec<(String, String)>,
 }
 
 impl FpmBuilder {
@@ -44,6 +45,12 @@ impl FpmBuilder {
     pub fn dynamic(mut self, max_children: u32, start: u32, min_spare: u32, max_spare: u32) -> Self {
         self.children = max_children;
         self.dynamic = Some((start, min_spare, max_spare));
+        self
+    }
+
+    /// A line `key = value` in the pool's section (`request_terminate_timeout`, say).
+    pub fn pool_setting(mut self, key: &str, value: impl ToString) -> Self {
+        self.pool_settings.push((key.into(), value.to_string()));
         self
     }
 
@@ -151,6 +158,10 @@ impl FpmBuilder {
         for (key, value) in &admin_values {
             let _ = writeln!(conf, "php_admin_value[{key}] = {value}");
         }
+        // Last, so that they win over the defaults above.
+        for (key, value) in &self.pool_settings {
+            let _ = writeln!(conf, "{key} = {value}");
+        }
         fs::write(&conf_path, &conf).expect("write php-fpm.conf");
 
         let mut cmd = Command::new(php_fpm_binary());
@@ -220,6 +231,7 @@ impl FpmPool {
             master_ini: Vec::new(),
             admin_values: Vec::new(),
             env: Vec::new(),
+            pool_settings: Vec::new(),
         }
     }
 

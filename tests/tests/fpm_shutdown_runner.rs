@@ -2,7 +2,8 @@
 //! responses leave before delivery, every item is delivered exactly once after
 //! them, failed batches land in the failure store, late items go through the
 //! spool, concurrent workers claim spool segments without duplicates, the
-//! shutdown budget spools what it cannot deliver, recycled workers lose nothing.
+//! shutdown budget spools what it cannot deliver, recycled workers lose nothing,
+//! and a worker killed mid-batch loses nothing (the write-ahead journal).
 //!
 //! Run with `--nocapture` to see the measured figures.
 
@@ -47,6 +48,7 @@ on_both_sides!(
     spooled_segments_claimed_by_two_workers_at_once_are_delivered_once,
     the_shutdown_budget_spools_what_it_cannot_deliver_for_a_later_request,
     workers_recycled_after_every_request_lose_nothing,
+    a_worker_killed_mid_batch_by_request_terminate_timeout_loses_nothing,
 );
 
 fn start_pool(side: Php, sandbox: &Sandbox, children: u32) -> FpmPool {
@@ -504,4 +506,68 @@ fn workers_recycled_after_every_request_lose_nothing(side: Php) {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// php-fpm kills a worker whose request (with `request_terminate_timeout_track_finished`,
+/// delivery after the response included) outlives `request_terminate_timeout`: no RSHUTDOWN, no shutdown function. What
+/// it was delivering was journaled before the callable ran, with its progress, so
+/// the next request delivers the batch in flight and the rest, each item once.
+fn a_worker_killed_mid_batch_by_request_terminate_timeout_loses_nothing(side: Php) {
+    let sandbox = Sandbox::new();
+    // The timeout covers the time after fastcgi_finish_request() only when told to.
+    let pool = pool_builder(side, &sandbox)
+        .pool_setting("request_terminate_timeout", "2s")
+        .pool_setting("request_terminate_timeout_track_finished", "yes")
+        .start(sandbox.path());
+    let out = sandbox.join("batches.log");
+    let script = fixture("fpm_job.php");
+
+    // 10 items in batches of 4: the first is delivered, the second hangs.
+    let first = pool.get_ok(&script, &job_query(&out, "big", 10, 0, "&hang_on=big-5"));
+    assert!(first.elapsed < RESPONSE_LIMIT, "[{side}] response in {}", Millis(first.elapsed));
+    let killed_pid = pid_of(&first);
+    let killed = wait_until(Duration::from_secs(15), Duration::from_millis(50), || {
+        !asyncbatch_e2e::pid_alive(killed_pid)
+    });
+    assert!(
+        killed,
+        "[{side}] php-fpm kills worker {killed_pid} after 2 s\n{}\n{}\n{}",
+        describe(&read_batches(&out)),
+        std::fs::read_to_string(pool.dir().join("php-fpm.conf")).unwrap_or_default(),
+        pool.logs()
+    );
+    let before = read_batches(&out);
+    assert_eq!(
+        before.iter().flat_map(|b| b.items.clone()).collect::<Vec<_>>(),
+        items_of("big", 4),
+        "[{side}] the first batch was delivered before the kill\n{}",
+        describe(&before)
+    );
+    let journals = Sandbox::files_ending(&sandbox.spool_dir(), ".part");
+    let progress = Sandbox::files_ending(&sandbox.spool_dir(), ".done");
+    eprintln!(
+        "[{side}] worker {killed_pid} killed mid-batch; left in the spool: {} journal(s), {} progress file(s)",
+        journals.len(),
+        progress.len()
+    );
+    assert_eq!(journals.len(), 1, "[{side}] the journal is left behind\n{}", pool.logs());
+    assert_eq!(progress.len(), 1, "[{side}] with its progress\n{}", pool.logs());
+
+    pool.get_ok(&script, &job_query(&out, "next", 1, 0, ""));
+    let mut expected = items_of("big", 10);
+    expected.push("next-0".into());
+    let batches = wait_delivered(&pool, &out, &expected, "the journal, by the next request");
+    let counts = delivery_counts(&batches);
+    for item in &expected {
+        assert_eq!(counts.get(item), Some(&1), "[{side}] {item} delivered once\n{}", describe(&batches));
+    }
+    let settled = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+        std::fs::read_dir(sandbox.spool_dir()).map(|d| d.count() == 0).unwrap_or(true)
+    });
+    assert!(
+        settled,
+        "[{side}] nothing is left in the spool: {:?}",
+        std::fs::read_dir(sandbox.spool_dir())
+            .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+    );
 }

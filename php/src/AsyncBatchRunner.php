@@ -38,6 +38,10 @@ class AsyncBatchRunner
      */
     public function submitItem(string $identifier, mixed $item): void
     {
+        if (Runtime::$watchFork && Runtime::$pid !== getmypid()) {
+            // A child of pcntl_fork() holding its parent's queues.
+            Runtime::afterFork();
+        }
         $job = Runtime::$jobs[$identifier] ?? throw Runtime::unknownJob($identifier);
         $item = Items::accept($identifier, $item, Runtime::$maxItemSize);
         ++$job->submitted;

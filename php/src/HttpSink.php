@@ -30,6 +30,8 @@ final class HttpSink
     private HttpSinkConfig $config;
     /** Kept between batches, so that curl reuses its connection. */
     private ?\CurlHandle $curl = null;
+    /** The process that made $curl: a child of pcntl_fork() must not share its connection. */
+    private int $curlPid = 0;
 
     /**
      * @param array{headers?: array<string, string>, format?: 'json'|'ndjson', timeout?: int|float,
@@ -51,7 +53,14 @@ final class HttpSink
      */
     public function __invoke(array $items): bool
     {
+        if ($this->curl !== null && $this->curlPid !== getmypid()) {
+            // Inherited over a fork: its connection is the parent's.
+            $this->curl = null;
+        }
         $r = HttpPost::send($this->config, $items, $this->curl);
+        if ($this->curl !== null) {
+            $this->curlPid = getmypid();
+        }
         if ($r->ok()) {
             return true;
         }

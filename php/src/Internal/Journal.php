@@ -65,6 +65,18 @@ final class Journal
         $this->close();
     }
 
+    /**
+     * In a child of pcntl_fork(): the journals still open are the parent's, which
+     * delivers their items. Closes the child's handles (the parent keeps its locks)
+     * and leaves the files alone.
+     */
+    public static function forgetInherited(): void
+    {
+        foreach (self::$open as $journal) {
+            $journal->keep();
+        }
+    }
+
     private function close(): void
     {
         if ($this->fh !== null) {

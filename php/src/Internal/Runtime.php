@@ -43,6 +43,14 @@ final class Runtime
     public static bool $cli = PHP_SAPI === 'cli';
     /** asyncbatch.max_item_size, copied here for submitItem(). */
     public static int $maxItemSize = 1048576;
+    /**
+     * Whether the state may be inherited over pcntl_fork() (the CLI, with pcntl):
+     * then each entry point compares $pid with getmypid(). Set at the first
+     * registration, which precedes any submit.
+     */
+    public static bool $watchFork = false;
+    /** While $watchFork, the process this state belongs to (see afterFork()). */
+    public static ?int $pid = null;
 
     private static ?Budget $budget = null;
     private static ?Spool $spool = null;
@@ -54,6 +62,10 @@ final class Runtime
      */
     public static function register(string $identifier, callable $func, array $config): void
     {
+        if (self::$pid === null) {
+            self::$watchFork = self::$cli && function_exists('pcntl_fork');
+        }
+        self::afterFork();
         JobConfig::checkIdentifier($identifier);
         $base = $func instanceof HttpSink ? HttpSinkConfig::of($func)->job : null;
         $config = JobConfig::validate($identifier, $config, $base);
@@ -61,6 +73,36 @@ final class Runtime
         $job = self::$jobs[$identifier] ??= new Job($identifier);
         $job->configure($func, $config);
         self::arm();
+    }
+
+    /**
+     * Makes the state this process's, in the CLI, where a script may pcntl_fork():
+     * at first use it records the pid; in a child of a fork it drops what it
+     * inherited, which the parent delivers: the queued items and the journals of a
+     * delivery under way (their handles closed, their files left to the parent).
+     * The jobs stay registered, as they are in the child's copy of the script.
+     * php-fpm forks its workers before any request, so only the CLI checks (a
+     * getmypid() per submit).
+     */
+    public static function afterFork(): void
+    {
+        if (!self::$watchFork) {
+            return;
+        }
+        $pid = getmypid();
+        if ($pid === self::$pid) {
+            return;
+        }
+        $inherited = self::$pid !== null;
+        self::$pid = $pid;
+        if (!$inherited) {
+            return;
+        }
+        foreach (self::$jobs as $job) {
+            $job->queue = [];
+            $job->dueAt = 0.0;
+        }
+        Journal::forgetInherited();
     }
 
     /**
@@ -135,6 +177,7 @@ final class Runtime
     /** flush(): spooled segments, then queued items, now, without a budget. */
     public static function flush(?string $identifier): int
     {
+        self::afterFork();
         if ($identifier === null) {
             $jobs = self::$jobs;
         } else {
@@ -160,6 +203,7 @@ final class Runtime
     /** The runner's shutdown function (see "Delivery", steps 2 to 4). */
     public static function shutdown(): void
     {
+        self::afterFork();
         if (self::$phase === self::ARMED) {
             // Run again after the shutdown functions the application registered
             // after our first use, so what they submit is delivered too.
@@ -226,6 +270,7 @@ final class Runtime
     /** retryFailed(): each stored batch of the jobs, oldest first, one call each. */
     public static function retryFailed(?string $identifier): int
     {
+        self::afterFork();
         if ($identifier === null) {
             $jobs = self::$jobs;
         } else {
@@ -294,6 +339,7 @@ final class Runtime
     /** stats(): counters per job, in registration order. */
     public static function stats(): array
     {
+        self::afterFork();
         $out = [];
         foreach (self::$jobs as $id => $job) {
             $out[$id] = $job->stats();

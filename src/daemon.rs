@@ -46,7 +46,7 @@ fn resources(settings: &Settings, create_queue: bool) -> Result<(Spool, Option<Q
         TransportKind::Sysv if create_queue => {
             Some(Queue::open(settings.queue_key, settings.queue_mode).map_err(|e| e.to_string())?)
         }
-        TransportKind::Sysv => match Queue::open_existing(settings.queue_key) {
+        TransportKind::Sysv => match Queue::open_existing_checked(settings.queue_key, settings.queue_mode) {
             Ok(q) => q,
             Err(e) => return Err(e.to_string()),
         },

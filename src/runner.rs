@@ -394,8 +394,11 @@ pub fn end_process() {
     // Both get the whole timeout: they work side by side.
     let deadline = Instant::now() + timeout;
     if let Some(outbox) = outbox {
-        for w in outbox.shutdown(timeout) {
-            php::log(&w);
+        for (key, w) in outbox.shutdown(timeout) {
+            // Once per reason, as during requests.
+            if host::try_with_runtime(|rt| rt.first_time(&key)).unwrap_or(true) {
+                php::log(&w);
+            }
         }
     }
     if let Some(http) = http {

@@ -446,8 +446,14 @@ fn retry_jobs<H: Host>(host: &H, jobs: &[JobId]) -> Result<u64, StorageError> {
         let id = host.with(|rt| rt.job(j).id.clone());
         let paths = host.with(|rt| rt.failure_store().and_then(|s| s.list(Some(&id))))?;
         for path in paths {
-            let Some(claimed) = host.with(|rt| rt.failure_store().and_then(|s| s.claim(&path)))? else {
-                continue;
+            // One file that cannot be opened (a symlink, say) does not hold up the rest.
+            let claimed = match host.with(|rt| rt.failure_store().and_then(|s| s.claim(&path))) {
+                Ok(Some(claimed)) => claimed,
+                Ok(None) => continue,
+                Err(e) => {
+                    warn_once(host, &format!("asyncbatch: skipping failure file {}: {e}", path.display()));
+                    continue;
+                }
             };
             let mut record = match &claimed.record {
                 Ok(r) if r.job == id => r.clone(),

@@ -192,11 +192,15 @@ impl Outbox {
 
     /// At process exit: lets the sender hand off what is queued for at most
     /// `timeout`, then writes what is left to the spool from this thread. Returns
-    /// warnings (items that could not be stored at all).
-    pub fn shutdown(&self, timeout: Duration) -> Vec<String> {
+    /// warnings not raised yet, as (reason key, message): the sender's, and items
+    /// that could not be stored at all.
+    pub fn shutdown(&self, timeout: Duration) -> Vec<(String, String)> {
         let left = self.stop(timeout);
+        // What the sender met in its last rounds (a refused queue or spool) was
+        // never raised: no request follows.
+        let mut warnings = self.take_warnings();
         if left.is_empty() {
-            return Vec::new();
+            return warnings;
         }
         let spool = self
             .config
@@ -204,21 +208,23 @@ impl Outbox {
             .as_ref()
             .map_or(Ok(()), |b| secure_fs::ensure_private_dir(b, "directory"))
             .and_then(|_| Spool::open(&self.config.spool_dir));
-        let mut warnings = Vec::new();
         match spool {
             Ok(mut spool) => {
                 for (id, items) in left {
                     if let Err(e) = spool.write(&crate::naming::jobkey(&id), &[(&id, &items)]) {
-                        warnings.push(format!(
+                        let msg = format!(
                             "asyncbatch: cannot write to the spool: {e}; {} items for job '{}' dropped",
                             items.len(),
                             crate::item::printable_id(&id)
-                        ));
+                        );
+                        warnings.push((msg.clone(), msg));
                     }
                 }
             }
-            Err(e) => warnings
-                .push(format!("asyncbatch: cannot write to the spool: {e}; queued items dropped at exit")),
+            Err(e) => {
+                let msg = format!("asyncbatch: cannot write to the spool: {e}; queued items dropped at exit");
+                warnings.push((msg.clone(), msg));
+            }
         }
         warnings
     }

@@ -14,9 +14,6 @@
 //! polyfill has the behaviour (it has no daemon runner and no SysV queue). Not run as
 //! root, every test is skipped with a message.
 //!
-//! Tests marked `PRODUCT BUG` fail on purpose: they assert what the README and
-//! docs/internals.md promise, which the product does not do yet.
-//!
 //! Run with `--nocapture` to see what each scenario saw.
 
 use std::ffi::CString;
@@ -1067,12 +1064,10 @@ fn symlinks_at_file_names_in_a_private_directory_are_never_followed() {
 
 #[test]
 fn a_symlink_among_failed_batches_does_not_stop_retry_failed() {
-    // PRODUCT BUG (extension): one symbolic link in the failure directory makes the
-    // extension's retryFailed() throw StorageException ("cannot open …: Too many
-    // levels of symbolic links") before it replays the genuine batches after it, and
-    // `asyncbatch failed:retry` exit 1. The polyfill leaves the link alone and
-    // replays the rest; docs/internals.md: files retryFailed() cannot use are left
-    // alone. Only the user itself (or root) can put a link in its 0700 directory.
+    // A symbolic link in the failure directory is skipped (with a warning), never
+    // followed, and the genuine batches after it are replayed: files retryFailed()
+    // cannot use are left alone. Only the user itself (or root) can put a link in
+    // its 0700 directory.
     let Some(s) = Scene::new() else { return };
     let a = &s.w.a;
     let victim = s.victim();
@@ -1094,7 +1089,7 @@ fn a_symlink_among_failed_batches_does_not_stop_retry_failed() {
         }
         s.assert_victim_intact(&format!("{side}: retryFailed()"));
     }
-    assert!(problems.is_empty(), "PRODUCT BUG:\n{}", problems.join("\n"));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]
@@ -1185,13 +1180,11 @@ fn a_queue_of_another_user_or_open_to_others_is_refused_and_items_are_spooled_wi
 
 #[test]
 fn a_queue_of_another_user_closed_to_us_is_refused_in_plain_words() {
-    // PRODUCT BUG (extension, minor, an unclear message): B makes the queue first
-    // with mode 0600. A's producers do not use it and spool (safe), but the warning
-    // is `asyncbatch: message queue 0x…: stat: Permission denied (os error 13); items
-    // go to the spool` (the daemon: `message queue 0x…: stat: Permission denied`),
-    // not the documented `refusing to use message queue 0x…: owned by uid …` that
-    // the README's Troubleshooting explains (msgctl(IPC_STAT) on a queue of another
-    // user that grants nothing fails with EACCES before the owner is compared).
+    // B makes the queue first with mode 0600: msgctl(IPC_STAT) fails with EACCES
+    // before any owner could be compared. A's producers spool, and the warning is
+    // still the documented `refusing to use message queue 0x…: owned by uid …`
+    // that the README's Troubleshooting explains (the owner read from
+    // /proc/sysvipc/msg).
     let Some(s) = Scene::new() else { return };
     let (a, b) = (&s.w.a, &s.w.b);
     let key = QueueKey::new(&s, "b-0600");
@@ -1235,17 +1228,14 @@ fn a_queue_of_another_user_closed_to_us_is_refused_in_plain_words() {
     if !ran_daemon.mentions(&refused) {
         problems.push(format!("daemon says {:?} instead of {refused:?}", ran_daemon.out.stderr.trim()));
     }
-    assert!(problems.is_empty(), "PRODUCT BUG (unclear message):\n{}", problems.join("\n"));
+    assert!(problems.is_empty(), "unclear message:\n{}", problems.join("\n"));
 }
 
 #[test]
 fn drain_refuses_a_queue_of_another_user_and_takes_nothing_from_it() {
-    // PRODUCT BUG (extension): producers and the daemon refuse a queue owned by
-    // another user, but `asyncbatch drain` opens the queue of its key without the
-    // ownership and mode checks (src/daemon.rs `resources(…, false)` ->
-    // `Queue::open_existing`), so another local user who makes the queue first (mode
-    // 0666) can inject items: the drain journals B's message and delivers B's
-    // item to A's callable.
+    // Producers and the daemon refuse a queue owned by another user; so does
+    // `asyncbatch drain`, or another local user who makes the queue first (mode
+    // 0666) could inject items into A's callable.
     let Some(s) = Scene::new() else { return };
     let (a, b) = (&s.w.a, &s.w.b);
     let key = QueueKey::new(&s, "b-queue");
@@ -1267,8 +1257,10 @@ fn drain_refuses_a_queue_of_another_user_and_takes_nothing_from_it() {
     let left = key.messages();
     eprintln!("drain as {} with {}'s queue: delivered {taken:?}, {left:?} messages left", a.name, b.name);
     assert!(
-        !taken.iter().any(|i| i == "B-forged") && left == Some(1) && ran.mentions("refusing to use message queue"),
-        "PRODUCT BUG: drain used a queue owned by uid {} (mode 0666): delivered {taken:?}, messages left {left:?}\n{}",
+        !taken.iter().any(|i| i == "B-forged")
+            && left == Some(1)
+            && ran.mentions("refusing to use message queue"),
+        "drain used a queue owned by uid {} (mode 0666): delivered {taken:?}, messages left {left:?}\n{}",
         b.uid,
         ran.dump()
     );
@@ -1276,13 +1268,10 @@ fn drain_refuses_a_queue_of_another_user_and_takes_nothing_from_it() {
 
 #[test]
 fn a_refusal_met_at_process_exit_is_still_reported() {
-    // PRODUCT BUG (extension): with the daemon runner, a process that submits and
-    // exits without flush() (a CLI script, a short request) hands its items off at
-    // exit. The sender thread's warnings are then never raised: `Outbox::shutdown`
-    // (core/src/outbox.rs) returns only its own spool errors, not what the sender
-    // left in `take_warnings()`. So a queue of another user is refused with no
-    // warning at all (the items are spooled: not lost), and a refused spool drops
-    // every item with no warning and no log line: silently lost.
+    // With the daemon runner, a process that submits and exits without flush() (a
+    // CLI script, a short request) hands its items off at exit: what the sender
+    // thread meets then (a queue of another user, a refused spool) is still logged,
+    // so items are never dropped in silence.
     let Some(s) = Scene::new() else { return };
     let (a, b) = (&s.w.a, &s.w.b);
     let mut problems = Vec::new();
@@ -1319,7 +1308,7 @@ fn a_refusal_met_at_process_exit_is_still_reported() {
             ran.dump()
         ));
     }
-    assert!(problems.is_empty(), "PRODUCT BUG:\n{}", problems.join("\n"));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]

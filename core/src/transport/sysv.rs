@@ -81,6 +81,16 @@ pub fn msgmax() -> usize {
         .unwrap_or(8192)
 }
 
+/// The owner of the queue with `key`, from `/proc/sysvipc/msg` (columns: key,
+/// msqid, perms, cbytes, qnum, lspid, lrpid, uid, ...).
+fn owner_in_proc(key: i32) -> Option<u32> {
+    let table = std::fs::read_to_string("/proc/sysvipc/msg").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        (cols.first()?.parse::<i64>().ok()? as i32 == key).then(|| cols.get(7)?.parse().ok()).flatten()
+    })
+}
+
 /// The key for a spool directory when none is configured.
 pub fn derive_key(spool_dir: &Path) -> i32 {
     let path = spool_dir.to_string_lossy();
@@ -119,9 +129,32 @@ impl Queue {
         if io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
             return Err(sys(key, "create"));
         }
-        let q = Queue::open_existing(key)?.ok_or_else(|| sys(key, "open"))?;
-        let st = q.stat()?;
+        Queue::open_existing(key)?.ok_or_else(|| sys(key, "open"))?.checked(mode)
+    }
+
+    /// Opens an existing queue, if there is one, refusing it as [`Queue::open`]
+    /// does: what reads a queue (a drain) must not take another user's messages.
+    pub fn open_existing_checked(key: i32, mode: u32) -> Result<Option<Queue>, QueueError> {
+        Queue::open_existing(key)?.map(|q| q.checked(mode)).transpose()
+    }
+
+    /// This queue, if it belongs to us and allows no more than `mode`.
+    fn checked(self, mode: u32) -> Result<Queue, QueueError> {
+        let key = self.key;
         let me = euid();
+        let st = match self.stat() {
+            Ok(st) => st,
+            // Only a queue of another user hides its state from us; the kernel's
+            // table, readable by all, still names the owner.
+            Err(QueueError::Sys { source, .. }) if source.raw_os_error() == Some(libc::EACCES) => {
+                let reason = match owner_in_proc(key) {
+                    Some(uid) => format!("owned by uid {uid}, not {me}"),
+                    None => format!("owned by another user (uid {me} may not read its state)"),
+                };
+                return Err(QueueError::Refused { key, reason });
+            }
+            Err(e) => return Err(e),
+        };
         if st.uid != me {
             return Err(QueueError::Refused { key, reason: format!("owned by uid {}, not {me}", st.uid) });
         }
@@ -131,7 +164,7 @@ impl Queue {
                 reason: format!("its mode {:04o} allows more than {:04o}", st.mode & 0o777, mode & 0o777),
             });
         }
-        Ok(q)
+        Ok(self)
     }
 
     /// Opens an existing queue without creating one; `None` when there is none.

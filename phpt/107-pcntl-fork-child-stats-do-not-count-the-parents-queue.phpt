@@ -1,10 +1,8 @@
 --TEST--
 After pcntl_fork() the child's stats() count none of the parent's queued items as its own, even before the child calls anything else
 --DESCRIPTION--
-PRODUCT BUG (extension): stats() does not drop what a forked child inherited
-(it does not call Runtime::after_fork()), so in the child, before its first
-submitItem()/flush(), 'queued' counts the parent's 5 items, which the child will
-never deliver; after the child's first submit it says 1. The polyfill says 0, then 1.
+The child will never deliver what its parent queued (the parent does), so its
+stats() must not count it as queued, even before its first submitItem()/flush().
 --SKIPIF--
 <?php if (!function_exists('pcntl_fork')) die('skip pcntl_fork() is not available'); ?>
 --INI--

@@ -452,6 +452,8 @@ fn merge(stats: &mut asyncbatch_core::stats::JobStats, t: &asyncbatch_core::stat
 pub fn stats() -> Zval {
     raise_sender_warnings();
     let rows = with_runtime(|rt| {
+        // A forked child reports none of what its parent holds.
+        rt.after_fork();
         let outbox = rt.existing_outbox().cloned();
         let http = rt.existing_http_sender().cloned();
         rt.all_jobs()

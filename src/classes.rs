@@ -85,7 +85,8 @@ extern "C" fn register_async_job(ex: &mut ExecuteData, _retval: &mut Zval) {
         }
         // SAFETY: the engine's immutable empty array lives for the process.
         let empty = unsafe { &*std::ptr::addr_of!(ffi::zend_empty_array) };
-        let config = match arg(ex, 2).filter(|_| given(ex) > 2) {
+        // Not passed: its slot was never written, so it is not even looked at.
+        let config = match (given(ex) > 2).then(|| arg(ex, 2)).flatten() {
             None => empty,
             Some(z) => match z.array() {
                 Some(ht) => ht,

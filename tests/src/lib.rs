@@ -47,9 +47,11 @@ pub use paths::{
 pub use php::{Php, PhpCommand};
 pub use process::{run_with_timeout, wait_until, Output};
 pub use sandbox::Sandbox;
-pub use spool::{crc32, write_mixed_segment, write_segment};
+pub use spool::{
+    crc32, queue_message, read_spool, spool_item_counts, write_mixed_segment, write_segment, SpoolFrame,
+};
 pub use stats::{percentile, Millis};
 pub use sysv::{
-    create_queue, derived_queue_key, queue_id, queue_stat, remove_queue, send_message, set_queue_owner,
-    QueueStat,
+    create_queue, derived_queue_key, queue_bytes, queue_id, queue_stat, remove_queue, send_message,
+    set_queue_owner, QueueStat,
 };

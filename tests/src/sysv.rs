@@ -37,6 +37,18 @@ pub struct QueueStat {
     pub mode: u32,
 }
 
+/// Bytes on the queue of `key` and the most it holds (`msg_cbytes`, `msg_qbytes`);
+/// `None` when there is no such queue.
+pub fn queue_bytes(key: i32) -> Option<(u64, u64)> {
+    let id = queue_id(key)?;
+    // SAFETY: msqid_ds is plain data; IPC_STAT fills it.
+    let mut ds: libc::msqid_ds = unsafe { std::mem::zeroed() };
+    if unsafe { libc::msgctl(id, libc::IPC_STAT, &mut ds) } != 0 {
+        return None;
+    }
+    Some((ds.__msg_cbytes as u64, ds.msg_qbytes as u64))
+}
+
 /// Removes the queue of `key` if there is one; returns whether one was removed.
 pub fn remove_queue(key: i32) -> bool {
     match queue_id(key) {

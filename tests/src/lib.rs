@@ -31,6 +31,7 @@ mod sandbox;
 mod spool;
 mod stats;
 mod sysv;
+mod tmpfs;
 
 pub use batchlog::{all_delivered, delivery_counts, read_batches, Batch};
 pub use daemon::{
@@ -55,3 +56,4 @@ pub use sysv::{
     create_queue, derived_queue_key, queue_bytes, queue_id, queue_stat, remove_queue, send_message,
     set_queue_owner, QueueStat,
 };
+pub use tmpfs::Tmpfs;

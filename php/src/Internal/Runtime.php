@@ -516,7 +516,8 @@ final class Runtime
         if ($journal instanceof Journal) {
             return $journal;
         }
-        Log::warnOnce('write:' . $journal, sprintf(
+        // A slot of its own: it must not silence the warning of a later drop.
+        Log::warnOnce('journal:' . self::reason($journal), sprintf(
             "cannot write to the spool: %s; job '%s' is delivered without its journal",
             $journal,
             $job->identifier,
@@ -687,7 +688,7 @@ final class Runtime
         }
         $job->dropped += count($items);
         Log::warnOnce(
-            'write:' . $why,
+            'write:' . self::reason($why),
             sprintf(
                 "cannot write to the spool: %s; %d items for job '%s' dropped",
                 $why,
@@ -701,8 +702,18 @@ final class Runtime
     private static function cannotRespool(string $why, int $n, string $identifier, string $segment): void
     {
         Log::warnOnce(
-            'write:' . $why,
+            'respool:' . self::reason($why),
             sprintf("cannot write to the spool: %s; %d items for job '%s' left in %s", $why, $n, $identifier, $segment),
         );
+    }
+
+    /**
+     * A storage failure's reason as the key of a warning given once: without the
+     * byte counts of PHP's messages (`Write of 70 bytes failed with errno=28 ...`),
+     * which change with every write.
+     */
+    private static function reason(string $why): string
+    {
+        return preg_replace('/\b\d+ bytes\b/', 'N bytes', $why) ?? $why;
     }
 }

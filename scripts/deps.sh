@@ -14,12 +14,13 @@ set -euo pipefail
 #   hosts); the tests compare it with the PHP-streams path.
 # nginx-light, wrk: the benchmarks drive php-fpm through nginx.
 # php-monolog: Monolog 2 (in /usr/share/php), which the Monolog handler is tested with.
+# valgrind: the phpt suite runs once more under memcheck.
 PACKAGES=(
     php8.2-dev php8.2-cli php8.2-fpm php8.2-curl
     libclang-dev clang gcc libc6-dev
     libfcgi-bin supervisor
     nginx-light wrk
-    php-monolog
+    php-monolog valgrind
 )
 
 missing=()

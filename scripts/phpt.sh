@@ -3,6 +3,9 @@
 #
 #   scripts/phpt.sh ext|polyfill [run-tests.php args...]
 #
+# With -m, each test runs under valgrind (memcheck, USE_ZEND_ALLOC=0): any invalid
+# read or write, use of uninitialised memory or leak fails it.
+#
 # The tests are copied to a fresh temporary directory first, so the {PWD} dirs the
 # tests create for one side never meet those of the other. Exits non-zero when a
 # test fails.
@@ -78,8 +81,15 @@ STATUS=$?
 set -e
 cat "$WORK/output.txt"
 
+# Under valgrind (-m), show what it found: a test with an error or a leak is "leaked".
+for mem in "$WORK"/phpt/*.mem; do
+    [ -e "$mem" ] || continue
+    echo "--- valgrind: ${mem##*/}"
+    cat "$mem"
+done
+
 # run-tests.php exits 1 on failures; also catch failures and borked tests in its summary.
-if [ $STATUS -ne 0 ] || grep -Eq '^Tests (failed|borked) *: *[1-9]' "$WORK/output.txt" \
+if [ $STATUS -ne 0 ] || grep -Eq '^Tests (failed|borked|leaked) *: *[1-9]' "$WORK/output.txt" \
     || ! grep -q '^Tests passed' "$WORK/output.txt"; then
     echo "phpt: $SIDE: FAILED" >&2
     exit 1

@@ -7,7 +7,9 @@
 #   3. cargo test --workspace --release   core unit/property tests, end-to-end tests
 #   4. scripts/phpt.sh ext                the behaviour suite against the extension
 #   5. scripts/phpt.sh polyfill           the same suite against the polyfill
-#   6. scripts/check-stubs.php            stubs/asyncbatch.stub.php against both sides
+#   6. scripts/phpt.sh ext -m             the suite again under valgrind
+#   7. scripts/fuzz.sh                    the decoders, fuzzed for a bounded time
+#   8. scripts/check-stubs.php            stubs/asyncbatch.stub.php against both sides
 #
 # Usage: bash scripts/test.sh
 set -euo pipefail
@@ -89,6 +91,10 @@ step "phpt suite, extension" bash scripts/phpt.sh ext
 count_phpt_tests
 step "phpt suite, polyfill" bash scripts/phpt.sh polyfill
 count_phpt_tests
+# valgrind's memcheck over the suite, the extension loaded and the Zend allocator
+# off: no invalid access, no use of uninitialised memory, no leak. PCRE's JIT is
+# off because valgrind cannot see into the code it generates.
+step "phpt suite under valgrind, extension" bash scripts/phpt.sh ext -m -d pcre.jit=0
 step "fuzz the decoders (bounded)" bash scripts/fuzz.sh
 
 if [[ -f stubs/asyncbatch.stub.php ]]; then

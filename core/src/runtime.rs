@@ -645,7 +645,8 @@ impl Runtime {
             Ok(journal) => Some(journal),
             Err(e) => {
                 // Delivery goes on from memory; only a crash could lose them now.
-                if self.warned.insert(spool_warning_key(&e)) {
+                // Its own key: it must not silence a later warning about drops.
+                if self.warned.insert(format!("journal {}", spool_warning_key(&e))) {
                     self.pending_warnings.push(format!(
                         "asyncbatch: cannot write to the spool: {e}; job '{}' is delivered without its journal",
                         self.jobs[j].name()
@@ -677,7 +678,7 @@ impl Runtime {
         let recorded = jr.journal.as_mut().map(|journal| journal.record_done(n as u64));
         if let Some(Err(e)) = recorded {
             // Without progress a crash would deliver the done batches again: no loss.
-            if self.warned.insert(spool_warning_key(&e)) {
+            if self.warned.insert(format!("progress {}", spool_warning_key(&e))) {
                 self.pending_warnings.push(format!("asyncbatch: cannot record delivery progress: {e}"));
             }
         }

@@ -13,10 +13,6 @@
 //! warns once per request, the extension once per process. Batches the failure
 //! store refuses are logged one line each, on both sides (as for its size cap).
 //!
-//! `extension::shutdown_runner_with_a_full_spool_disk_drops_counts_warns_and_recovers`
-//! fails: PRODUCT BUG, the items dropped are not reported in the log (see the
-//! comment at its last assertions).
-//!
 //! Run with `--nocapture` to see the measured figures.
 
 use std::collections::BTreeMap;
@@ -276,13 +272,8 @@ fn shutdown_runner_with_a_full_spool_disk_drops_counts_warns_and_recovers(side: 
         "at most one journal warning per {per}:\n{}",
         lines.join("\n")
     );
-    // PRODUCT BUG (extension): the warning that the journal could not be written
-    // takes the once-per-process slot of its reason (core/src/runtime.rs,
-    // journal_queue() and spool_batch() share spool_warning_key()), so the items
-    // dropped next are never reported in the log, only in stats()/lastError. The
-    // log holds just: "asyncbatch: cannot write to the spool: cannot write
-    // .../e2e.….part: No space left on device (os error 28); job 'e2e' is delivered
-    // without its journal".
+    // The warning that the journal could not be written has its own once-per-
+    // process slot: it must not silence the one saying that items were dropped.
     assert_eq!(
         drops.len(),
         expected_warnings,

@@ -44,6 +44,12 @@ if ! "${CARGO[@]}" fuzz --version >/dev/null 2>&1; then
 fi
 echo "fuzz.sh: $("${CARGO[@]}" fuzz --version), $("${CARGO[@]}" --version)"
 
+# libfuzzer-sys compiles libFuzzer (C++) with $CXX, else c++; scripts/deps.sh
+# installs clang, which brings clang++ when g++ is not there.
+if [[ -z "${CXX:-}" ]] && ! command -v c++ >/dev/null && command -v clang++ >/dev/null; then
+    export CXX=clang++
+fi
+
 # cargo-fuzz passes -Z flags (-Zsanitizer and others) to rustc; this lets the stable
 # compiler take them. It changes nothing on nightly.
 export RUSTC_BOOTSTRAP=1

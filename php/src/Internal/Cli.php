@@ -807,7 +807,9 @@ final class Cli
         $store = new FailureStore($this->failureDir, PHP_INT_MAX);
         $out = [];
         foreach ($store->names() as $name) {
-            $bytes = @file_get_contents($this->failureDir . '/' . $name);
+            // Never read through a link, as show, retry and purge do not.
+            $path = $this->failureDir . '/' . $name;
+            $bytes = is_link($path) ? false : @file_get_contents($path);
             if ($bytes === false) {
                 continue;
             }

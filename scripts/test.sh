@@ -95,6 +95,7 @@ count_phpt_tests
 # off: no invalid access, no use of uninitialised memory, no leak. PCRE's JIT is
 # off because valgrind cannot see into the code it generates.
 step "phpt suite under valgrind, extension" bash scripts/phpt.sh ext -m -d pcre.jit=0
+count_phpt_tests
 step "fuzz the decoders (bounded)" bash scripts/fuzz.sh
 
 if [[ -f stubs/asyncbatch.stub.php ]]; then

@@ -687,15 +687,15 @@ final class Runtime
             return;
         }
         $job->dropped += count($items);
-        Log::warnOnce(
-            'write:' . self::reason($why),
-            sprintf(
-                "cannot write to the spool: %s; %d items for job '%s' dropped",
-                $why,
-                count($items),
-                $job->identifier,
-            ),
+        $message = sprintf(
+            "cannot write to the spool: %s; %d items for job '%s' dropped",
+            $why,
+            count($items),
+            $job->identifier,
         );
+        // As the extension: stats() says why items were dropped.
+        $job->lastError = 'asyncbatch: ' . $message;
+        Log::warnOnce('write:' . self::reason($why), $message);
     }
 
     /** Items of a claimed segment that could not be written again stay in it. */

@@ -262,36 +262,11 @@ function section_pages(): void
 
     // nginx in front of them.
     $port = free_port();
-    $locations = '';
+    $pages = [];
     foreach (VARIANTS as $v => $_) {
-        $locations .= "        location = /$v {\n            include /etc/nginx/fastcgi_params;\n"
-            . "            fastcgi_param SCRIPT_FILENAME $root/bench/page.php;\n"
-            . "            fastcgi_pass unix:$dir/fpm-$v.sock;\n        }\n";
+        $pages["/$v"] = ["$root/bench/page.php", "$dir/fpm-$v.sock"];
     }
-    @mkdir("$dir/tmp", 0700);
-    $nginxConf = ($isRoot ? "user root root;\n" : '') . <<<NGINX
-        worker_processes 1;
-        daemon off;
-        pid $dir/nginx.pid;
-        error_log $dir/nginx-error.log warn;
-        events { worker_connections 1024; }
-        http {
-            access_log off;
-            client_body_temp_path $dir/tmp/body;
-            fastcgi_temp_path $dir/tmp/fastcgi;
-            proxy_temp_path $dir/tmp/proxy;
-            uwsgi_temp_path $dir/tmp/uwsgi;
-            scgi_temp_path $dir/tmp/scgi;
-            server {
-                listen 127.0.0.1:$port;
-        $locations
-            }
-        }
-
-        NGINX;
-    file_put_contents("$dir/nginx.conf", $nginxConf);
-    start(['nginx', '-p', $dir, '-c', "$dir/nginx.conf", '-e', "$dir/nginx-error.log"], "$dir/nginx.out");
-    wait_for(static fn (): bool => @fsockopen('127.0.0.1', $port) !== false, 10, 'nginx', "$dir/nginx-error.log");
+    start_nginx($dir, $port, $pages);
     foreach (VARIANTS as $v => $_) {
         $body = @file_get_contents("http://127.0.0.1:$port/$v");
         if (!is_string($body) || !str_contains($body, '<ul>')) {

@@ -19,26 +19,8 @@ function fail(string $message): never
 function cleanup_at_exit(string $dir): void
 {
     register_shutdown_function(static function () use ($dir): void {
-        $processes = array_reverse($GLOBALS['bench_processes']);
-        foreach ($processes as $p) {
-            $status = proc_get_status($p);
-            if ($status['running']) {
-                // Its own process group: php-fpm's workers and nginx's go too.
-                posix_kill(-$status['pid'], SIGTERM);
-            }
-        }
         // The daemon spools what it has not delivered and stops within seconds.
-        $deadline = microtime(true) + 12;
-        foreach ($processes as $p) {
-            while (proc_get_status($p)['running'] && microtime(true) < $deadline) {
-                usleep(50000);
-            }
-            $status = proc_get_status($p);
-            if ($status['running']) {
-                posix_kill(-$status['pid'], SIGKILL);
-            }
-            proc_close($p);
-        }
+        stop_processes(12);
         exec('rm -rf ' . escapeshellarg($dir));
     });
     if (function_exists('pcntl_async_signals')) {
@@ -49,6 +31,74 @@ function cleanup_at_exit(string $dir): void
             });
         }
     }
+}
+
+/**
+ * Stops every process started with start(), last started first: SIGTERM to its
+ * process group (php-fpm's workers, nginx's, the daemon's go too), then SIGKILL to
+ * what still runs after $grace seconds.
+ */
+function stop_processes(float $grace): void
+{
+    $processes = array_reverse($GLOBALS['bench_processes']);
+    foreach ($processes as $p) {
+        $status = proc_get_status($p);
+        if ($status['running']) {
+            posix_kill(-$status['pid'], SIGTERM);
+        }
+    }
+    $deadline = microtime(true) + $grace;
+    foreach ($processes as $p) {
+        while (proc_get_status($p)['running'] && microtime(true) < $deadline) {
+            usleep(50000);
+        }
+        $status = proc_get_status($p);
+        if ($status['running']) {
+            posix_kill(-$status['pid'], SIGKILL);
+        }
+        proc_close($p);
+    }
+    $GLOBALS['bench_processes'] = [];
+}
+
+/**
+ * Starts nginx on 127.0.0.1:$port with its files in $dir, one exact location per
+ * entry of $pages (path => [PHP script, php-fpm socket]), and waits until it listens.
+ *
+ * @param array<string, array{0: string, 1: string}> $pages
+ */
+function start_nginx(string $dir, int $port, array $pages): void
+{
+    $locations = '';
+    foreach ($pages as $path => [$script, $socket]) {
+        $locations .= "            location = $path {\n                include /etc/nginx/fastcgi_params;\n"
+            . "                fastcgi_param SCRIPT_FILENAME $script;\n"
+            . "                fastcgi_pass unix:$socket;\n            }\n";
+    }
+    @mkdir("$dir/tmp", 0700);
+    $conf = (posix_geteuid() === 0 ? "user root root;\n" : '') . <<<NGINX
+        worker_processes 1;
+        daemon off;
+        pid $dir/nginx.pid;
+        error_log $dir/nginx-error.log warn;
+        events { worker_connections 1024; }
+        http {
+            access_log off;
+            client_body_temp_path $dir/tmp/body;
+            fastcgi_temp_path $dir/tmp/fastcgi;
+            proxy_temp_path $dir/tmp/proxy;
+            uwsgi_temp_path $dir/tmp/uwsgi;
+            scgi_temp_path $dir/tmp/scgi;
+            server {
+                listen 127.0.0.1:$port;
+        $locations
+            }
+        }
+
+        NGINX;
+    file_put_contents("$dir/nginx.conf", $conf);
+    start(['nginx', '-p', $dir, '-c', "$dir/nginx.conf", '-e', "$dir/nginx-error.log"], "$dir/nginx.out");
+    wait_for(static fn (): bool => @fsockopen('127.0.0.1', $port) !== false, 10, 'nginx', "$dir/nginx-error.log");
 }
 
 /** Starts a process in its own process group (setsid), output to $log; returns its pid. */

@@ -16,21 +16,8 @@
 #        AB_BENCH_QUICK=1 bash bench/run.sh                    (shorter, rougher: to try it)
 set -euo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-if ! command -v cargo >/dev/null && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
-    PATH="$HOME/.cargo/bin:$PATH"
-fi
-PATH="$PATH:/usr/sbin:/sbin"
-for tool in cargo php nginx wrk; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "bench: $tool not found; run bash scripts/deps.sh" >&2
-        exit 1
-    fi
-done
-if ! command -v php-fpm8.2 >/dev/null && ! command -v php-fpm >/dev/null; then
-    echo "bench: php-fpm not found; run bash scripts/deps.sh" >&2
-    exit 1
-fi
+NAME=bench
+source "$(dirname "${BASH_SOURCE[0]}")/preflight.sh"
 
 echo "bench: building (cargo build --release)"
 cargo build --quiet --release

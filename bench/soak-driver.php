@@ -69,25 +69,7 @@ register_shutdown_function(static function (): void {
     foreach ([SIGINT, SIGTERM, SIGHUP] as $signal) {
         pcntl_signal($signal, SIG_IGN);
     }
-    $processes = array_reverse($GLOBALS['bench_processes']);
-    // Each in its own process group: php-fpm's workers, nginx's, the daemon's go too.
-    foreach ($processes as $p) {
-        $status = proc_get_status($p);
-        if ($status['running']) {
-            posix_kill(-$status['pid'], SIGTERM);
-        }
-    }
-    $deadline = microtime(true) + 15;
-    foreach ($processes as $p) {
-        while (proc_get_status($p)['running'] && microtime(true) < $deadline) {
-            usleep(50000);
-        }
-        $status = proc_get_status($p);
-        if ($status['running']) {
-            posix_kill(-$status['pid'], SIGKILL);
-        }
-        proc_close($p);
-    }
+    stop_processes(15);
     $key = $GLOBALS['soak']['key'];
     if (msg_queue_exists($key)) {
         msg_remove_queue(msg_get_queue($key));
@@ -361,33 +343,7 @@ wait_for(static function () use ($fpmMaster, &$fpmWorkers): bool {
 }, 10, 'the php-fpm workers', "$dir/fpm.out");
 
 $port = free_port();
-$nginxConf = ($isRoot ? "user root root;\n" : '') . <<<NGINX
-    worker_processes 1;
-    daemon off;
-    pid $dir/nginx.pid;
-    error_log $dir/nginx-error.log warn;
-    events { worker_connections 1024; }
-    http {
-        access_log off;
-        client_body_temp_path $dir/tmp/body;
-        fastcgi_temp_path $dir/tmp/fastcgi;
-        proxy_temp_path $dir/tmp/proxy;
-        uwsgi_temp_path $dir/tmp/uwsgi;
-        scgi_temp_path $dir/tmp/scgi;
-        server {
-            listen 127.0.0.1:$port;
-            location = /soak {
-                include /etc/nginx/fastcgi_params;
-                fastcgi_param SCRIPT_FILENAME $root/bench/soak-page.php;
-                fastcgi_pass unix:$dir/fpm.sock;
-            }
-        }
-    }
-
-    NGINX;
-file_put_contents("$dir/nginx.conf", $nginxConf);
-start(['nginx', '-p', $dir, '-c', "$dir/nginx.conf", '-e', "$dir/nginx-error.log"], "$dir/nginx.out");
-wait_for(static fn (): bool => @fsockopen('127.0.0.1', $port) !== false, 10, 'nginx', "$dir/nginx-error.log");
+start_nginx($dir, $port, ['/soak' => ["$root/bench/soak-page.php", "$dir/fpm.sock"]]);
 $url = "http://127.0.0.1:$port/soak";
 $body = @file_get_contents($url);
 if (!is_string($body) || !str_starts_with($body, 'ok ')) {

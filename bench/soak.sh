@@ -39,21 +39,8 @@
 #   AB_SOAK_KEEP=1             keep the temporary directory
 set -euo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-if ! command -v cargo >/dev/null && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
-    PATH="$HOME/.cargo/bin:$PATH"
-fi
-PATH="$PATH:/usr/sbin:/sbin"
-for tool in cargo php nginx wrk; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "soak: $tool not found; run bash scripts/deps.sh" >&2
-        exit 1
-    fi
-done
-if ! command -v php-fpm8.2 >/dev/null && ! command -v php-fpm >/dev/null; then
-    echo "soak: php-fpm not found; run bash scripts/deps.sh" >&2
-    exit 1
-fi
+NAME=soak
+source "$(dirname "${BASH_SOURCE[0]}")/preflight.sh"
 for ext in posix pcntl sysvmsg; do
     if ! php -r "exit(extension_loaded('$ext') ? 0 : 1);"; then
         echo "soak: the PHP CLI needs the $ext extension" >&2

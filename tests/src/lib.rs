@@ -18,6 +18,20 @@
 //! Every process the harness starts is stopped when its guard is dropped, also
 //! when a test panics; every command runs under a timeout.
 
+/// Defines each named test twice, `extension::name` and `polyfill::name`, calling
+/// `name(Php::Extension)` and `name(Php::Polyfill)`.
+#[macro_export]
+macro_rules! on_both_sides {
+    ($($name:ident),* $(,)?) => {
+        mod extension {
+            $(#[test] fn $name() { super::$name($crate::Php::Extension) })*
+        }
+        mod polyfill {
+            $(#[test] fn $name() { super::$name($crate::Php::Polyfill) })*
+        }
+    };
+}
+
 mod batchlog;
 mod daemon;
 mod fcgi;

@@ -39,18 +39,7 @@ fn write_frames(dir: &Path, jobkey: &str, frames: &[(&str, Vec<String>)]) -> Pat
     let seg = dir.join(format!("{name}.seg"));
 
     let mut bytes = b"ABSPOOL\x01".to_vec();
-    for (job, items) in frames {
-        let mut payload = Vec::new();
-        payload.push(0x92); // [identifier, items]
-        encode_str(&mut payload, job);
-        encode_array_len(&mut payload, items.len());
-        for item in items {
-            encode_str(&mut payload, item);
-        }
-        bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(&crc32(&payload).to_le_bytes());
-        bytes.extend_from_slice(&payload);
-    }
+    append_frames(&mut bytes, frames);
     let mut file =
         OpenOptions::new().write(true).create_new(true).mode(0o600).open(&part).expect("create the segment");
     file.write_all(&bytes).expect("write the segment");
@@ -94,6 +83,12 @@ fn encode_array_len(out: &mut Vec<u8>, len: usize) {
 /// one spool frame per entry of `frames` (a job identifier and its string items).
 pub fn queue_message(frames: &[(&str, Vec<String>)]) -> Vec<u8> {
     let mut bytes = b"ABQ\x01".to_vec();
+    append_frames(&mut bytes, frames);
+    bytes
+}
+
+/// Appends one spool frame per entry: length, CRC-32, MessagePack `[identifier, items]`.
+fn append_frames(bytes: &mut Vec<u8>, frames: &[(&str, Vec<String>)]) {
     for (job, items) in frames {
         let mut payload = vec![0x92]; // [identifier, items]
         encode_str(&mut payload, job);
@@ -105,7 +100,6 @@ pub fn queue_message(frames: &[(&str, Vec<String>)]) -> Vec<u8> {
         bytes.extend_from_slice(&crc32(&payload).to_le_bytes());
         bytes.extend_from_slice(&payload);
     }
-    bytes
 }
 
 /// One frame read back from a spool segment: the job it is for, and its items,

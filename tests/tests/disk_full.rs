@@ -31,19 +31,7 @@ const RESPONSE_LIMIT: Duration = Duration::from_millis(250);
 /// The longest wait for what a request does after its response.
 const AFTER_RESPONSE_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// One test per side: `extension::name` and `polyfill::name`.
-macro_rules! on_both_sides {
-    ($($name:ident),* $(,)?) => {
-        mod extension {
-            $(#[test] fn $name() { super::$name(asyncbatch_e2e::Php::Extension) })*
-        }
-        mod polyfill {
-            $(#[test] fn $name() { super::$name(asyncbatch_e2e::Php::Polyfill) })*
-        }
-    };
-}
-
-on_both_sides!(
+asyncbatch_e2e::on_both_sides!(
     shutdown_runner_with_a_full_spool_disk_drops_counts_warns_and_recovers,
     http_sink_with_a_full_failure_store_disk_drops_counts_warns_and_recovers,
 );

@@ -29,19 +29,7 @@ const WAVES: [usize; 12] = [1, 2, 1, 2, 2, 1, 2, 2, 1, 2, 2, 2];
 /// Longest wait for a delivery that should take about a second.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// One test per side: `extension::name` and `polyfill::name`.
-macro_rules! on_both_sides {
-    ($($name:ident),* $(,)?) => {
-        mod extension {
-            $(#[test] fn $name() { super::$name(asyncbatch_e2e::Php::Extension) })*
-        }
-        mod polyfill {
-            $(#[test] fn $name() { super::$name(asyncbatch_e2e::Php::Polyfill) })*
-        }
-    };
-}
-
-on_both_sides!(
+asyncbatch_e2e::on_both_sides!(
     responses_leave_before_delivery_and_every_item_is_delivered_once,
     a_failing_callable_leaves_a_fail_file_and_the_worker_serves_on,
     items_submitted_from_a_destructor_are_delivered_by_a_later_request,

@@ -19,19 +19,7 @@ use asyncbatch_e2e::{
 /// The longest wait for items to arrive at the server.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// One test per side: `extension::name` and `polyfill::name`.
-macro_rules! on_both_sides {
-    ($($name:ident),* $(,)?) => {
-        mod extension {
-            $(#[test] fn $name() { super::$name(asyncbatch_e2e::Php::Extension) })*
-        }
-        mod polyfill {
-            $(#[test] fn $name() { super::$name(asyncbatch_e2e::Php::Polyfill) })*
-        }
-    };
-}
-
-on_both_sides!(
+asyncbatch_e2e::on_both_sides!(
     batches_arrive_complete_and_in_order_per_worker,
     retries_wait_at_least_retry_after,
     batches_refused_with_a_4xx_are_stored_and_failed_retry_resends_them,

@@ -45,6 +45,24 @@ pub fn progress_path(segment: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Writes `done` to the progress file of `segment`, opening it into `file` (created,
+/// or left by an earlier reader) the first time.
+fn write_progress(segment: &Path, file: &mut Option<File>, done: u64) -> Result<(), StorageError> {
+    use std::os::unix::fs::FileExt;
+    let p = progress_path(segment);
+    if file.is_none() {
+        *file = Some(match secure_fs::create_new(&p) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                secure_fs::open_existing(&p).map_err(|e| StorageError::io("open", &p, e))?
+            }
+            Err(e) => return Err(StorageError::io("create", &p, e)),
+        });
+    }
+    let f = file.as_ref().expect("opened");
+    f.write_all_at(&done.to_le_bytes(), 0).map_err(|e| StorageError::io("write", &p, e))
+}
+
 fn read_progress(segment: &Path) -> u64 {
     let mut buf = [0u8; 8];
     match secure_fs::open_existing(&progress_path(segment)).and_then(|mut f| f.read_exact(&mut buf)) {
@@ -321,17 +339,11 @@ impl Journal {
     /// last of them. Progress is written only while items remain: one batch costs
     /// no more than the segment's create, write and unlink.
     pub fn record_done(&mut self, n: u64) -> Result<bool, StorageError> {
-        use std::os::unix::fs::FileExt;
         self.done = (self.done + n).min(self.total);
         if self.done == self.total {
             return Ok(true);
         }
-        let p = progress_path(&self.writer.part);
-        if self.progress.is_none() {
-            self.progress = Some(secure_fs::create_new(&p).map_err(|e| StorageError::io("create", &p, e))?);
-        }
-        let f = self.progress.as_ref().expect("opened");
-        f.write_all_at(&self.done.to_le_bytes(), 0).map_err(|e| StorageError::io("write", &p, e))?;
+        write_progress(&self.writer.part, &mut self.progress, self.done)?;
         Ok(false)
     }
 
@@ -391,22 +403,8 @@ impl Claimed {
     /// Records that `n` more of the segment's remaining items (in order) are done,
     /// so that a reader taking over after a crash skips them.
     pub fn record_progress(&mut self, n: u64) -> Result<(), StorageError> {
-        use std::os::unix::fs::FileExt;
         self.done += n;
-        if self.progress.is_none() {
-            let p = progress_path(&self.path);
-            let f = match secure_fs::create_new(&p) {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    secure_fs::open_existing(&p).map_err(|e| StorageError::io("open", &p, e))?
-                }
-                Err(e) => return Err(StorageError::io("create", &p, e)),
-            };
-            self.progress = Some(f);
-        }
-        let f = self.progress.as_ref().expect("opened");
-        f.write_all_at(&self.done.to_le_bytes(), 0)
-            .map_err(|e| StorageError::io("write", &progress_path(&self.path), e))
+        write_progress(&self.path, &mut self.progress, self.done)
     }
 
     /// Call when every frame was delivered, stored or re-spooled: removes the file,

@@ -10,6 +10,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -96,6 +97,9 @@ pub struct Outbox {
     /// The fork generation it was made in (a forked child must make its own).
     fork_generation: u64,
     config: OutboxConfig,
+    /// The sender thread, joined once it stopped: a thread still ending when the
+    /// process exits leaves its thread-local storage behind.
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Outbox {
@@ -107,11 +111,13 @@ impl Outbox {
             done: Condvar::new(),
             fork_generation: crate::fork::generation(),
             config: config.clone(),
+            thread: Mutex::new(None),
         });
         let thread_side = Arc::clone(&outbox);
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("asyncbatch-sender".into())
             .spawn(move || Sender::new(config, thread_side).run())?;
+        *outbox.thread.lock() = Some(handle);
         Ok(outbox)
     }
 
@@ -249,6 +255,14 @@ impl Outbox {
             }
         }
         st.queued = 0;
+        let stopped = st.stopped;
+        drop(st);
+        if stopped {
+            // It returns right after saying so; one still sending is left be.
+            if let Some(handle) = self.thread.lock().take() {
+                let _ = handle.join();
+            }
+        }
         left
     }
 }

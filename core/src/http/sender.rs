@@ -8,6 +8,7 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -57,6 +58,9 @@ pub struct HttpSender {
     /// The fork generation it was made in (a forked child must make its own).
     fork_generation: u64,
     settings: Settings,
+    /// The thread, joined once it stopped: a thread still ending when the process
+    /// exits leaves its thread-local storage behind.
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl HttpSender {
@@ -68,9 +72,11 @@ impl HttpSender {
             done: Condvar::new(),
             fork_generation: crate::fork::generation(),
             settings,
+            thread: Mutex::new(None),
         });
         let thread_side = Arc::clone(&sender);
-        std::thread::Builder::new().name("asyncbatch-http".into()).spawn(move || run(thread_side))?;
+        let handle = std::thread::Builder::new().name("asyncbatch-http".into()).spawn(move || run(thread_side))?;
+        *sender.thread.lock() = Some(handle);
         Ok(sender)
     }
 
@@ -186,10 +192,17 @@ impl HttpSender {
                 left.push((job.id.clone(), b));
             }
         }
+        let ended = st.stopped;
         // The thread, if still running, must not deliver what is now spooled.
         st.stopped = true;
         let mut logs = std::mem::take(&mut st.logs);
         drop(st);
+        if ended {
+            // It returns right after saying so; one still posting is left be.
+            if let Some(handle) = self.thread.lock().take() {
+                let _ = handle.join();
+            }
+        }
         if left.is_empty() {
             return logs;
         }

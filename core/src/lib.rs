@@ -34,4 +34,5 @@ pub mod secure_fs;
 pub mod settings;
 pub mod spool;
 pub mod stats;
+pub mod sync;
 pub mod transport;

@@ -13,12 +13,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
-
 use crate::batch::{Batch, ItemQueue};
 use crate::clock::Tick;
 use crate::frame::Frame;
 use crate::secure_fs;
+use crate::sync::{Condvar, Mutex};
 use crate::spool::{JobSegments, Spool};
 use crate::transport::message::Packer;
 use crate::transport::sysv::{self, Queue, SendError};
@@ -189,7 +188,9 @@ impl Outbox {
         let target = st.requested;
         self.wake.notify_one();
         while st.completed < target {
-            if self.done.wait_until(&mut st, deadline).timed_out() {
+            let (guard, timed_out) = self.done.wait_until(st, deadline);
+            st = guard;
+            if timed_out {
                 break;
             }
         }
@@ -243,7 +244,9 @@ impl Outbox {
         st.stop = true;
         self.wake.notify_one();
         while !st.stopped {
-            if self.done.wait_until(&mut st, deadline).timed_out() {
+            let (guard, timed_out) = self.done.wait_until(st, deadline);
+            st = guard;
+            if timed_out {
                 break;
             }
         }
@@ -307,15 +310,15 @@ impl Sender {
                 if st.queued == 0 && st.completed == st.requested && !st.stop {
                     match self.segments.as_ref().and_then(JobSegments::next_due) {
                         // A segment to make ready soon: wake for it.
-                        Some(due) => {
-                            self.outbox.wake.wait_until(&mut st, due);
-                        }
-                        None => self.outbox.wake.wait(&mut st),
+                        Some(due) => st = self.outbox.wake.wait_until(st, due).0,
+                        None => st = self.outbox.wake.wait(st),
                     }
                 }
                 if st.queued > 0 && st.queued < BACKLOG && st.completed == st.requested && !st.stop {
                     // Let a trickle gather into fuller messages; a backlog goes at once.
-                    parking_lot::MutexGuard::unlocked(&mut st, || std::thread::sleep(SEND_EVERY));
+                    drop(st);
+                    std::thread::sleep(SEND_EVERY);
+                    st = self.outbox.state.lock();
                 }
                 let mut taken = Vec::new();
                 for (j, job) in st.jobs.iter_mut().enumerate() {

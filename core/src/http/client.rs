@@ -7,12 +7,12 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use parking_lot::Mutex;
 
 use crate::batch::Batch;
 use crate::delivery::CallOutcome;
 use crate::http::config::{Format, SinkConfig};
 use crate::http::json;
+use crate::sync::Mutex;
 
 /// The longest `Retry-After` honoured.
 pub const RETRY_AFTER_MAX: Duration = Duration::from_secs(300);

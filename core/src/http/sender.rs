@@ -11,8 +11,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
-
 use crate::batch::{Batch, ItemQueue};
 use crate::budget::Budget;
 use crate::clock::{self, Tick};
@@ -25,6 +23,7 @@ use crate::runtime::{JobId, Runtime};
 use crate::settings::Settings;
 use crate::spool::Spool;
 use crate::stats::JobStats;
+use crate::sync::{Condvar, Mutex};
 
 #[derive(Debug, Default)]
 struct SenderJob {
@@ -165,7 +164,7 @@ impl HttpSender {
         let target = st.requested;
         self.wake.notify_one();
         while st.completed < target && !st.stopped {
-            self.done.wait(&mut st);
+            st = self.done.wait(st);
         }
         delivered(&st) - before
     }
@@ -178,7 +177,9 @@ impl HttpSender {
         st.stop = true;
         self.wake.notify_one();
         while !st.stopped {
-            if self.done.wait_until(&mut st, deadline).timed_out() {
+            let (guard, timed_out) = self.done.wait_until(st, deadline);
+            st = guard;
+            if timed_out {
                 break;
             }
         }
@@ -249,7 +250,9 @@ impl Host for ThreadHost<'_> {
         let deadline = Instant::now() + d;
         let mut st = self.sender.state.lock();
         while !st.stop {
-            if self.sender.wake.wait_until(&mut st, deadline).timed_out() {
+            let (guard, timed_out) = self.sender.wake.wait_until(st, deadline);
+            st = guard;
+            if timed_out {
                 break;
             }
         }
@@ -383,7 +386,7 @@ fn run(sender: Arc<HttpSender>) {
                     }
                     Next::Wait(at) => {
                         let until = at.map_or(next_spool, |a| a.min(next_spool));
-                        sender.wake.wait_until(&mut st, until);
+                        st = sender.wake.wait_until(st, until).0;
                     }
                 }
             }

@@ -1,0 +1,82 @@
+--TEST--
+The daemon runner across pcntl_fork(): the parent's sender thread is waiting when it forks; the child starts its own and hands off only its own items, the parent the rest, each once
+--SKIPIF--
+<?php
+if (!extension_loaded('asyncbatch')) die('skip the polyfill has no daemon runner');
+if (!function_exists('pcntl_fork')) die('skip pcntl_fork() is not available');
+?>
+--INI--
+asyncbatch.spool_dir={PWD}/109.spool
+asyncbatch.failure_dir={PWD}/109.failed
+error_log={PWD}/109.log
+--FILE--
+<?php
+require __DIR__ . '/_child.inc';
+// The spool transport: no SysV queue is involved; what is handed off waits in
+// the spool for a reader.
+$ini = ['asyncbatch.runner' => 'daemon', 'asyncbatch.transport' => 'spool'];
+$t = microtime(true);
+[$status, $out, $err] = ab_run_php(<<<'PHP'
+<?php
+$r = new AsyncBatchRunner();
+$r->registerAsyncJob('t', function (array $items) { echo "the callable was called\n"; return true; });
+foreach (['p1', 'p2', 'p3'] as $item) {
+    $r->submitItem('t', $item);
+}
+echo 'parent: flush() handed off ', $r->flush('t'), "\n";
+usleep(20000); // its sender thread is waiting now
+$r->submitItem('t', 'p4');
+$pid = pcntl_fork();
+if ($pid === -1) {
+    exit("fork failed\n");
+}
+if ($pid === 0) {
+    foreach (['c1', 'c2'] as $item) {
+        $r->submitItem('t', $item);
+    }
+    echo 'child: flush() handed off ', $r->flush('t'), "\n";
+    $r->submitItem('t', 'c3');
+    exit(0);
+}
+pcntl_waitpid($pid, $status);
+echo 'parent: the child exited with ', pcntl_wexitstatus($status), "\n";
+$r->submitItem('t', 'p5');
+PHP, $ini);
+echo $out, $err, "exit status: $status\n";
+echo 'both exited within 5 s: ', microtime(true) - $t < 5 ? 'yes' : 'no', "\n";
+
+// A reader with the shutdown runner delivers what waits in the spool.
+[$status, $out, $err] = ab_run_php(<<<'PHP'
+<?php
+$r = new AsyncBatchRunner();
+$seen = [];
+$r->registerAsyncJob('t', function (array $items) use (&$seen) {
+    array_push($seen, ...$items);
+    return true;
+});
+$r->flush('t');
+$counts = array_count_values($seen);
+ksort($counts);
+echo 'delivered: ', implode(',', array_keys($counts)), "\n";
+echo 'each once: ', max($counts) === 1 ? 'yes' : json_encode($counts), "\n";
+PHP);
+echo $out, $err, "exit status: $status\n";
+echo 'files left in the spool: ', json_encode(ab_ls(__DIR__ . '/109.spool')), "\n";
+?>
+--CLEAN--
+<?php
+require __DIR__ . '/_child.inc';
+foreach (['spool', 'failed', 'log'] as $x) {
+    ab_rmrf(__DIR__ . "/109.$x");
+}
+?>
+--EXPECT--
+parent: flush() handed off 3
+child: flush() handed off 2
+parent: the child exited with 0
+exit status: 0
+both exited within 5 s: yes
+delivered: c1,c2,c3,p1,p2,p3,p4,p5
+each once: yes
+exit status: 0
+files left in the spool: []

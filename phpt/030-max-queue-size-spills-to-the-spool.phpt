@@ -25,7 +25,7 @@ $r->registerAsyncJob('t', function (array $items) use (&$all) {
 }, ['batchSize' => 100, 'maxQueueSize' => 5]);
 var_dump($r->flush('t'));
 echo implode(',', $all), "\n";
-echo count(ab_ls(__DIR__ . '/030.spool')), " files left\n";
+echo count(ab_ls_held(__DIR__ . '/030.spool')), " files left\n";
 ?>
 --CLEAN--
 <?php

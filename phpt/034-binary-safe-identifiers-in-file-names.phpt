@@ -29,7 +29,7 @@ var_dump(AsyncBatchRunner::retryFailed());
 // The same key names spool segments.
 $r->registerAsyncJob($ids[0], fn () => true, ['maxQueueSize' => 1]);
 $r->submitItem($ids[0], 'spilled');
-foreach (ab_ls(__DIR__ . '/034.spool') as $name) {
+foreach (ab_ls_held(__DIR__ . '/034.spool') as $name) {
     echo preg_replace('/\.\d{16}\.\d+\.\d+\.seg$/', '.{micros}.{pid}.{seq}.seg', $name), "\n";
 }
 ?>

@@ -384,9 +384,11 @@ pub fn deliver_at_shutdown() {
     }
 }
 
-/// Process exit (MSHUTDOWN): the daemon runner's sender gets `exit_timeout` to hand
-/// off what is queued; the rest is written to the spool.
+/// Process exit (MSHUTDOWN): the journal files kept between runs go; the daemon
+/// runner's sender gets `exit_timeout` to hand off what is queued; the rest is
+/// written to the spool.
 pub fn end_process() {
+    host::try_with_runtime(|rt| rt.remove_journal_files());
     let threads = host::try_with_runtime(|rt| {
         (rt.existing_outbox().cloned(), rt.existing_http_sender().cloned(), rt_exit_timeout(rt))
     });

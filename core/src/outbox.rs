@@ -17,8 +17,8 @@ use crate::batch::{Batch, ItemQueue};
 use crate::clock::Tick;
 use crate::frame::Frame;
 use crate::secure_fs;
-use crate::sync::{Condvar, Mutex};
 use crate::spool::{JobSegments, Spool};
+use crate::sync::{Condvar, Mutex};
 use crate::transport::message::Packer;
 use crate::transport::sysv::{self, Queue, SendError};
 

@@ -25,7 +25,7 @@ use crate::outbox::{Outbox, OutboxConfig, Transport};
 use crate::retry::Rng;
 use crate::secure_fs::{self, StorageError};
 use crate::settings::{Settings, TransportKind};
-use crate::spool::{Claimed, Journal, Spool};
+use crate::spool::{Claimed, Journal, JournalFile, Spool};
 use crate::stats::JobStats;
 
 /// The once-per-process key of a spool write failure: one warning per reason, however
@@ -78,6 +78,8 @@ pub struct Job {
     /// Items a delivery took from the queue, written ahead to the spool, until
     /// each is delivered or stored.
     pub journaled: Option<Journaled>,
+    /// Its journal file between runs, emptied, for the next run to write over.
+    pub journal_file: Option<JournalFile>,
     /// The HTTP sink it posts to, when its callable is an `AsyncBatch\HttpSink`.
     pub sink: Option<Arc<SinkConfig>>,
     /// Its HTTP counters (for the life of the process, across registrations).
@@ -222,6 +224,7 @@ impl Runtime {
             if let Some(journal) = job.journaled.take().and_then(|jr| jr.journal) {
                 journal.keep();
             }
+            job.journal_file = None;
         }
         // The parent's threads did not come along; their state may be locked.
         std::mem::forget(self.outbox.take());
@@ -300,6 +303,7 @@ impl Runtime {
                     stats: JobStats::default(),
                     estimate: EstimatedDuration::default(),
                     journaled: None,
+                    journal_file: None,
                     sink: None,
                     http: Arc::default(),
                     registered: false,
@@ -641,7 +645,8 @@ impl Runtime {
         let at = self.jobs[j].queue.oldest_at().unwrap_or(now);
         let items = self.jobs[j].queue.take(n);
         let (key, id) = (self.jobs[j].key.clone(), self.jobs[j].id.clone());
-        let journal = match self.spool().and_then(|s| s.journal(&key, &id, &items)) {
+        let reuse = self.jobs[j].journal_file.take();
+        let journal = match self.spool().and_then(|s| s.journal(&key, &id, &items, reuse)) {
             Ok(journal) => Some(journal),
             Err(e) => {
                 // Delivery goes on from memory; only a crash could lose them now.
@@ -691,15 +696,20 @@ impl Runtime {
     pub fn journal_close(&mut self, j: JobId, to_spool: bool) {
         let Some(jr) = self.jobs[j].journaled.take() else { return };
         if jr.items.is_empty() {
+            self.finish_journal(j, jr.journal);
             return;
         }
         if !to_spool {
             self.jobs[j].queue.put_back(jr.items, jr.at);
+            self.finish_journal(j, jr.journal);
             return;
         }
         let (key, id) = (self.jobs[j].key.clone(), self.jobs[j].id.clone());
         match (self.spool().and_then(|s| s.write(&key, &[(&id, &jr.items)])), jr.journal) {
-            (Ok(_), _) => self.jobs[j].stats.spooled += jr.items.len() as u64,
+            (Ok(_), journal) => {
+                self.jobs[j].stats.spooled += jr.items.len() as u64;
+                self.finish_journal(j, journal);
+            }
             (Err(_), Some(journal)) => {
                 self.jobs[j].stats.spooled += jr.items.len() as u64;
                 journal.keep();
@@ -708,6 +718,24 @@ impl Runtime {
                 // Counted dropped, with its warning, by spill().
                 self.jobs[j].queue.put_back(jr.items, jr.at);
                 self.spill(j);
+            }
+        }
+    }
+
+    /// A journal whose items are all elsewhere now: its file is kept for the job's
+    /// next run.
+    fn finish_journal(&mut self, j: JobId, journal: Option<Journal>) {
+        if let Some(journal) = journal {
+            self.jobs[j].journal_file = journal.finish();
+        }
+    }
+
+    /// At process exit: removes the journal files kept between runs.
+    pub fn remove_journal_files(&mut self) {
+        self.after_fork();
+        for job in &mut self.jobs {
+            if let Some(file) = job.journal_file.take() {
+                file.remove();
             }
         }
     }

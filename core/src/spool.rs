@@ -85,6 +85,12 @@ fn skip_items(frames: &mut Vec<Frame>, mut n: u64) {
     }
 }
 
+/// Whether a segment file of `len` bytes holds more than its header (a process's
+/// journal file between runs holds only the header).
+pub fn holds_frames(len: u64) -> bool {
+    len > SEGMENT_HEADER.len() as u64
+}
+
 /// Segments larger than this are not read into memory: renamed `.corrupt`.
 pub const MAX_SEGMENT_BYTES: u64 = 512 << 20;
 
@@ -109,14 +115,20 @@ impl Spool {
 
     /// Starts a new segment for `jobkey` (or [`naming::MIXED_JOBKEY`]).
     pub fn create(&mut self, jobkey: &str) -> Result<SegmentWriter, StorageError> {
+        let (file, part) = self.create_part(jobkey)?;
+        let mut w = SegmentWriter { file, part, done: false, written: 0 };
+        secure_fs::lock(&w.file).map_err(|e| StorageError::io("lock", &w.part, e))?;
+        w.write_all(SEGMENT_HEADER)?;
+        Ok(w)
+    }
+
+    /// A new `.part` file for `jobkey`, not locked yet.
+    fn create_part(&mut self, jobkey: &str) -> Result<(File, PathBuf), StorageError> {
         self.seq += 1;
         let name = naming::file_name(jobkey, &self.seq.to_string(), "part");
         let part = self.dir.join(&name);
         let file = secure_fs::create_new(&part).map_err(|e| StorageError::io("create", &part, e))?;
-        secure_fs::lock(&file).map_err(|e| StorageError::io("lock", &part, e))?;
-        let mut w = SegmentWriter { file, part, done: false, written: 0 };
-        w.write_all(SEGMENT_HEADER)?;
-        Ok(w)
+        Ok((file, part))
     }
 
     /// Writes one finished segment holding `frames`.
@@ -134,10 +146,50 @@ impl Spool {
     /// `.part` segment this process keeps locked while it delivers them. A process
     /// that dies mid-call leaves it, and the next reader takes it like any `.part`
     /// of a dead writer, skipping what [`Journal::record_done`] recorded.
-    pub fn journal(&mut self, jobkey: &str, job: &[u8], items: &Batch) -> Result<Journal, StorageError> {
-        let mut writer = self.create(jobkey)?;
-        writer.append(job, items)?;
-        Ok(Journal { writer, total: items.len() as u64, done: 0, progress: None, kept: false })
+    ///
+    /// `reuse` is the job's file from an earlier run ([`Journal::finish`]): it is
+    /// written over, which costs a request one write instead of a file created and
+    /// removed in the directory. A new file is made when there is none or it fails.
+    pub fn journal(
+        &mut self,
+        jobkey: &str,
+        job: &[u8],
+        items: &Batch,
+        reuse: Option<JournalFile>,
+    ) -> Result<Journal, StorageError> {
+        let mut frame = Vec::with_capacity(items.byte_len() + job.len() + 16);
+        frame::write_frame(&mut frame, job, items);
+        // A file in another directory (the spool moved between requests) goes.
+        let reuse = reuse.and_then(|f| {
+            if f.part.parent() == Some(self.dir.as_path()) {
+                return Some(f);
+            }
+            f.remove();
+            None
+        });
+        let file = match reuse.map(|f| f.write_over(&frame)) {
+            Some(Ok(file)) => file,
+            Some(Err(_)) | None => {
+                let (file, part) = self.create_part(jobkey)?;
+                let journal = JournalFile { file, part };
+                let mut bytes = Vec::with_capacity(SEGMENT_HEADER.len() + frame.len());
+                bytes.extend_from_slice(SEGMENT_HEADER);
+                bytes.extend_from_slice(&frame);
+                let written = secure_fs::lock(&journal.file)
+                    .map_err(|e| StorageError::io("lock", &journal.part, e))
+                    .and_then(|()| {
+                        (&journal.file)
+                            .write_all(&bytes)
+                            .map_err(|e| StorageError::io("write", &journal.part, e))
+                    });
+                if let Err(e) = written {
+                    journal.remove();
+                    return Err(e);
+                }
+                journal
+            }
+        };
+        Ok(Journal { file: Some(file), total: items.len() as u64, done: 0, progress: None, kept: false })
     }
 
     /// Segments that can be read, oldest first: every `.seg`, and every `.part` left
@@ -161,11 +213,14 @@ impl Spool {
             let ready = if name.ends_with(".seg") {
                 true
             } else if name.ends_with(".part") {
+                // A live writer's journal between runs holds nothing: passed over
+                // without trying its lock.
                 writer_is_dead(&name)
-                    || entry
-                        .metadata()
-                        .and_then(|m| m.modified())
-                        .is_ok_and(|m| now.duration_since(m).unwrap_or_default() > ABANDONED_AFTER)
+                    || entry.metadata().is_ok_and(|m| {
+                        holds_frames(m.len())
+                            && m.modified()
+                                .is_ok_and(|m| now.duration_since(m).unwrap_or_default() > ABANDONED_AFTER)
+                    })
             } else {
                 false
             };
@@ -317,12 +372,12 @@ impl Drop for SegmentWriter {
 }
 
 /// Items on their way to a callable, on disk in a locked `.part` segment with, once
-/// a batch of several is done, a `.done` progress file. Dropped, it removes both
-/// (every item was delivered, stored, or written elsewhere); [`Journal::keep`]
-/// leaves them for the next reader.
+/// a batch of several is done, a `.done` progress file. [`Journal::finish`] empties
+/// it for the job's next run; dropped, it removes both (every item was delivered,
+/// stored, or written elsewhere); [`Journal::keep`] leaves them for the next reader.
 #[derive(Debug)]
 pub struct Journal {
-    writer: SegmentWriter,
+    file: Option<JournalFile>,
     total: u64,
     done: u64,
     progress: Option<File>,
@@ -332,18 +387,19 @@ pub struct Journal {
 impl Journal {
     /// The `.part` file.
     pub fn path(&self) -> &Path {
-        &self.writer.part
+        &self.file.as_ref().expect("held until dropped").part
     }
 
     /// Records that `n` more items (in order) are done; true when that was the
     /// last of them. Progress is written only while items remain: one batch costs
-    /// no more than the segment's create, write and unlink.
+    /// no more than the journal's write.
     pub fn record_done(&mut self, n: u64) -> Result<bool, StorageError> {
         self.done = (self.done + n).min(self.total);
         if self.done == self.total {
             return Ok(true);
         }
-        write_progress(&self.writer.part, &mut self.progress, self.done)?;
+        let part = &self.file.as_ref().expect("held until dropped").part;
+        write_progress(part, &mut self.progress, self.done)?;
         Ok(false)
     }
 
@@ -352,20 +408,74 @@ impl Journal {
     pub fn keep(mut self) {
         self.kept = true;
     }
+
+    /// Every item is delivered, stored or written elsewhere: returns the file,
+    /// emptied and still locked, for the job's next run. A journal that recorded
+    /// progress is removed instead (with its `.done`, so that no stale progress can
+    /// apply to the next items), as is one that cannot be emptied.
+    pub fn finish(mut self) -> Option<JournalFile> {
+        if self.progress.is_some() {
+            return None;
+        }
+        let file = self.file.take()?;
+        match file.file.set_len(SEGMENT_HEADER.len() as u64) {
+            Ok(()) => Some(file),
+            Err(_) => {
+                file.remove();
+                None
+            }
+        }
+    }
 }
 
 impl Drop for Journal {
     fn drop(&mut self) {
-        // SegmentWriter's own drop would remove the part; do it here, part first,
-        // so that a crash in between leaves the items, never a stray progress file
-        // that applies to nothing.
-        self.writer.done = true;
+        let Some(file) = self.file.take() else { return };
+        // Part first, so that a crash in between leaves the items, never a stray
+        // progress file that applies to nothing.
         if !self.kept {
-            let _ = fs::remove_file(&self.writer.part);
+            let progress = progress_path(&file.part);
+            file.remove();
             if self.progress.is_some() {
-                let _ = fs::remove_file(progress_path(&self.writer.part));
+                let _ = fs::remove_file(progress);
             }
         }
+    }
+}
+
+/// A job's journal file between runs: a `.part` segment holding only the header,
+/// kept open and locked by its process. Readers pass over it while its writer
+/// lives; the process removes it when it exits ([`JournalFile::remove`]), and one
+/// left by a killed process is read (nothing) and removed like any `.part` of a
+/// dead writer. Dropped, it is only closed.
+#[derive(Debug)]
+pub struct JournalFile {
+    file: File,
+    part: PathBuf,
+}
+
+impl JournalFile {
+    /// The `.part` file.
+    pub fn path(&self) -> &Path {
+        &self.part
+    }
+
+    /// Writes `frame` after the header (the file is empty but for it).
+    fn write_over(self, frame: &[u8]) -> Result<JournalFile, StorageError> {
+        use std::os::unix::fs::FileExt;
+        match self.file.write_all_at(frame, SEGMENT_HEADER.len() as u64) {
+            Ok(()) => Ok(self),
+            Err(e) => {
+                let err = StorageError::io("write", &self.part, e);
+                self.remove();
+                Err(err)
+            }
+        }
+    }
+
+    /// Removes the file.
+    pub fn remove(self) {
+        let _ = fs::remove_file(&self.part);
     }
 }
 
@@ -479,6 +589,58 @@ mod tests {
         let mut w = spool.create("logs").unwrap();
         w.append(b"logs", &items(1)).unwrap();
         drop(w);
+        assert_eq!(fs::read_dir(t.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_finished_journal_is_emptied_and_written_over_by_the_next_run() {
+        let t = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(t.path()).unwrap();
+        let first = spool.journal("logs", b"logs", &items(5), None).unwrap();
+        let path = first.path().to_path_buf();
+        let file = first.finish().expect("kept for the next run");
+        assert_eq!((file.path(), fs::metadata(&path).unwrap().len()), (path.as_path(), 8));
+
+        let second = spool.journal("logs", b"logs", &items(2), Some(file)).unwrap();
+        assert_eq!(second.path(), path, "the same file, written over");
+        let scan = frame::scan_segment(&fs::read(&path).unwrap());
+        assert_eq!(
+            (scan.frames.len(), scan.frames[0].items.clone(), scan.is_damaged()),
+            (1, items(2), false)
+        );
+        drop(second);
+        assert_eq!(fs::read_dir(t.path()).unwrap().count(), 0, "dropped, it is removed");
+    }
+
+    #[test]
+    fn a_journal_with_progress_is_removed_not_kept() {
+        let t = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(t.path()).unwrap();
+        let mut j = spool.journal("logs", b"logs", &items(4), None).unwrap();
+        assert!(!j.record_done(2).unwrap());
+        assert_eq!(fs::read_dir(t.path()).unwrap().count(), 2, "the part and its .done");
+        assert!(j.finish().is_none());
+        assert_eq!(fs::read_dir(t.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn an_emptied_journal_is_passed_over_while_its_writer_lives_and_removed_after() {
+        let t = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(t.path()).unwrap();
+        let file = spool.journal("logs", b"logs", &items(1), None).unwrap().finish().unwrap();
+        // Old enough to count as abandoned, were it not empty.
+        let old = SystemTime::now() - Duration::from_secs(60);
+        File::options().write(true).open(file.path()).unwrap().set_modified(old).unwrap();
+        assert!(spool.ready(None).unwrap().is_empty(), "ours, and it holds nothing");
+
+        // The same file left by a process that is gone.
+        let dead = t.path().join(format!("logs.{:016}.{}.1.part", 1, i32::MAX));
+        fs::copy(file.path(), &dead).unwrap();
+        assert_eq!(spool.ready(None).unwrap(), vec![dead.clone()]);
+        let claimed = spool.claim(&dead).unwrap().expect("free");
+        assert!(claimed.scan.frames.is_empty() && !claimed.scan.is_damaged());
+        assert_eq!(claimed.finish().unwrap(), Finished::Removed);
+        file.remove();
         assert_eq!(fs::read_dir(t.path()).unwrap().count(), 0);
     }
 

@@ -47,7 +47,11 @@ impl Condvar {
 
     /// Waits for a notification until `deadline`; also says whether the deadline
     /// passed.
-    pub fn wait_until<'a, T>(&self, guard: MutexGuard<'a, T>, deadline: Instant) -> (MutexGuard<'a, T>, bool) {
+    pub fn wait_until<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        deadline: Instant,
+    ) -> (MutexGuard<'a, T>, bool) {
         let timeout = deadline.saturating_duration_since(Instant::now());
         let (guard, result) = self.0.wait_timeout(guard, timeout).unwrap_or_else(PoisonError::into_inner);
         (guard, result.timed_out())

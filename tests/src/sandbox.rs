@@ -80,6 +80,17 @@ impl Sandbox {
         found
     }
 
+    /// Names of the files in `dir` that hold something, sorted: all but the
+    /// header-only `.part` files the extension keeps, one per job and process, for
+    /// its next journal (removed when the process exits).
+    pub fn files_holding_items(dir: &Path) -> Vec<PathBuf> {
+        let mut found = Self::files_ending(dir, "");
+        found.retain(|p| {
+            !(p.to_string_lossy().ends_with(".part") && fs::metadata(p).is_ok_and(|m| m.len() <= 8))
+        });
+        found
+    }
+
     /// Reads a file as text, empty when it does not exist.
     pub fn read(&self, name: &str) -> String {
         fs::read_to_string(self.join(name)).unwrap_or_default()

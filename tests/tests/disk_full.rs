@@ -100,7 +100,7 @@ impl Disk {
     }
 
     fn segments(&self) -> usize {
-        fs::read_dir(&self.spool).map(|d| d.count()).unwrap_or(0)
+        Sandbox::files_holding_items(&self.spool).len()
     }
 }
 

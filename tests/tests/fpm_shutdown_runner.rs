@@ -550,12 +550,11 @@ fn a_worker_killed_mid_batch_by_request_terminate_timeout_loses_nothing(side: Ph
         assert_eq!(counts.get(item), Some(&1), "[{side}] {item} delivered once\n{}", describe(&batches));
     }
     let settled = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
-        std::fs::read_dir(sandbox.spool_dir()).map(|d| d.count() == 0).unwrap_or(true)
+        Sandbox::files_holding_items(&sandbox.spool_dir()).is_empty()
     });
     assert!(
         settled,
-        "[{side}] nothing is left in the spool: {:?}",
-        std::fs::read_dir(sandbox.spool_dir())
-            .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+        "[{side}] nothing is left in the spool but the workers' emptied journal files: {:?}",
+        Sandbox::files_holding_items(&sandbox.spool_dir())
     );
 }

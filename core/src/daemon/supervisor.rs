@@ -483,8 +483,12 @@ impl Master {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
                 if name.ends_with(".seg") || name.ends_with(".part") {
-                    spool.segments += 1;
-                    spool.bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
+                    let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+                    // Not the workers' journal files between runs: they hold nothing.
+                    if crate::spool::holds_frames(len) || name.ends_with(".seg") {
+                        spool.segments += 1;
+                        spool.bytes += len;
+                    }
                 }
             }
         }

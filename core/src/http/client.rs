@@ -7,7 +7,6 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-
 use crate::batch::Batch;
 use crate::delivery::CallOutcome;
 use crate::http::config::{Format, SinkConfig};

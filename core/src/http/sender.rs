@@ -74,7 +74,8 @@ impl HttpSender {
             thread: Mutex::new(None),
         });
         let thread_side = Arc::clone(&sender);
-        let handle = std::thread::Builder::new().name("asyncbatch-http".into()).spawn(move || run(thread_side))?;
+        let handle =
+            std::thread::Builder::new().name("asyncbatch-http".into()).spawn(move || run(thread_side))?;
         *sender.thread.lock() = Some(handle);
         Ok(sender)
     }

@@ -164,7 +164,14 @@ final class Spool
             if (str_ends_with($name, '.seg')) {
                 $ready[] = $name;
             } elseif (str_ends_with($name, '.part') && $name[0] !== '.') {
-                if (self::writerIsDead($name) || self::isStale(@filemtime($this->dir . '/' . $name))) {
+                if (self::writerIsDead($name)) {
+                    $ready[] = $name;
+                    continue;
+                }
+                // A live writer's journal file between runs (the extension keeps one
+                // per job, emptied to the header) holds nothing: passed over.
+                $st = @stat($this->dir . '/' . $name);
+                if ($st !== false && $st['size'] > strlen(self::MAGIC) && self::isStale($st['mtime'])) {
                     $ready[] = $name;
                 }
             }

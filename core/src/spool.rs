@@ -5,6 +5,7 @@
 //! with its file descriptors, and the segment, still in place, is taken whole by the
 //! next reader (at-least-once).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{Read, Write};
@@ -94,18 +95,26 @@ pub fn holds_frames(len: u64) -> bool {
 /// Segments larger than this are not read into memory: renamed `.corrupt`.
 pub const MAX_SEGMENT_BYTES: u64 = 512 << 20;
 
+/// How long a reader trusts that a live writer's `.part` it found holding only the
+/// header still does: it looks again after this (at once if the writer died).
+const IDLE_JOURNAL_RECHECK: Duration = Duration::from_secs(1);
+
 /// A spool directory, checked and ready.
 #[derive(Debug)]
 pub struct Spool {
     dir: PathBuf,
     seq: u64,
+    /// Header-only `.part` files of live writers (every php-fpm worker keeps one per
+    /// job between requests), by name, with when that was checked: a listing passes
+    /// over them without reading their metadata.
+    idle_journals: RefCell<HashMap<String, Instant>>,
 }
 
 impl Spool {
     /// Opens (creating it 0700 if needed) the spool directory.
     pub fn open(dir: &Path) -> Result<Spool, StorageError> {
         secure_fs::ensure_private_dir(dir, "spool directory")?;
-        Ok(Spool { dir: dir.to_path_buf(), seq: 0 })
+        Ok(Spool { dir: dir.to_path_buf(), seq: 0, idle_journals: RefCell::default() })
     }
 
     /// The directory.
@@ -198,6 +207,8 @@ impl Spool {
         let entries = fs::read_dir(&self.dir).map_err(|e| StorageError::io("list", &self.dir, e))?;
         let now = SystemTime::now();
         let mut found: Vec<(String, PathBuf)> = Vec::new();
+        let mut idle = self.idle_journals.borrow_mut();
+        let mut still_idle = HashMap::new();
         for entry in entries.flatten() {
             let name = match entry.file_name().into_string() {
                 Ok(n) => n,
@@ -208,19 +219,31 @@ impl Spool {
                 Some(keys) => naming::jobkey_of(&name).is_some_and(|k| keys.iter().any(|w| w == k)),
             };
             if !wanted {
+                if let Some(at) = idle.remove(&name) {
+                    still_idle.insert(name, at);
+                }
                 continue;
             }
             let ready = if name.ends_with(".seg") {
                 true
             } else if name.ends_with(".part") {
                 // A live writer's journal between runs holds nothing: passed over
-                // without trying its lock.
-                writer_is_dead(&name)
-                    || entry.metadata().is_ok_and(|m| {
-                        holds_frames(m.len())
-                            && m.modified()
-                                .is_ok_and(|m| now.duration_since(m).unwrap_or_default() > ABANDONED_AFTER)
-                    })
+                // without trying its lock, and without looking at it again for a
+                // while (unless its writer died).
+                let dead = writer_is_dead(&name);
+                let recent = |at: &Instant| at.elapsed() < IDLE_JOURNAL_RECHECK;
+                if let Some(at) = idle.remove(&name).filter(|at| !dead && recent(at)) {
+                    still_idle.insert(name, at);
+                    continue;
+                }
+                let meta = if dead { None } else { entry.metadata().ok() };
+                if meta.as_ref().is_some_and(|m| !holds_frames(m.len())) {
+                    still_idle.insert(name, Instant::now());
+                    continue;
+                }
+                dead || meta.is_some_and(|m| {
+                    m.modified().is_ok_and(|m| now.duration_since(m).unwrap_or_default() > ABANDONED_AFTER)
+                })
             } else {
                 false
             };
@@ -230,6 +253,8 @@ impl Spool {
                 found.push((age_key, entry.path()));
             }
         }
+        // Only what this listing saw: the rest is gone.
+        *idle = still_idle;
         found.sort();
         Ok(found.into_iter().map(|(_, p)| p).collect())
     }
@@ -642,6 +667,20 @@ mod tests {
         assert_eq!(claimed.finish().unwrap(), Finished::Removed);
         file.remove();
         assert_eq!(fs::read_dir(t.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn an_idle_journal_passed_over_is_taken_at_once_when_its_writer_dies() {
+        let t = tempfile::tempdir().unwrap();
+        let spool = Spool::open(t.path()).unwrap();
+        let mut writer = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let part = t.path().join(format!("logs.{:016}.{}.1.part", 1, writer.id()));
+        fs::write(&part, SEGMENT_HEADER).unwrap();
+        assert!(spool.ready(None).unwrap().is_empty(), "its writer lives");
+        assert!(spool.idle_journals.borrow().contains_key(part.file_name().unwrap().to_str().unwrap()));
+        writer.kill().unwrap();
+        writer.wait().unwrap();
+        assert_eq!(spool.ready(None).unwrap(), vec![part], "no waiting for the next look");
     }
 
     #[test]

@@ -157,7 +157,10 @@ fn batches_go_in_order_by_batch_size_over_one_connection() {
     for i in 0..5 {
         push(&sender, &format!("a{i}"));
     }
-    assert_eq!(sender.flush(&[0]), 5);
+    // A full batch wakes the thread: it may post one before the flush starts, so
+    // the flush itself delivers what is left, and the counters hold all five.
+    let flushed = sender.flush(&[0]);
+    assert!((1..=5).contains(&flushed), "{flushed}");
     assert_eq!(server.bodies(), vec![r#"["a0","a1"]"#, r#"["a2","a3"]"#, r#"["a4"]"#]);
     let connections: Vec<usize> = server.seen.lock().unwrap().iter().map(|s| s.connection).collect();
     assert!(connections.iter().all(|&c| c == connections[0]), "kept alive: {connections:?}");

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::time::Duration;
 
 use asyncbatch_core::daemon::lock::ProcessLock;
+use asyncbatch_core::daemon::options::{DaemonOptions, OptionError};
 use asyncbatch_core::daemon::supervisor::{self, Role};
 use asyncbatch_core::daemon::{self as core_daemon, worker};
 use asyncbatch_core::secure_fs;
@@ -14,13 +14,13 @@ use asyncbatch_core::spool::Spool;
 use asyncbatch_core::transport::sysv::Queue;
 use ext_php_rs::args::{Arg, ArgInfoTables};
 use ext_php_rs::builders::{ClassBuilder, FunctionBuilder};
-use ext_php_rs::exception::PhpException;
 use ext_php_rs::ffi;
 use ext_php_rs::flags::{ClassFlags, DataType, MethodFlags};
 use ext_php_rs::types::{ZendHashTable, Zval};
-use ext_php_rs::zend::{ce, ClassEntry, ExecuteData};
+use ext_php_rs::zend::{ClassEntry, ExecuteData};
 
 use crate::array::{self, Key};
+use crate::errors::Failure;
 use crate::host::{with_runtime, PhpHost};
 use crate::{classes, php, runner};
 
@@ -29,10 +29,6 @@ const CLASS: &str = "AsyncBatch\\Internal\\Daemon";
 const QUEUE_CAPACITY: u64 = 8 << 20;
 
 static KEPT: AtomicPtr<ProcessLock> = AtomicPtr::new(std::ptr::null_mut());
-
-fn value_error(msg: String) {
-    PhpException::new(msg, 0, ce::value_error()).throw();
-}
 
 /// The spool directory and queue this process's settings name (a refused queue
 /// is logged and left out: the spool alone still works).
@@ -54,36 +50,29 @@ fn resources(settings: &Settings, create_queue: bool) -> Result<(Spool, Option<Q
     Ok((spool, queue))
 }
 
-struct SuperviseOptions {
-    workers: usize,
-    stop_timeout: Duration,
-    bootstrap: String,
+/// An option's value as the CLI passed it (a string as typed; a number is taken
+/// as its decimal form), for core to check.
+fn option_text(v: &Zval) -> Option<String> {
+    let v = v.dereference();
+    v.string().or_else(|| v.long().map(|n| n.to_string())).or_else(|| v.double().map(|f| f.to_string()))
 }
 
-fn parse_options(options: &ffi::zend_array) -> Result<SuperviseOptions, String> {
-    let mut o =
-        SuperviseOptions { workers: 2, stop_timeout: Duration::from_secs(10), bootstrap: String::new() };
+/// The daemon's options and the bootstrap file, from `supervise()`'s array.
+fn parse_options(options: &ffi::zend_array) -> Result<(DaemonOptions, String), Failure> {
+    let (mut workers, mut stop_timeout, mut bootstrap) = (None, None, String::new());
     array::try_for_each(options, |k, v| {
-        let v = v.dereference();
         match k {
-            Key::Str(b"workers") => match v.long() {
-                Some(n) if (1..=256).contains(&n) => o.workers = n as usize,
-                _ => return Err("option 'workers' must be an integer from 1 to 256".to_string()),
-            },
-            Key::Str(b"stopTimeout") => match v.double().or_else(|| v.long().map(|l| l as f64)) {
-                Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => {
-                    o.stop_timeout = Duration::from_secs_f64(s)
-                }
-                _ => return Err("option 'stopTimeout' must be a number of seconds > 0".to_string()),
-            },
-            Key::Str(b"bootstrap") => o.bootstrap = v.string().unwrap_or_default(),
+            Key::Str(b"workers") => workers = option_text(v),
+            Key::Str(b"stopTimeout") => stop_timeout = option_text(v),
+            Key::Str(b"bootstrap") => bootstrap = v.dereference().string().unwrap_or_default(),
             Key::Str(b"log") => {} // the CLI points error_log at it; PHP reopens it per line
-            Key::Str(other) => return Err(format!("unknown option '{}'", String::from_utf8_lossy(other))),
-            Key::Int(i) => return Err(format!("unknown option {i}")),
+            Key::Str(other) => return Err(OptionError::Unknown(String::from_utf8_lossy(other).into_owned())),
+            Key::Int(i) => return Err(OptionError::Unknown(i.to_string())),
         }
         Ok(())
     })?;
-    Ok(o)
+    let daemon = DaemonOptions::parse(workers.as_deref(), stop_timeout.as_deref())?;
+    Ok((daemon, bootstrap))
 }
 
 fn role_array(pairs: &[(&str, Zval)]) -> Zval {
@@ -106,9 +95,18 @@ fn string(s: &str) -> Zval {
     php::string_zval(s.as_bytes())
 }
 
+/// `Daemon::parseOptions(array $options): array`: the CLI's `--workers` and
+/// `--stop-timeout`, checked, as `['workers' => int, 'stopTimeout' => float]`.
+fn check_options(options: &ffi::zend_array) -> Result<Zval, Failure> {
+    let (o, _) = parse_options(options)?;
+    let mut seconds = Zval::new();
+    seconds.set_double(o.stop_timeout.as_secs_f64());
+    Ok(role_array(&[("workers", long(o.workers as i64)), ("stopTimeout", seconds)]))
+}
+
 /// `Daemon::supervise(array $options): array`.
-fn supervise(options: &ffi::zend_array) -> Result<Zval, String> {
-    let opts = parse_options(options)?;
+fn supervise(options: &ffi::zend_array) -> Result<Zval, Failure> {
+    let (daemon, bootstrap) = parse_options(options)?;
     let (settings, _) = runner::current_settings();
     // Every process of the daemon is a daemon process: none reads the spool at the
     // end of its "request" (the workers do that properly), none uses the daemon runner.
@@ -134,9 +132,8 @@ fn supervise(options: &ffi::zend_array) -> Result<Zval, String> {
     }
     let role = supervisor::supervise(
         supervisor::Options {
-            workers: opts.workers,
-            stop_timeout: opts.stop_timeout,
-            bootstrap: opts.bootstrap,
+            daemon,
+            bootstrap,
             spool_dir: settings.spool_dir.clone(),
             queue,
         },
@@ -219,19 +216,21 @@ fn drain() -> i64 {
 }
 
 /// `Daemon::lock(string $name): ?int`.
-fn lock(name: &[u8]) -> Result<Option<i64>, String> {
+fn lock(name: &[u8]) -> Result<Option<i64>, Failure> {
     let name = match name {
         b"drain" => "drain",
         b"daemon" => "daemon",
-        _ => return Err("lock name must be 'drain' or 'daemon'".into()),
+        other => return Err(OptionError::LockName(String::from_utf8_lossy(other).into_owned()).into()),
     };
     // The drain takes its lock before its bootstrap registers the jobs: from here on
     // this process is a daemon process (its own submits stay local).
     with_runtime(|rt| rt.daemon_process = true);
     let (settings, _) = runner::current_settings();
-    let (spool, _) = resources(&settings, false)
-        .or_else(|_| Spool::open(&settings.spool_dir).map(|s| (s, None)).map_err(|e| e.to_string()))?;
-    match ProcessLock::take(spool.dir(), name).map_err(|e| e.to_string())? {
+    let spool = match resources(&settings, false) {
+        Ok((spool, _)) => spool,
+        Err(_) => Spool::open(&settings.spool_dir)?,
+    };
+    match ProcessLock::take(spool.dir(), name)? {
         Ok(held) => {
             // Held for the rest of the process.
             let old = KEPT.swap(Box::into_raw(Box::new(held)), Ordering::SeqCst);
@@ -254,7 +253,21 @@ extern "C" fn h_supervise(ex: &mut ExecuteData, retval: &mut Zval) {
         let Some(options) = z.array() else { return php::wrong_array_arg(z, 1) };
         match supervise(options) {
             Ok(v) => *retval = v,
-            Err(e) => value_error(format!("AsyncBatch\\Internal\\Daemon::supervise(): {e}")),
+            Err(f) => f.throw(),
+        }
+    })
+}
+
+extern "C" fn h_parse_options(ex: &mut ExecuteData, retval: &mut Zval) {
+    classes::guarded(|| {
+        if !php::check_arg_count(ex, 1, 1) {
+            return;
+        }
+        let Some(z) = classes::arg(ex, 0) else { return };
+        let Some(options) = z.array() else { return php::wrong_array_arg(z, 1) };
+        match check_options(options) {
+            Ok(v) => *retval = v,
+            Err(f) => f.throw(),
         }
     })
 }
@@ -285,7 +298,7 @@ extern "C" fn h_lock(ex: &mut ExecuteData, retval: &mut Zval) {
         match lock(php::str_bytes(name)) {
             Ok(Some(pid)) => retval.set_long(pid),
             Ok(None) => retval.set_null(),
-            Err(e) => value_error(format!("AsyncBatch\\Internal\\Daemon::lock(): {e}")),
+            Err(f) => f.throw(),
         }
     })
 }
@@ -301,6 +314,13 @@ pub fn register_class() -> ext_php_rs::error::Result<()> {
         .flags(ClassFlags::Final)
         .method(
             FunctionBuilder::new("supervise", h_supervise)
+                .arg(Arg::new("options", DataType::Array))
+                .required_args(1)
+                .returns(DataType::Array, false, false),
+            flags,
+        )
+        .method(
+            FunctionBuilder::new("parseOptions", h_parse_options)
                 .arg(Arg::new("options", DataType::Array))
                 .required_args(1)
                 .returns(DataType::Array, false, false),

@@ -5,6 +5,7 @@ use std::ffi::CString;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use asyncbatch_core::config::ConfigError;
+use asyncbatch_core::daemon::options::OptionError;
 use asyncbatch_core::http::config::SinkError;
 use asyncbatch_core::item::ItemError;
 use asyncbatch_core::secure_fs::StorageError;
@@ -27,6 +28,8 @@ pub enum Failure {
     Storage(StorageError),
     /// A bad HttpSink URL or option.
     Sink(SinkError),
+    /// A bad option of the daemon (the CLI makes it a usage error).
+    DaemonOption(OptionError),
     /// PHP code (`jsonSerialize()`) threw: that exception is pending already.
     Pending,
 }
@@ -34,6 +37,12 @@ pub enum Failure {
 impl From<ConfigError> for Failure {
     fn from(e: ConfigError) -> Self {
         Failure::Config(e)
+    }
+}
+
+impl From<OptionError> for Failure {
+    fn from(e: OptionError) -> Self {
+        Failure::DaemonOption(e)
     }
 }
 
@@ -105,6 +114,14 @@ impl Failure {
             Failure::Item(e) => (Class::InvalidItem, e.to_string()),
             Failure::UnknownJob(m) => (Class::UnknownJob, m),
             Failure::Storage(e) => (Class::Storage, format!("asyncbatch: {e}")),
+            Failure::DaemonOption(e) => {
+                return ext_php_rs::exception::PhpException::new(
+                    e.to_string(),
+                    0,
+                    ext_php_rs::zend::ce::value_error(),
+                )
+                .throw()
+            }
             Failure::Pending => return,
         };
         let ce = CLASSES[class as usize].load(Ordering::Relaxed);

@@ -4,6 +4,7 @@
 
 pub mod journal;
 pub mod lock;
+pub mod options;
 pub mod signals;
 pub mod status;
 pub mod supervisor;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::daemon::journal::{Receiver, Step};
 use crate::daemon::lock::ProcessLock;
+use crate::daemon::options::DaemonOptions;
 use crate::daemon::signals;
 use crate::daemon::status::{
     self, DaemonStatus, JobCounters, QueueEntry, ReceiverStatus, SpoolEntry, UnknownJob, WorkerEntry,
@@ -36,10 +37,8 @@ static WORKER_INDEX: AtomicUsize = AtomicUsize::new(0);
 
 /// How the daemon runs.
 pub struct Options {
-    /// Worker processes.
-    pub workers: usize,
-    /// How long a stop may take before the rest is killed.
-    pub stop_timeout: Duration,
+    /// Daemon workers and the stop timeout.
+    pub daemon: DaemonOptions,
     /// The bootstrap file, for messages and the status.
     pub bootstrap: String,
     /// The spool directory (journal, status, locks).
@@ -165,7 +164,7 @@ impl Master {
     /// `Ok(exit code)` in the master; `Err(index)` in a new worker.
     fn run(&mut self, log: &dyn Fn(&str), fatal: &dyn Fn(&str)) -> Result<i32, usize> {
         self.slots.push(self.slot(Kind::Receiver));
-        for i in 1..=self.opts.workers {
+        for i in 1..=self.opts.daemon.workers {
             self.slots.push(self.slot(Kind::Worker(i)));
         }
         for i in 0..self.slots.len() {
@@ -182,13 +181,13 @@ impl Master {
         }
         log(&format!(
             "asyncbatch daemon: running (pid {}) with {} workers; bootstrap {}",
-            self.pid, self.opts.workers, self.opts.bootstrap
+            self.pid, self.opts.daemon.workers, self.opts.bootstrap
         ));
         let mut last_status = Instant::now() - Duration::from_secs(10);
         loop {
             if signals::stop_requested() {
                 log("asyncbatch daemon: stopping");
-                self.stop_all(self.opts.stop_timeout);
+                self.stop_all(self.opts.daemon.stop_timeout);
                 self.cleanup();
                 log("asyncbatch daemon: stopped");
                 return Ok(0);

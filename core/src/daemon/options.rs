@@ -1,0 +1,124 @@
+//! The daemon's options (`asyncbatch daemon --workers N --stop-timeout S`), declared
+//! and checked here only. The CLI hands the values as typed to the extension, which
+//! checks them with [`DaemonOptions::parse`]; the polyfill's CLI, which can run
+//! without the extension, keeps a copy that a test holds equal to this one.
+
+use std::time::Duration;
+
+/// Daemon workers when `--workers` is not given.
+pub const DEFAULT_WORKERS: usize = 2;
+/// The most daemon workers one daemon runs.
+pub const MAX_WORKERS: usize = 256;
+/// Seconds a stop may take when `--stop-timeout` is not given.
+pub const DEFAULT_STOP_TIMEOUT: f64 = 10.0;
+/// The longest `--stop-timeout`, in seconds (a day).
+pub const MAX_STOP_TIMEOUT: f64 = 86_400.0;
+
+/// How the daemon runs, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaemonOptions {
+    /// Daemon worker processes.
+    pub workers: usize,
+    /// How long a stop may take before the rest is killed.
+    pub stop_timeout: Duration,
+}
+
+impl Default for DaemonOptions {
+    fn default() -> Self {
+        DaemonOptions { workers: DEFAULT_WORKERS, stop_timeout: Duration::from_secs_f64(DEFAULT_STOP_TIMEOUT) }
+    }
+}
+
+/// A daemon option that cannot be used; the message is the CLI's usage error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionError {
+    /// `--workers` is not a whole number in range.
+    #[error("option '--workers' needs a whole number from 1 to {MAX_WORKERS}, got '{0}'")]
+    Workers(String),
+    /// `--stop-timeout` is not a number of seconds in range.
+    #[error("option '--stop-timeout' needs a number of seconds > 0 and at most {MAX_STOP_TIMEOUT}, got '{0}'")]
+    StopTimeout(String),
+    /// An option the daemon does not have.
+    #[error("unknown option '{0}'")]
+    Unknown(String),
+    /// A process lock other than `daemon` and `drain`.
+    #[error("lock name must be 'drain' or 'daemon', got '{0}'")]
+    LockName(String),
+}
+
+impl DaemonOptions {
+    /// Checks the options as the user typed them (`None`: not given, the default).
+    pub fn parse(workers: Option<&str>, stop_timeout: Option<&str>) -> Result<DaemonOptions, OptionError> {
+        let mut o = DaemonOptions::default();
+        if let Some(s) = workers {
+            o.workers = parse_workers(s).ok_or_else(|| OptionError::Workers(s.to_string()))?;
+        }
+        if let Some(s) = stop_timeout {
+            let secs = parse_seconds(s).ok_or_else(|| OptionError::StopTimeout(s.to_string()))?;
+            o.stop_timeout = Duration::from_secs_f64(secs);
+        }
+        Ok(o)
+    }
+}
+
+fn parse_workers(s: &str) -> Option<usize> {
+    // Digits only: no sign, no exponent, no fraction ("1.5" is not 1).
+    if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<usize>().ok().filter(|n| (1..=MAX_WORKERS).contains(n))
+}
+
+fn parse_seconds(s: &str) -> Option<f64> {
+    let t = s.trim();
+    // A plain decimal number ("10", "0.5", "2e1"), not "inf" or "NaN".
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) {
+        return None;
+    }
+    t.parse::<f64>().ok().filter(|v| v.is_finite() && *v > 0.0 && *v <= MAX_STOP_TIMEOUT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_when_nothing_is_given() {
+        assert_eq!(DaemonOptions::parse(None, None), Ok(DaemonOptions::default()));
+        assert_eq!(DaemonOptions::default().workers, 2);
+        assert_eq!(DaemonOptions::default().stop_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn workers_are_a_whole_number_from_1_to_the_maximum() {
+        for (s, n) in [("1", 1), ("2", 2), ("0016", 16), ("256", 256)] {
+            assert_eq!(DaemonOptions::parse(Some(s), None).unwrap().workers, n, "{s}");
+        }
+        for s in ["0", "257", "300", "-1", "+2", "1.5", "two", "", " 2", "1e2", "99999999999999999999"] {
+            assert_eq!(DaemonOptions::parse(Some(s), None), Err(OptionError::Workers(s.into())), "{s}");
+        }
+    }
+
+    #[test]
+    fn the_stop_timeout_is_a_positive_number_of_seconds_up_to_a_day() {
+        for (s, secs) in [("10", 10.0), ("0.5", 0.5), (" 2 ", 2.0), ("2e1", 20.0), ("86400", 86_400.0)] {
+            let o = DaemonOptions::parse(None, Some(s)).unwrap();
+            assert_eq!(o.stop_timeout, Duration::from_secs_f64(secs), "{s}");
+        }
+        for s in ["0", "-3", "soon", "", "inf", "NaN", "86401", "1e400"] {
+            assert_eq!(DaemonOptions::parse(None, Some(s)), Err(OptionError::StopTimeout(s.into())), "{s}");
+        }
+    }
+
+    #[test]
+    fn messages_name_the_option_and_the_value() {
+        assert_eq!(
+            OptionError::Workers("300".into()).to_string(),
+            "option '--workers' needs a whole number from 1 to 256, got '300'"
+        );
+        assert_eq!(
+            OptionError::StopTimeout("0".into()).to_string(),
+            "option '--stop-timeout' needs a number of seconds > 0 and at most 86400, got '0'"
+        );
+    }
+}

@@ -7,13 +7,12 @@ use ext_php_rs::args::Arg;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use ext_php_rs::args::ArgInfoTables;
-use ext_php_rs::builders::{ClassBuilder, FunctionBuilder};
+use ext_php_rs::builders::{ClassBuilder, ClassProperty, FunctionBuilder};
 use ext_php_rs::convert::IntoZval;
-use ext_php_rs::exception::PhpException;
 use ext_php_rs::ffi;
-use ext_php_rs::flags::{ClassFlags, DataType, MethodFlags};
+use ext_php_rs::flags::{ClassFlags, DataType, MethodFlags, PropertyFlags};
 use ext_php_rs::types::{ZendObject, Zval};
-use ext_php_rs::zend::{ce, ClassEntry, ExecuteData};
+use ext_php_rs::zend::{ClassEntry, ExecuteData};
 
 use crate::errors::Failure;
 use crate::{php, runner};
@@ -40,7 +39,21 @@ pub(crate) fn guarded(body: impl FnOnce()) {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        PhpException::new(format!("asyncbatch internal error: {what}"), 0, ce::error()).throw();
+        Failure::Internal(what).throw();
+    }
+}
+
+/// A private property declared by one of the extension's classes.
+pub(crate) fn private_property(name: &str, default: fn() -> Zval) -> ClassProperty {
+    ClassProperty {
+        name: name.into(),
+        flags: PropertyFlags::Private,
+        default: Some(Box::new(move || Ok(default()))),
+        docs: &[],
+        ty: None,
+        nullable: true,
+        readonly: false,
+        default_stub: None,
     }
 }
 

@@ -21,8 +21,8 @@ use ext_php_rs::zend::{ClassEntry, ExecuteData};
 
 use crate::array::{self, Key};
 use crate::errors::Failure;
-use crate::host::{with_runtime, PhpHost};
-use crate::{classes, php, runner};
+use crate::host::{self, with_producer, PhpHost};
+use crate::{classes, php};
 
 const CLASS: &str = "AsyncBatch\\Internal\\Daemon";
 /// A queue the daemon owns is given this capacity when it may (root).
@@ -107,10 +107,10 @@ fn check_options(options: &ffi::zend_array) -> Result<Zval, Failure> {
 /// `Daemon::supervise(array $options): array`.
 fn supervise(options: &ffi::zend_array) -> Result<Zval, Failure> {
     let (daemon, bootstrap) = parse_options(options)?;
-    let (settings, _) = runner::current_settings();
+    let (settings, _) = host::current_settings();
     // Every process of the daemon is a daemon process: none reads the spool at the
     // end of its "request" (the workers do that properly), none uses the daemon runner.
-    with_runtime(|rt| rt.daemon_process = true);
+    with_producer(|p| p.mark_daemon_process());
     let (_, queue) = match resources(&settings, true) {
         Ok(r) => r,
         Err(e) => {
@@ -164,15 +164,12 @@ fn worker_status_path(spool_dir: PathBuf, index: usize) -> PathBuf {
 /// `Daemon::work(): int`, in a worker after its bootstrap.
 fn work() -> i64 {
     let index = supervisor::worker_index();
-    let (jobs, spool_dir) = with_runtime(|rt| {
-        let dir = if rt.in_request() {
-            rt.settings().spool_dir.clone()
-        } else {
-            runner::current_settings().0.spool_dir
-        };
-        (rt.registered_jobs().len(), dir)
+    let (jobs, spool_dir) = with_producer(|p| {
+        let rt = p.jobs();
+        (rt.registered_jobs().to_vec(), rt.in_request().then(|| rt.settings().spool_dir.clone()))
     });
-    if jobs == 0 {
+    let spool_dir = spool_dir.unwrap_or_else(|| host::current_settings().0.spool_dir);
+    if jobs.is_empty() {
         let why = "the bootstrap registered no job (call registerAsyncJob() in it)";
         if index > 0 {
             supervisor::announce(Err(why)); // the master says it, once
@@ -184,15 +181,16 @@ fn work() -> i64 {
     supervisor::announce(Ok(()));
     let status =
         (index > 0).then(|| worker::StatusTarget { path: worker_status_path(spool_dir, index), index });
-    worker::run(&PhpHost, false, status);
+    worker::run(&PhpHost, &jobs, false, status);
     0
 }
 
 /// `Daemon::drain(): int`, after the bootstrap.
 fn drain() -> i64 {
-    with_runtime(|rt| rt.daemon_process = true);
-    let (settings, _) = runner::current_settings();
-    if with_runtime(|rt| rt.registered_jobs().is_empty()) {
+    with_producer(|p| p.mark_daemon_process());
+    let (settings, _) = host::current_settings();
+    let jobs = with_producer(|p| p.jobs().registered_jobs().to_vec());
+    if jobs.is_empty() {
         php::log("asyncbatch drain: the bootstrap registered no job (call registerAsyncJob() in it)");
         return 1;
     }
@@ -206,8 +204,8 @@ fn drain() -> i64 {
             }
         }
     };
-    let report = core_daemon::drain(&PhpHost, queue, spool);
-    let left = with_runtime(|rt| rt.registered_jobs().iter().map(|&j| rt.job(j).stats.dropped).sum::<u64>());
+    let report = core_daemon::drain(&PhpHost, &jobs, queue, spool);
+    let left = with_producer(|p| jobs.iter().map(|&j| p.jobs().job(j).stats.dropped).sum::<u64>());
     if report.failed_batches > 0 || left > 0 {
         1
     } else {
@@ -224,8 +222,8 @@ fn lock(name: &[u8]) -> Result<Option<i64>, Failure> {
     };
     // The drain takes its lock before its bootstrap registers the jobs: from here on
     // this process is a daemon process (its own submits stay local).
-    with_runtime(|rt| rt.daemon_process = true);
-    let (settings, _) = runner::current_settings();
+    with_producer(|p| p.mark_daemon_process());
+    let (settings, _) = host::current_settings();
     let spool = match resources(&settings, false) {
         Ok((spool, _)) => spool,
         Err(_) => Spool::open(&settings.spool_dir)?,

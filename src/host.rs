@@ -1,34 +1,40 @@
-//! The process's runtime and the request's callables, and [`PhpHost`], through which
-//! the delivery loop in `core` calls PHP.
+//! The process's [`Producer`] and the request's callables, and [`PhpHost`], through
+//! which `core` calls PHP: callables, warnings, the log, the settings, the SAPI's
+//! shutdown function and `fastcgi_finish_request()`.
 //!
 //! PHP runs one request at a time per process (NTS), so both live in thread-locals.
 //! Neither is ever borrowed while PHP code runs: a callable may submit, register or
 //! die, and a fatal error that skips our frames leaves no borrow behind.
 
 use std::cell::RefCell;
+use std::path::PathBuf;
 
 use asyncbatch_core::batch::Batch;
 use asyncbatch_core::daemon::signals;
-use asyncbatch_core::delivery::{CallOutcome, Host};
-use asyncbatch_core::runtime::{JobId, Runtime};
+use asyncbatch_core::delivery::Host;
+use asyncbatch_core::ledger::JobId;
+use asyncbatch_core::outcome::CallOutcome;
+use asyncbatch_core::producer::{Producer, Sapi};
+use asyncbatch_core::secure_fs;
+use asyncbatch_core::settings::{Settings, INI};
 use ext_php_rs::types::Zval;
 use ext_php_rs::zend::ExecutorGlobals;
 
-use crate::{decode, php};
+use crate::{classes, decode, http_sink, php};
 
 thread_local! {
-    static RT: RefCell<Runtime> = RefCell::new(Runtime::new());
+    static PRODUCER: RefCell<Producer> = RefCell::new(Producer::new());
     static CALLABLES: RefCell<Vec<Option<Zval>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `f` on the process's runtime.
-pub fn with_runtime<R>(f: impl FnOnce(&mut Runtime) -> R) -> R {
-    RT.with(|rt| f(&mut rt.borrow_mut()))
+/// Runs `f` on the process's producer.
+pub fn with_producer<R>(f: impl FnOnce(&mut Producer) -> R) -> R {
+    PRODUCER.with(|p| f(&mut p.borrow_mut()))
 }
 
-/// Runs `f` on the runtime unless it is borrowed (which only a bug could cause).
-pub fn try_with_runtime<R>(f: impl FnOnce(&mut Runtime) -> R) -> Option<R> {
-    RT.with(|rt| rt.try_borrow_mut().ok().map(|mut r| f(&mut r)))
+/// Runs `f` on the producer unless it is borrowed (which only a bug could cause).
+pub fn try_with_producer<R>(f: impl FnOnce(&mut Producer) -> R) -> Option<R> {
+    PRODUCER.with(|p| p.try_borrow_mut().ok().map(|mut p| f(&mut p)))
 }
 
 /// Keeps the callable of `job` for this request.
@@ -52,21 +58,41 @@ fn callable(job: JobId) -> Option<Zval> {
     CALLABLES.with(|c| c.borrow().get(job).and_then(|z| z.as_ref().map(Zval::shallow_clone)))
 }
 
-/// The delivery loop's way into PHP.
+/// This request's settings, as the engine sees them now (the ini settings, then
+/// `ASYNCBATCH_RUNNER`), resolved again only when those changed.
+pub fn current_settings() -> (Settings, Vec<String>) {
+    let mut raw: Vec<Option<String>> = INI.iter().map(|d| php::ini(d.name)).collect();
+    raw.push(runner_env());
+    with_producer(|p| {
+        p.settings_cache().get(raw, || (PathBuf::from(php::temp_dir()), secure_fs::euid()))
+    })
+}
+
+/// `ASYNCBATCH_RUNNER`: the SAPI's variable (a FastCGI parameter) for this request,
+/// else the process environment's, which is read once per process.
+fn runner_env() -> Option<String> {
+    static PROCESS: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    php::sapi_env("ASYNCBATCH_RUNNER")
+        .or_else(|| PROCESS.get_or_init(|| std::env::var("ASYNCBATCH_RUNNER").ok()).clone())
+}
+
+/// The way from `core` into PHP.
 pub struct PhpHost;
 
 impl Host for PhpHost {
-    fn with<R>(&self, f: impl FnOnce(&mut Runtime) -> R) -> R {
-        with_runtime(f)
+    type State = Producer;
+
+    fn with<R>(&self, f: impl FnOnce(&mut Producer) -> R) -> R {
+        with_producer(f)
     }
 
     fn call(&self, job: JobId, items: &Batch) -> CallOutcome {
         // An HttpSink job is posted from Rust: no PHP code per batch.
-        if let Some((sink, counters)) = with_runtime(|rt| {
-            let j = rt.job(job);
+        if let Some((sink, counters)) = with_producer(|p| {
+            let j = p.jobs().job(job);
             j.sink.clone().map(|s| (s, std::sync::Arc::clone(&j.http)))
         }) {
-            return crate::http_sink::post(&sink, items, &counters);
+            return http_sink::post(&sink, items, &counters);
         }
         let Some(callable) = callable(job) else {
             return CallOutcome::failed("the job has no callable in this request");
@@ -79,7 +105,7 @@ impl Host for PhpHost {
         // In a daemon, a stop signal waits until the call returns: a sleep() or a
         // socket read in the callable is not cut short (a hung one is killed at the
         // stop timeout).
-        let _blocked = with_runtime(|rt| rt.daemon_process).then(signals::BlockedDuringCall::new);
+        let _blocked = with_producer(|p| p.is_daemon_process()).then(signals::BlockedDuringCall::new);
         let result = php::call(&callable, &mut args);
         if let Some(message) = take_exception() {
             return match message {
@@ -108,6 +134,27 @@ impl Host for PhpHost {
 
     fn should_stop(&self) -> bool {
         signals::stop_requested()
+    }
+}
+
+impl Sapi for PhpHost {
+    fn settings(&self) -> (Settings, Vec<String>) {
+        current_settings()
+    }
+
+    fn is_cli(&self) -> bool {
+        php::sapi_name() == "cli"
+    }
+
+    fn register_shutdown_function(&self) -> bool {
+        let mut hook = classes::shutdown_hook();
+        php::call_function("register_shutdown_function", std::slice::from_mut(&mut hook)).is_some()
+    }
+
+    fn finish_request(&self) {
+        if php::function_exists("fastcgi_finish_request") {
+            php::call_function("fastcgi_finish_request", &mut []);
+        }
     }
 }
 

@@ -46,7 +46,7 @@ extern "C" fn startup(_ty: i32, module_number: i32) -> i32 {
         match errors::register_classes()
             .and_then(|_| classes::register_classes())
             .and_then(|_| daemon::register_class())
-            .and_then(|_| http_sink::register_classes())
+            .and_then(|_| http_sink::register_class())
         {
             Ok(()) => 0,
             Err(e) => {
@@ -73,17 +73,17 @@ extern "C" fn request_shutdown(_ty: i32, _module_number: i32) -> i32 {
 
 extern "C" fn info(module: *mut ModuleEntry) {
     hook("phpinfo", || {
-        let (settings, _) = runner::current_settings();
+        let (settings, _) = host::current_settings();
         info_table_start!();
         info_table_row!("asyncbatch support", "enabled");
         info_table_row!("Version", env!("CARGO_PKG_VERSION"));
         info_table_row!("Runner", settings.runner.as_str());
         info_table_row!("Spool directory", settings.spool_dir.display().to_string());
         info_table_row!("Failure directory", settings.failure_dir.display().to_string());
-        let (jobs, queued) = host::with_runtime(|rt| {
-            let jobs = rt.registered_jobs().len();
-            let queued: usize = rt.all_jobs().iter().map(|&j| rt.job(j).queue.len()).sum();
-            (jobs, queued)
+        let (jobs, queued) = host::with_producer(|p| {
+            let rt = p.jobs();
+            let queued: usize = rt.all_jobs().iter().map(|&j| rt.queued(j)).sum();
+            (rt.registered_jobs().len(), queued)
         });
         info_table_row!("Jobs registered in this request", jobs.to_string());
         info_table_row!("Items queued in this process", queued.to_string());

@@ -27,6 +27,13 @@ unsafe extern "C" {
     fn zend_wrong_parameter_type_error(num: u32, expected: zend_expected_type, arg: *mut zval);
     fn zend_wrong_callback_error(num: u32, error: *mut c_char);
     fn display_ini_entries(module: *mut ffi::zend_module_entry);
+    fn zend_update_property(
+        scope: *mut zend_class_entry,
+        object: *mut zend_object,
+        name: *const c_char,
+        len: usize,
+        value: *mut zval,
+    );
     static mut php_json_serializable_ce: *mut zend_class_entry;
     pub(crate) static mut spl_ce_InvalidArgumentException: *mut zend_class_entry;
     pub(crate) static mut spl_ce_RuntimeException: *mut zend_class_entry;
@@ -217,4 +224,27 @@ pub fn string_zval(bytes: &[u8]) -> Zval {
 pub fn str_bytes(s: &ffi::zend_string) -> &[u8] {
     // SAFETY: a zend_string's `val` holds `len` bytes.
     unsafe { std::slice::from_raw_parts(s.val.as_ptr().cast(), s.len) }
+}
+
+/// Sets property `name` of `obj` with `class` as scope (so a private one too).
+pub fn update_property(class: *mut zend_class_entry, obj: &mut ZendObject, name: &str, value: &mut Zval) {
+    // SAFETY: a live object of `class` and a property it declares.
+    unsafe { zend_update_property(class, obj, name.as_ptr().cast(), name.len(), value) };
+}
+
+/// Reads property `name` of `obj` with `class` as scope (so a private one too).
+pub fn read_property<'a>(class: *mut zend_class_entry, obj: &'a ZendObject, name: &str) -> Option<&'a Zval> {
+    let mut rv = Zval::new();
+    // SAFETY: reads a declared property of a live object; the result points into it.
+    let p = unsafe {
+        ffi::zend_read_property(
+            class,
+            std::ptr::from_ref(obj).cast_mut(),
+            name.as_ptr().cast(),
+            name.len(),
+            true,
+            &mut rv,
+        )
+    };
+    unsafe { p.as_ref() }.map(Zval::dereference)
 }

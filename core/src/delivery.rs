@@ -2,8 +2,10 @@
 //! `batchSize`, each call retried with backoff and stored as failed when every
 //! attempt fails; at shutdown, within the time budget, the rest spooled.
 //!
-//! The loop reaches PHP only through [`Host`], and borrows the [`Runtime`] only
-//! between calls (see the note on `runtime`).
+//! The loop reaches PHP only through [`Host`], and borrows the state only between
+//! calls (see the note on [`crate::runtime`]). [`run_batch`], [`deliver_spooled`]
+//! and [`retry_failed`] need only a [`Ledger`]; [`deliver`], which takes from the
+//! queues, needs a [`Runtime`].
 
 use std::time::{Duration, Instant};
 
@@ -11,41 +13,21 @@ use crate::batch::Batch;
 use crate::budget::Budget;
 use crate::clock::Tick;
 use crate::failure_store::FailureRecord;
+use crate::ledger::{HasLedger, Held, JobId, Ledger};
 use crate::naming;
+use crate::outcome::CallOutcome;
 use crate::retry::Backoff;
-use crate::runtime::{Held, JobId, Runtime};
+use crate::runtime::{HasRuntime, Runtime};
 use crate::secure_fs::{self, StorageError};
 use crate::spool::{Claimed, Finished};
 
-/// What a call of the job's callable came to.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CallOutcome {
-    /// It returned anything but `false`.
-    Accepted,
-    /// It returned `false` or threw (the message says which), or a request failed.
-    Failed {
-        /// Why, for `lastError` and the failure store.
-        message: String,
-        /// Retrying cannot help (an HTTP 4xx): store the batch as failed now.
-        permanent: bool,
-        /// The other side asked to wait at least this long (`Retry-After`).
-        retry_after: Option<Duration>,
-    },
-    /// The script is ending (`exit()` in the callable): stop at once, touch nothing.
-    Abort,
-}
-
-impl CallOutcome {
-    /// A failure to retry with the job's backoff.
-    pub fn failed(message: impl Into<String>) -> Self {
-        CallOutcome::Failed { message: message.into(), permanent: false, retry_after: None }
-    }
-}
-
-/// What the delivery loop needs from its embedder (the extension, or a test).
+/// What the delivery loop needs from its embedder (the extension, the HTTP sender's
+/// thread, or a test).
 pub trait Host {
-    /// Runs `f` on the runtime. Never called from within `f`.
-    fn with<R>(&self, f: impl FnOnce(&mut Runtime) -> R) -> R;
+    /// The state delivery runs on.
+    type State: HasLedger;
+    /// Runs `f` on the state. Never called from within `f`.
+    fn with<R>(&self, f: impl FnOnce(&mut Self::State) -> R) -> R;
     /// Calls job `job`'s callable with `items`.
     fn call(&self, job: JobId, items: &Batch) -> CallOutcome;
     /// The time.
@@ -67,6 +49,39 @@ pub trait Host {
     /// Whether the process was asked to stop (a daemon's SIGTERM): no retry waits then.
     fn should_stop(&self) -> bool {
         false
+    }
+}
+
+/// Runs `f` on the host's ledger.
+pub fn ledger<H: Host, R>(host: &H, f: impl FnOnce(&mut Ledger) -> R) -> R {
+    host.with(|s| f(s.ledger()))
+}
+
+fn runtime<H: Host, R>(host: &H, f: impl FnOnce(&mut Runtime) -> R) -> R
+where
+    H::State: HasRuntime,
+{
+    host.with(|s| f(s.runtime()))
+}
+
+/// Raises `msg` as a warning, once per process.
+pub fn warn_once<H: Host>(host: &H, msg: &str) {
+    if ledger(host, |l| l.first_time(msg)) {
+        host.warn(msg);
+    }
+}
+
+/// Logs `msg`, once per process (a daemon worker, which has no request to warn in).
+pub fn log_once<H: Host>(host: &H, msg: &str) {
+    if ledger(host, |l| l.first_time(msg)) {
+        host.log(msg);
+    }
+}
+
+/// Raises the warnings the ledger queued.
+pub fn raise_warnings<H: Host>(host: &H) {
+    for w in ledger(host, |l| l.notices().take()) {
+        host.warn(&w);
     }
 }
 
@@ -106,51 +121,87 @@ pub enum BatchEnd {
     Aborted,
 }
 
-/// Delivers `jobs` in order.
-pub fn deliver<H: Host>(host: &H, jobs: &[JobId], mode: Mode) -> Report {
+/// How far a delivery run may go: a budget, and the calls made before the run (its
+/// first batch starts whatever the budget says).
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    budget: Budget,
+    calls_before: Option<u64>,
+}
+
+impl Limit {
+    /// No limit: `flush()`, a due batch, the daemon, the HTTP sender.
+    pub fn none(now: Instant) -> Self {
+        Limit { budget: Budget::unlimited(now), calls_before: None }
+    }
+
+    /// The shutdown budget: `budget` from `started`, when `calls_before` calls had
+    /// been made.
+    pub fn shutdown(started: Instant, budget: Duration, calls_before: u64) -> Self {
+        Limit { budget: Budget::new(started, budget), calls_before: Some(calls_before) }
+    }
+
+    /// Whether the budget lets another batch of `j` start at `now`.
+    fn may_start(&self, now: Instant, ledger: &Ledger, j: JobId) -> bool {
+        match self.calls_before {
+            None => true,
+            Some(before) => ledger.calls() == before || self.budget.fits(now, ledger.job(j).estimate.get()),
+        }
+    }
+}
+
+fn may_start<H: Host>(host: &H, j: JobId, limit: &Limit) -> bool {
+    let now = host.now();
+    ledger(host, |l| limit.may_start(now, l, j))
+}
+
+/// Delivers `jobs` in order; first what the spool holds for those of them in
+/// `from_spool`, then their queues.
+pub fn deliver<H: Host>(host: &H, jobs: &[JobId], from_spool: &[JobId], mode: Mode) -> Report
+where
+    H::State: HasRuntime,
+{
     let now = host.now();
     let tick = host.tick();
-    let (was_delivering, budget) = host.with(|rt| {
+    let (run, was_delivering, limit) = runtime(host, |rt| {
         rt.after_fork();
-        rt.runs += 1;
+        let run = rt.start_run();
         // Everything this run takes from memory is on disk before the first
         // callable runs, whichever of them ends the process.
         if mode != Mode::Due {
             for &j in jobs {
-                let n = rt.job(j).queue.len();
-                rt.journal_queue(j, n, tick);
+                let n = rt.queued(j);
+                rt.journal_queue(j, n, tick, run);
             }
         }
-        let was = std::mem::replace(&mut rt.delivering, true);
-        let budget = if mode == Mode::Shutdown {
-            let started = *rt.shutdown.delivery_started.get_or_insert(now);
-            Budget::new(started, rt.settings().shutdown_budget)
+        let was = rt.set_delivering(true);
+        let limit = if mode == Mode::Shutdown {
+            let (started, calls) = rt.shutdown_started(now);
+            Limit::shutdown(started, rt.settings().shutdown_budget, calls)
         } else {
-            Budget::unlimited(now)
+            Limit::none(now)
         };
-        (was, budget)
+        (run, was, limit)
     });
     let mut report = Report::default();
     for &j in jobs {
         if report.stopped || report.aborted {
             break;
         }
-        // Daemon processes leave the spool to the daemon's workers; HttpSink jobs'
-        // segments are the HTTP sender's.
-        if mode != Mode::Due && !host.with(|rt| rt.daemon_process || rt.spool_is_the_senders(j)) {
-            deliver_spooled(host, j, mode, &budget, &mut report);
+        if mode != Mode::Due && from_spool.contains(&j) {
+            deliver_spooled(host, j, &limit, &mut report);
         }
         if !report.stopped && !report.aborted {
-            deliver_queue(host, j, mode, &budget, &mut report);
+            deliver_queue(host, j, run, mode, &limit, &mut report);
         }
     }
-    let warnings = host.with(|rt| {
-        rt.delivering = was_delivering;
+    runtime(host, |rt| {
+        rt.set_delivering(was_delivering);
         // Journals of jobs a stopped run did not reach; an aborted run leaves them
         // on disk for the next reader (Runtime::end_request).
         if !report.aborted {
             for &j in jobs {
-                if rt.has_journal_of_this_run(j) {
+                if rt.has_journal_of(j, run) {
                     rt.journal_close(j, mode == Mode::Shutdown);
                 }
             }
@@ -160,64 +211,58 @@ pub fn deliver<H: Host>(host: &H, jobs: &[JobId], mode: Mode) -> Report {
                 rt.spill(j);
             }
         }
-        rt.take_warnings()
     });
-    for w in warnings {
-        host.warn(&w);
-    }
+    raise_warnings(host);
     report
 }
 
-/// Whether the budget lets another batch of `j` start now.
-fn may_start<H: Host>(host: &H, j: JobId, mode: Mode, budget: &Budget) -> bool {
-    if mode != Mode::Shutdown {
-        return true;
-    }
-    let now = host.now();
-    host.with(|rt| rt.shutdown.batches == 0 || budget.fits(now, rt.job(j).estimate.get()))
-}
-
-fn deliver_queue<H: Host>(host: &H, j: JobId, mode: Mode, budget: &Budget, report: &mut Report) {
+fn deliver_queue<H: Host>(host: &H, j: JobId, run: u64, mode: Mode, limit: &Limit, report: &mut Report)
+where
+    H::State: HasRuntime,
+{
     let tick = host.tick();
-    let (journaled, queued) = host.with(|rt| (rt.has_journal_of_this_run(j), rt.job(j).queue.len()));
+    let (journaled, queued) = runtime(host, |rt| (rt.has_journal_of(j, run), rt.queued(j)));
     if journaled {
-        if !deliver_journaled(host, j, mode, budget, report) {
+        if !deliver_journaled(host, j, mode, limit, report) {
             return;
         }
         // At shutdown, what earlier callables of this run submitted to this job is
         // delivered in its turn too; what its own callable submits waits.
-        if mode != Mode::Shutdown || queued == 0 || !host.with(|rt| rt.journal_queue(j, queued, tick)) {
+        if mode != Mode::Shutdown || queued == 0 || !runtime(host, |rt| rt.journal_queue(j, queued, tick, run)) {
             return;
         }
     } else {
         // Shutdown: what earlier callables submitted to a job that had nothing
         // queued; flush() leaves that queued.
-        let n = host.with(|rt| match mode {
+        let n = runtime(host, |rt| match mode {
             Mode::Shutdown => queued,
             Mode::Flush => 0,
             Mode::Due => rt.due_items(j, tick),
         });
-        if !host.with(|rt| rt.journal_queue(j, n, tick)) {
+        if !runtime(host, |rt| rt.journal_queue(j, n, tick, run)) {
             return;
         }
     }
-    deliver_journaled(host, j, mode, budget, report);
+    deliver_journaled(host, j, mode, limit, report);
 }
 
 /// Delivers `j`'s journaled items batch by batch; false when it stopped early.
-fn deliver_journaled<H: Host>(host: &H, j: JobId, mode: Mode, budget: &Budget, report: &mut Report) -> bool {
+fn deliver_journaled<H: Host>(host: &H, j: JobId, mode: Mode, limit: &Limit, report: &mut Report) -> bool
+where
+    H::State: HasRuntime,
+{
     loop {
-        if !may_start(host, j, mode, budget) {
+        if !may_start(host, j, limit) {
             report.stopped = true;
             break;
         }
-        let Some(batch) = host.with(|rt| rt.journal_front(j)) else { break };
-        match run_batch(host, j, &batch, budget) {
+        let Some(batch) = runtime(host, |rt| rt.journal_front(j)) else { break };
+        match run_batch(host, j, &batch, limit) {
             BatchEnd::Delivered => {
                 report.delivered += batch.len() as u64;
-                host.with(|rt| rt.journal_done(j, batch.len()));
+                runtime(host, |rt| rt.journal_done(j, batch.len()));
             }
-            BatchEnd::Failed => host.with(|rt| rt.journal_done(j, batch.len())),
+            BatchEnd::Failed => runtime(host, |rt| rt.journal_done(j, batch.len())),
             BatchEnd::Stopped => {
                 report.stopped = true;
                 break;
@@ -230,15 +275,15 @@ fn deliver_journaled<H: Host>(host: &H, j: JobId, mode: Mode, budget: &Budget, r
             }
         }
     }
-    host.with(|rt| rt.journal_close(j, mode == Mode::Shutdown));
+    runtime(host, |rt| rt.journal_close(j, mode == Mode::Shutdown));
     !report.stopped
 }
 
 /// Calls the callable with one batch until it accepts it, retries are used up (the
 /// batch is stored as failed) or the budget or the script ends.
-pub fn run_batch<H: Host>(host: &H, j: JobId, batch: &Batch, budget: &Budget) -> BatchEnd {
-    let (max_retries, backoff) = host.with(|rt| {
-        let c = &rt.job(j).config;
+pub fn run_batch<H: Host>(host: &H, j: JobId, batch: &Batch, limit: &Limit) -> BatchEnd {
+    let (max_retries, backoff) = ledger(host, |l| {
+        let c = &l.job(j).config;
         (c.max_retries, Backoff::new(c.retry_delay))
     });
     let first_attempt_at = naming::unix_secs();
@@ -248,58 +293,43 @@ pub fn run_batch<H: Host>(host: &H, j: JobId, batch: &Batch, budget: &Budget) ->
         let outcome = host.call(j, batch);
         let took = host.now().saturating_duration_since(t0);
         attempts += 1;
-        host.with(|rt| {
-            rt.shutdown.batches += 1;
-            let job = rt.job_mut(j);
-            job.estimate.record(took);
-            job.stats.last_flush_at = Some(naming::unix_secs());
-            match &outcome {
-                CallOutcome::Accepted => {
-                    job.stats.delivered += batch.len() as u64;
-                    job.stats.batches += 1;
-                }
-                CallOutcome::Failed { message, .. } => job.stats.last_error = Some(message.clone()),
-                CallOutcome::Abort => {}
-            }
-        });
-        let (msg, permanent, retry_after) = match outcome {
+        ledger(host, |l| l.record_call(j, batch.len(), took, &outcome));
+        let error = match outcome {
             CallOutcome::Accepted => return BatchEnd::Delivered,
             CallOutcome::Abort => return BatchEnd::Aborted,
-            CallOutcome::Failed { message, permanent, retry_after } => (message, permanent, retry_after),
+            CallOutcome::Failed(error) => error,
         };
-        if attempts > max_retries || permanent {
-            let log = host.with(|rt| {
+        if attempts > max_retries || !error.retry.retries() {
+            let line = ledger(host, |l| {
                 let record = FailureRecord {
-                    job: rt.job(j).id.clone(),
+                    job: l.job(j).id.clone(),
                     attempts,
-                    last_error: msg,
+                    last_error: error.message,
                     first_attempt_at,
                     failed_at: naming::unix_secs(),
                     pid: std::process::id(),
                     host: secure_fs::hostname(),
                     items: batch.clone(),
                 };
-                rt.job_mut(j).stats.failed_batches += 1;
-                rt.store_failure(j, &record)
+                l.store_failure(j, &record)
             });
-            if let Some(line) = log {
-                host.log(&line);
-            }
+            host.log(&line);
             return BatchEnd::Failed;
         }
-        let delay = host.with(|rt| backoff.delay(attempts, &mut rt.rng)).max(retry_after.unwrap_or_default());
-        if !budget.fits(host.now(), delay) || host.should_stop() {
+        let delay = ledger(host, |l| backoff.delay(attempts, l.rng())).max(error.retry.at_least());
+        if !limit.budget.fits(host.now(), delay) || host.should_stop() {
             return BatchEnd::Stopped;
         }
-        host.with(|rt| rt.job_mut(j).stats.retries += 1);
+        ledger(host, |l| l.job_mut(j).stats.retries += 1);
         if !delay.is_zero() {
             host.sleep(delay);
         }
     }
 }
 
-fn deliver_spooled<H: Host>(host: &H, j: JobId, mode: Mode, budget: &Budget, report: &mut Report) {
-    let paths = match host.with(|rt| rt.spooled_segments(j)) {
+/// Delivers the spooled segments that hold items of `j`, oldest first.
+pub fn deliver_spooled<H: Host>(host: &H, j: JobId, limit: &Limit, report: &mut Report) {
+    let paths = match ledger(host, |l| l.spooled_segments(j)) {
         Ok(p) => p,
         Err(e) => {
             warn_once(host, &format!("asyncbatch: cannot read the spool: {e}"));
@@ -310,8 +340,8 @@ fn deliver_spooled<H: Host>(host: &H, j: JobId, mode: Mode, budget: &Budget, rep
         if report.stopped || report.aborted {
             return;
         }
-        match host.with(|rt| rt.spool().and_then(|s| s.claim(&path))) {
-            Ok(Some(claimed)) => deliver_segment(host, j, claimed, mode, budget, report),
+        match ledger(host, |l| l.spool().and_then(|s| s.claim(&path))) {
+            Ok(Some(claimed)) => deliver_segment(host, j, claimed, limit, report),
             Ok(None) => {}
             Err(e) => warn_once(host, &format!("asyncbatch: cannot read the spool: {e}")),
         }
@@ -344,7 +374,7 @@ pub fn split_claimed<H: Host>(
             continue;
         }
         let k = naming::jobkey(&frame.job);
-        let written = host.with(|rt| rt.spool().and_then(|s| s.write(&k, &[(&frame.job, &frame.items)])));
+        let written = ledger(host, |l| l.spool().and_then(|s| s.write(&k, &[(&frame.job, &frame.items)])));
         if let Err(e) = written {
             warn_once(host, &format!("asyncbatch: cannot write to the spool: {e}"));
             claimed.release();
@@ -354,16 +384,22 @@ pub fn split_claimed<H: Host>(
     Some((claimed, items, damage))
 }
 
-fn deliver_segment<H: Host>(
-    host: &H,
-    j: JobId,
-    claimed: Claimed,
-    mode: Mode,
-    budget: &Budget,
-    report: &mut Report,
-) {
-    let (id, key, batch_size) = host.with(|rt| {
-        let job = rt.job(j);
+/// Removes a segment whose items are all done, logging where a damaged one was kept.
+pub fn finish_segment<H: Host>(host: &H, claimed: Claimed, damage: Option<String>) {
+    match claimed.finish() {
+        Ok(Finished::Quarantined(to)) => host.log(&format!(
+            "asyncbatch: corrupt spool segment {}; kept as {}",
+            damage.unwrap_or_default(),
+            to.display()
+        )),
+        Ok(Finished::Removed) => {}
+        Err(e) => warn_once(host, &format!("asyncbatch: {e}")),
+    }
+}
+
+fn deliver_segment<H: Host>(host: &H, j: JobId, claimed: Claimed, limit: &Limit, report: &mut Report) {
+    let (id, key, batch_size) = ledger(host, |l| {
+        let job = l.job(j);
         (job.id.clone(), job.key.clone(), job.config.batch_size)
     });
     // Progress counts the segment's items in order: it can be recorded only when
@@ -371,17 +407,17 @@ fn deliver_segment<H: Host>(
     let one_job = claimed.scan.frames.iter().all(|f| f.job == id);
     let Some((claimed, mut items, damage)) = split_claimed(host, claimed, &id) else { return };
 
-    let ticket = host.with(|rt| rt.hold(Held::Segment(claimed)));
+    let ticket = ledger(host, |l| l.hold(Held::Segment(claimed)));
     while !items.is_empty() {
-        if !may_start(host, j, mode, budget) {
+        if !may_start(host, j, limit) {
             report.stopped = true;
             break;
         }
         let batch = items.split_front(batch_size);
-        let end = run_batch(host, j, &batch, budget);
+        let end = run_batch(host, j, &batch, limit);
         if one_job && matches!(end, BatchEnd::Delivered | BatchEnd::Failed) && !items.is_empty() {
             // A crash from here on delivers again only the batch in flight.
-            if let Err(e) = host.with(|rt| rt.record_progress(ticket, batch.len() as u64)) {
+            if let Err(e) = ledger(host, |l| l.record_progress(ticket, batch.len() as u64)) {
                 warn_once(host, &format!("asyncbatch: cannot record delivery progress: {e}"));
             }
         }
@@ -400,22 +436,14 @@ fn deliver_segment<H: Host>(
             }
         }
     }
-    let Some(Held::Segment(claimed)) = host.with(|rt| rt.unhold(ticket)) else { return };
+    let Some(Held::Segment(claimed)) = ledger(host, |l| l.unhold(ticket)) else { return };
     let kept: Result<(), StorageError> = if items.is_empty() {
         Ok(())
     } else {
-        host.with(|rt| rt.spool().and_then(|s| s.write(&key, &[(&id, &items)]))).map(|_| ())
+        ledger(host, |l| l.spool().and_then(|s| s.write(&key, &[(&id, &items)]))).map(|_| ())
     };
     match kept {
-        Ok(()) => match claimed.finish() {
-            Ok(Finished::Quarantined(to)) => host.log(&format!(
-                "asyncbatch: corrupt spool segment {}; kept as {}",
-                damage.unwrap_or_default(),
-                to.display()
-            )),
-            Ok(Finished::Removed) => {}
-            Err(e) => warn_once(host, &format!("asyncbatch: {e}")),
-        },
+        Ok(()) => finish_segment(host, claimed, damage),
         Err(e) => {
             // The segment stays whole for a later reader: nothing is lost, some
             // items will be delivered twice.
@@ -425,29 +453,26 @@ fn deliver_segment<H: Host>(
     }
 }
 
-fn warn_once<H: Host>(host: &H, msg: &str) {
-    if host.with(|rt| rt.first_time(msg)) {
-        host.warn(msg);
-    }
-}
-
 /// Replays the failure files of `jobs` through their callables, once each. Returns
 /// the number of items delivered.
-pub fn retry_failed<H: Host>(host: &H, jobs: &[JobId]) -> Result<u64, StorageError> {
-    let was_delivering = host.with(|rt| std::mem::replace(&mut rt.delivering, true));
+pub fn retry_failed<H: Host>(host: &H, jobs: &[JobId]) -> Result<u64, StorageError>
+where
+    H::State: HasRuntime,
+{
+    let was_delivering = runtime(host, |rt| rt.set_delivering(true));
     let result = retry_jobs(host, jobs);
-    host.with(|rt| rt.delivering = was_delivering);
+    runtime(host, |rt| rt.set_delivering(was_delivering));
     result
 }
 
 fn retry_jobs<H: Host>(host: &H, jobs: &[JobId]) -> Result<u64, StorageError> {
     let mut delivered = 0;
     for &j in jobs {
-        let id = host.with(|rt| rt.job(j).id.clone());
-        let paths = host.with(|rt| rt.failure_store().and_then(|s| s.list(Some(&id))))?;
+        let id = ledger(host, |l| l.job(j).id.clone());
+        let paths = ledger(host, |l| l.failure_store().and_then(|s| s.list(Some(&id))))?;
         for path in paths {
             // One file that cannot be opened (a symlink, say) does not hold up the rest.
-            let claimed = match host.with(|rt| rt.failure_store().and_then(|s| s.claim(&path))) {
+            let claimed = match ledger(host, |l| l.failure_store().and_then(|s| s.claim(&path))) {
                 Ok(Some(claimed)) => claimed,
                 Ok(None) => continue,
                 Err(e) => {
@@ -466,36 +491,29 @@ fn retry_jobs<H: Host>(host: &H, jobs: &[JobId]) -> Result<u64, StorageError> {
                     continue;
                 }
             };
-            let ticket = host.with(|rt| rt.hold(Held::Failure(claimed)));
+            let ticket = ledger(host, |l| l.hold(Held::Failure(claimed)));
             let t0 = host.now();
             let outcome = host.call(j, &record.items);
             let took = host.now().saturating_duration_since(t0);
-            let Some(Held::Failure(claimed)) = host.with(|rt| rt.unhold(ticket)) else { continue };
-            let n = record.items.len() as u64;
-            let stored = host.with(|rt| {
-                let job = rt.job_mut(j);
-                job.estimate.record(took);
-                job.stats.last_flush_at = Some(naming::unix_secs());
+            let Some(Held::Failure(claimed)) = ledger(host, |l| l.unhold(ticket)) else { continue };
+            let n = record.items.len();
+            let stored = ledger(host, |l| {
+                l.record_call(j, n, took, &outcome);
                 match &outcome {
-                    CallOutcome::Accepted => {
-                        job.stats.delivered += n;
-                        job.stats.batches += 1;
-                        rt.failure_store().and_then(|s| s.remove(claimed))
-                    }
-                    CallOutcome::Failed { message: msg, .. } => {
-                        job.stats.last_error = Some(msg.clone());
+                    CallOutcome::Accepted => l.failure_store().and_then(|s| s.remove(claimed)),
+                    CallOutcome::Failed(error) => {
                         record.attempts += 1;
-                        record.last_error = msg.clone();
+                        record.last_error = error.message.clone();
                         record.failed_at = naming::unix_secs();
-                        rt.failure_store().and_then(|s| s.replace(claimed, &record))
+                        l.failure_store().and_then(|s| s.replace(claimed, &record))
                     }
                     CallOutcome::Abort => Ok(()),
                 }
             });
             match outcome {
-                CallOutcome::Accepted => delivered += n,
+                CallOutcome::Accepted => delivered += n as u64,
                 CallOutcome::Abort => return Ok(delivered),
-                CallOutcome::Failed { .. } => {}
+                CallOutcome::Failed(_) => {}
             }
             if let Err(e) = stored {
                 warn_once(host, &format!("asyncbatch: {e}"));

@@ -14,6 +14,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod background;
 pub mod batch;
 pub mod budget;
 pub mod clock;
@@ -25,9 +26,12 @@ pub mod fork;
 pub mod frame;
 pub mod http;
 pub mod item;
+pub mod ledger;
 pub mod msgpack;
 pub mod naming;
 pub mod outbox;
+pub mod outcome;
+pub mod producer;
 pub mod retry;
 pub mod runtime;
 pub mod secure_fs;

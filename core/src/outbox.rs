@@ -1,6 +1,6 @@
-//! The worker side of the daemon runner: an outbox per process that `submitItem`
-//! writes into, and a background thread that takes it every few milliseconds and
-//! hands it to the daemon: SysV messages, or the spool when the queue is full, an
+//! The producer side of the daemon runner: an outbox per PHP process that
+//! `submitItem` writes into, and a background thread that takes it every few
+//! milliseconds and hands it to the daemon: SysV messages, or the spool when the queue is full, an
 //! item is too large for a message, or the queue cannot be used.
 //!
 //! The outbox is a mutex-guarded set of per-job queues rather than a channel of
@@ -10,15 +10,15 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::background::{spool_left, Background, Lifecycle};
 use crate::batch::{Batch, ItemQueue};
 use crate::clock::Tick;
 use crate::frame::Frame;
+use crate::ledger::{dropped_message, spool_warning_key, DiskConfig};
 use crate::secure_fs;
 use crate::spool::{JobSegments, Spool};
-use crate::sync::{Condvar, Mutex};
 use crate::transport::message::Packer;
 use crate::transport::sysv::{self, Queue, SendError};
 
@@ -87,43 +87,42 @@ struct State {
     warnings: Vec<(String, String)>,
 }
 
-/// The process's outbox.
+impl Lifecycle for State {
+    fn stop_requested(&self) -> bool {
+        self.stop
+    }
+    fn request_stop(&mut self) {
+        self.stop = true;
+    }
+    fn has_stopped(&self) -> bool {
+        self.stopped
+    }
+    fn mark_stopped(&mut self) {
+        self.stopped = true;
+    }
+}
+
+/// The process's outbox: the per-job queues and the sender thread.
 #[derive(Debug)]
 pub struct Outbox {
-    state: Mutex<State>,
-    wake: Condvar,
-    done: Condvar,
-    /// The fork generation it was made in (a forked child must make its own).
-    fork_generation: u64,
+    bg: Arc<Background<State>>,
     config: OutboxConfig,
-    /// The sender thread, joined once it stopped: a thread still ending when the
-    /// process exits leaves its thread-local storage behind.
-    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Outbox {
     /// A new outbox and its sender thread.
-    pub fn start(config: OutboxConfig) -> std::io::Result<Arc<Outbox>> {
-        let outbox = Arc::new(Outbox {
-            state: Mutex::new(State::default()),
-            wake: Condvar::new(),
-            done: Condvar::new(),
-            fork_generation: crate::fork::generation(),
-            config: config.clone(),
-            thread: Mutex::new(None),
-        });
-        let thread_side = Arc::clone(&outbox);
-        let handle = std::thread::Builder::new()
-            .name("asyncbatch-sender".into())
-            .spawn(move || Sender::new(config, thread_side).run())?;
-        *outbox.thread.lock() = Some(handle);
-        Ok(outbox)
+    pub fn start(config: OutboxConfig) -> std::io::Result<Outbox> {
+        let thread_config = config.clone();
+        let bg = Background::start("asyncbatch-sender", State::default(), move |bg| {
+            Sender::new(thread_config, bg).run()
+        })?;
+        Ok(Outbox { bg, config })
     }
 
-    /// Whether it was made in this process, not inherited over a fork (its thread
-    /// did not come along). No system call: a submit asks.
+    /// Whether it was made in this process, not inherited over a fork.
+    #[inline]
     pub fn is_this_process(&self) -> bool {
-        self.fork_generation == crate::fork::generation()
+        self.bg.is_this_process()
     }
 
     /// Queues one item of job `job` (identifier `id`) that `encode` writes in place;
@@ -136,7 +135,7 @@ impl Outbox {
         now: Tick,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
     ) -> Result<usize, E> {
-        let mut st = self.state.lock();
+        let mut st = self.bg.lock();
         if st.jobs.len() <= job {
             st.jobs.resize_with(job + 1, OutJob::default);
         }
@@ -149,7 +148,7 @@ impl Outbox {
         // Wake the sender for the first item, and again for every full backlog step:
         // a fast producer must not wait for its next round.
         if st.queued == 1 || st.queued % BACKLOG == 0 {
-            self.wake.notify_one();
+            self.bg.wake.notify_one();
         }
         Ok(len)
     }
@@ -157,7 +156,7 @@ impl Outbox {
     /// Takes a job's queued items back (to spool them in the caller's thread when
     /// the sender cannot keep up).
     pub fn take(&self, job: usize) -> Batch {
-        let mut st = self.state.lock();
+        let mut st = self.bg.lock();
         let b = st.jobs[job].queue.take_all();
         st.queued -= b.len();
         b
@@ -165,35 +164,29 @@ impl Outbox {
 
     /// Items of `job` waiting, and what the sender did for it.
     pub fn job_state(&self, job: usize) -> (usize, OutCounters) {
-        let st = self.state.lock();
+        let st = self.bg.lock();
         st.jobs.get(job).map(|j| (j.queue.len(), j.counters.clone())).unwrap_or_default()
     }
 
     /// Warnings the sender left for the PHP thread to raise, each with the key of its
     /// reason (raise one per key and process).
     pub fn take_warnings(&self) -> Vec<(String, String)> {
-        std::mem::take(&mut self.state.lock().warnings)
+        std::mem::take(&mut self.bg.lock().warnings)
     }
 
     /// Hands everything queued to the transport now, waiting at most `timeout`;
     /// returns how many items the sender took. A stopped outbox takes nothing.
     pub fn flush(&self, timeout: Duration) -> u64 {
-        let deadline = Instant::now() + timeout;
-        let mut st = self.state.lock();
+        let mut st = self.bg.lock();
         if st.stopped {
             return 0;
         }
         st.requested += 1;
         st.handed_in_flush = 0;
         let target = st.requested;
-        self.wake.notify_one();
-        while st.completed < target {
-            let (guard, timed_out) = self.done.wait_until(st, deadline);
-            st = guard;
-            if timed_out {
-                break;
-            }
-        }
+        self.bg.wake.notify_one();
+        let deadline = Instant::now() + timeout;
+        let (st, _) = self.bg.wait_done(st, Some(deadline), |st| st.completed >= target);
         st.handed_in_flush
     }
 
@@ -206,32 +199,13 @@ impl Outbox {
         // What the sender met in its last rounds (a refused queue or spool) was
         // never raised: no request follows.
         let mut warnings = self.take_warnings();
-        if left.is_empty() {
-            return warnings;
-        }
-        let spool = self
-            .config
-            .default_base
-            .as_ref()
-            .map_or(Ok(()), |b| secure_fs::ensure_private_dir(b, "directory"))
-            .and_then(|_| Spool::open(&self.config.spool_dir));
-        match spool {
-            Ok(mut spool) => {
-                for (id, items) in left {
-                    if let Err(e) = spool.write(&crate::naming::jobkey(&id), &[(&id, &items)]) {
-                        let msg = format!(
-                            "asyncbatch: cannot write to the spool: {e}; {} items for job '{}' dropped",
-                            items.len(),
-                            crate::item::printable_id(&id)
-                        );
-                        warnings.push((msg.clone(), msg));
-                    }
-                }
-            }
-            Err(e) => {
-                let msg = format!("asyncbatch: cannot write to the spool: {e}; queued items dropped at exit");
-                warnings.push((msg.clone(), msg));
-            }
+        let disk = DiskConfig {
+            spool_dir: self.config.spool_dir.clone(),
+            default_base: self.config.default_base.clone(),
+            ..Default::default()
+        };
+        for msg in spool_left(&disk, left, "queued items") {
+            warnings.push((msg.clone(), msg));
         }
         warnings
     }
@@ -239,41 +213,24 @@ impl Outbox {
     /// Stops the sender after it sent what is queued, waiting at most `timeout`.
     /// Returns what it did not take, per job, for the caller to spool.
     pub fn stop(&self, timeout: Duration) -> Vec<(Vec<u8>, Batch)> {
-        let deadline = Instant::now() + timeout;
-        let mut st = self.state.lock();
-        st.stop = true;
-        self.wake.notify_one();
-        while !st.stopped {
-            let (guard, timed_out) = self.done.wait_until(st, deadline);
-            st = guard;
-            if timed_out {
-                break;
+        self.bg.stop(timeout, |st| {
+            let mut left = Vec::new();
+            for job in &mut st.jobs {
+                let b = job.queue.take_all();
+                if !b.is_empty() {
+                    left.push((job.id.clone(), b));
+                }
             }
-        }
-        let mut left = Vec::new();
-        for job in &mut st.jobs {
-            let b = job.queue.take_all();
-            if !b.is_empty() {
-                left.push((job.id.clone(), b));
-            }
-        }
-        st.queued = 0;
-        let stopped = st.stopped;
-        drop(st);
-        if stopped {
-            // It returns right after saying so; one still sending is left be.
-            if let Some(handle) = self.thread.lock().take() {
-                let _ = handle.join();
-            }
-        }
-        left
+            st.queued = 0;
+            left
+        })
     }
 }
 
 /// The background thread's side.
 struct Sender {
     config: OutboxConfig,
-    outbox: Arc<Outbox>,
+    bg: Arc<Background<State>>,
     queue: Option<Queue>,
     queue_refused: bool,
     msgmax: usize,
@@ -291,10 +248,10 @@ struct Round {
 }
 
 impl Sender {
-    fn new(config: OutboxConfig, outbox: Arc<Outbox>) -> Self {
+    fn new(config: OutboxConfig, bg: Arc<Background<State>>) -> Self {
         Sender {
             config,
-            outbox,
+            bg,
             queue: None,
             queue_refused: false,
             msgmax: sysv::msgmax(),
@@ -306,19 +263,16 @@ impl Sender {
     fn run(mut self) {
         loop {
             let (taken, flush_target, stop) = {
-                let mut st = self.outbox.state.lock();
-                if st.queued == 0 && st.completed == st.requested && !st.stop {
-                    match self.segments.as_ref().and_then(JobSegments::next_due) {
-                        // A segment to make ready soon: wake for it.
-                        Some(due) => st = self.outbox.wake.wait_until(st, due).0,
-                        None => st = self.outbox.wake.wait(st),
-                    }
+                let mut st = self.bg.lock();
+                if st.queued == 0 && st.completed == st.requested {
+                    // A segment to make ready soon: wake for it.
+                    st = self.bg.nap(st, self.segments.as_ref().and_then(JobSegments::next_due));
                 }
                 if st.queued > 0 && st.queued < BACKLOG && st.completed == st.requested && !st.stop {
                     // Let a trickle gather into fuller messages; a backlog goes at once.
                     drop(st);
                     std::thread::sleep(SEND_EVERY);
-                    st = self.outbox.state.lock();
+                    st = self.bg.lock();
                 }
                 let mut taken = Vec::new();
                 for (j, job) in st.jobs.iter_mut().enumerate() {
@@ -332,7 +286,7 @@ impl Sender {
             let handed: u64 = taken.iter().map(|(_, _, b)| b.len() as u64).sum();
             let rounds = self.send(&taken);
             self.rotate_segment(stop);
-            let mut st = self.outbox.state.lock();
+            let mut st = self.bg.lock();
             for ((j, _, _), round) in taken.iter().zip(rounds) {
                 let c = &mut st.jobs[*j].counters;
                 c.sent += round.sent;
@@ -345,16 +299,15 @@ impl Sender {
             st.handed_in_flush += handed;
             st.completed = flush_target;
             if stop && st.queued == 0 {
-                st.stopped = true;
-                self.outbox.done.notify_all();
+                self.bg.say_stopped(&mut st);
                 return;
             }
-            self.outbox.done.notify_all();
+            self.bg.done.notify_all();
         }
     }
 
     fn warn(&self, key: String, msg: String) {
-        self.outbox.state.lock().warnings.push((key, msg));
+        self.bg.lock().warnings.push((key, msg));
     }
 
     fn open_queue(&mut self) -> Option<Queue> {
@@ -418,13 +371,9 @@ impl Sender {
                 Ok(()) => rounds[i].spooled += items.len() as u64,
                 Err(e) => {
                     rounds[i].dropped += items.len() as u64;
-                    let msg = format!(
-                        "asyncbatch: cannot write to the spool: {e}; {} items for job '{}' dropped",
-                        items.len(),
-                        crate::item::printable_id(id)
-                    );
+                    let msg = dropped_message(&e, items.len(), id);
                     rounds[i].error = Some(msg.clone());
-                    self.warn(crate::runtime::spool_warning_key(&e), msg);
+                    self.warn(spool_warning_key(&e), msg);
                 }
             }
         }

@@ -251,6 +251,42 @@ impl Settings {
     }
 }
 
+/// The settings last resolved, kept while their raw values are the same: resolving
+/// is cheap but not free (paths, keys, warnings), and a php-fpm worker needs the
+/// settings at every request.
+#[derive(Debug, Default)]
+pub struct SettingsCache {
+    last: Option<(Vec<Option<String>>, Settings, Vec<String>)>,
+}
+
+impl SettingsCache {
+    /// The settings of `raw` — the values of [`INI`] in order, then
+    /// `ASYNCBATCH_RUNNER` — resolved again (in the temp directory and for the
+    /// effective uid `context` gives) only when they changed. Returns them with the
+    /// warnings resolving them gave.
+    pub fn get(
+        &mut self,
+        raw: Vec<Option<String>>,
+        context: impl FnOnce() -> (PathBuf, u32),
+    ) -> (Settings, Vec<String>) {
+        if let Some((last_raw, settings, warnings)) = &self.last {
+            if *last_raw == raw {
+                return (settings.clone(), warnings.clone());
+            }
+        }
+        let (temp_dir, euid) = context();
+        let env = raw.get(INI.len()).cloned().flatten();
+        let (settings, warnings) = Settings::resolve(
+            |name| INI.iter().position(|d| d.name == name).and_then(|i| raw[i].clone()),
+            env,
+            &temp_dir,
+            euid,
+        );
+        self.last = Some((raw, settings.clone(), warnings.clone()));
+        (settings, warnings)
+    }
+}
+
 fn default_of(name: &str) -> &'static str {
     match name {
         "ASYNCBATCH_RUNNER" => "auto",
@@ -316,6 +352,29 @@ mod tests {
             resolve(&[("asyncbatch.queue_mode", "0066"), ("asyncbatch.transport", "carrier pigeon")], None);
         assert_eq!((c.queue_mode, c.transport), (0o600, TransportKind::Sysv));
         assert_eq!(w.len(), 2);
+    }
+
+    #[test]
+    fn the_cache_resolves_again_only_when_a_raw_value_changes() {
+        let mut cache = SettingsCache::default();
+        let mut raw: Vec<Option<String>> = vec![None; INI.len() + 1];
+        let mut resolved = 0;
+        let mut get = |cache: &mut SettingsCache, raw: &Vec<Option<String>>| {
+            cache.get(raw.clone(), || {
+                resolved += 1;
+                (PathBuf::from("/tmp"), 33)
+            })
+        };
+        let (a, _) = get(&mut cache, &raw);
+        let (b, _) = get(&mut cache, &raw);
+        assert_eq!(a, b);
+        raw[INI.len()] = Some("shutdown".into());
+        let (c, _) = get(&mut cache, &raw);
+        assert_eq!(c.runner, RunnerKind::Shutdown);
+        raw[0] = Some("bogus".into());
+        let (d, w) = get(&mut cache, &raw);
+        assert_eq!((d.runner, w.len()), (RunnerKind::Shutdown, 1));
+        assert_eq!(resolved, 3);
     }
 
     #[test]

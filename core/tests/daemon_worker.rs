@@ -8,7 +8,7 @@ use std::path::Path;
 use asyncbatch_core::batch::Batch;
 use asyncbatch_core::config::JobConfig;
 use asyncbatch_core::daemon::{self, worker};
-use asyncbatch_core::delivery::CallOutcome;
+use asyncbatch_core::outcome::CallOutcome;
 use asyncbatch_core::item::Value;
 use asyncbatch_core::naming::MIXED_JOBKEY;
 use asyncbatch_core::spool::{progress_path, Spool};
@@ -51,7 +51,7 @@ fn batches_span_segments_and_finished_segments_go() {
         spool.write("logs", &[(b"logs", &items(s * 40, 40))]).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
-    let report = worker::run(&m, true, None);
+    let report = worker::run(&m, &m.jobs(), true, None);
     assert_eq!(report.delivered, 120);
     assert_eq!(m.batch_sizes(), vec![50, 50, 20]);
     assert_eq!(m.delivered_ints(), (0..120).collect::<Vec<_>>());
@@ -69,14 +69,14 @@ fn a_worker_that_stops_records_how_far_it_got_and_the_next_skips_that() {
     });
     let mut spool = Spool::open(&t.path().join("spool")).unwrap();
     let seg = spool.write("logs", &[(b"logs", &items(0, 25))]).unwrap();
-    worker::run(&m, true, None);
+    worker::run(&m, &m.jobs(), true, None);
     assert_eq!(m.delivered_ints(), (0..10).collect::<Vec<_>>());
     assert!(seg.exists());
     assert_eq!(std::fs::read(progress_path(&seg)).unwrap(), 10u64.to_le_bytes());
 
     let m2 = Mock::new(t.path());
     m2.register("logs", config(10), |_, _| CallOutcome::Accepted);
-    worker::run(&m2, true, None);
+    worker::run(&m2, &m2.jobs(), true, None);
     assert_eq!(m2.delivered_ints(), (10..25).collect::<Vec<_>>(), "nothing delivered twice");
     assert!(!seg.exists() && !progress_path(&seg).exists());
 }
@@ -88,7 +88,7 @@ fn a_batch_that_fails_every_attempt_is_stored_and_its_items_are_done() {
     m.register("logs", config(5), |_, _| CallOutcome::failed("collector down"));
     let mut spool = Spool::open(&t.path().join("spool")).unwrap();
     spool.write("logs", &[(b"logs", &items(0, 7))]).unwrap();
-    let report = worker::run(&m, true, None);
+    let report = worker::run(&m, &m.jobs(), true, None);
     assert_eq!(report.failed_batches, 2);
     assert_eq!(files(&t.path().join("failed"), ".fail").len(), 2);
     assert!(files(&t.path().join("spool"), ".seg").is_empty());
@@ -102,7 +102,7 @@ fn segments_of_jobs_the_worker_does_not_have_are_left() {
     let mut spool = Spool::open(&t.path().join("spool")).unwrap();
     spool.write("old-job", &[(b"old-job", &items(0, 3))]).unwrap();
     spool.write("logs", &[(b"logs", &items(0, 3))]).unwrap();
-    worker::run(&m, true, None);
+    worker::run(&m, &m.jobs(), true, None);
     assert_eq!(m.delivered_ints(), vec![0, 1, 2]);
     let left = files(&t.path().join("spool"), ".seg");
     assert_eq!(left.len(), 1);
@@ -126,7 +126,7 @@ fn a_drain_takes_the_queue_and_mixed_segments_and_delivers_everything() {
     }
     let mut spool = Spool::open(&t.path().join("spool")).unwrap();
     spool.write(MIXED_JOBKEY, &[(b"a", &items(5, 2)), (b"b", &items(102, 1))]).unwrap();
-    let report = daemon::drain(&m, Some(q), Spool::open(&t.path().join("spool")).unwrap());
+    let report = daemon::drain(&m, &m.jobs(), Some(q), Spool::open(&t.path().join("spool")).unwrap());
     q.remove();
     assert_eq!(report.delivered, 10);
     let mut got = m.delivered_ints();

@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use asyncbatch_core::batch::Batch;
 use asyncbatch_core::config::JobConfig;
-use asyncbatch_core::delivery::{self, CallOutcome, Mode};
+use asyncbatch_core::delivery::{self, Mode};
+use asyncbatch_core::outcome::CallOutcome;
 use asyncbatch_core::failure_store::{FailureRecord, FailureStore};
 use asyncbatch_core::item::Value;
+use asyncbatch_core::ledger::HasLedger;
 use asyncbatch_core::runtime::AfterPush;
 use common::{settings, Mock};
 
@@ -37,7 +39,7 @@ fn batches_split_at_batch_size_in_order() {
     for i in 0..250 {
         m.submit(j, i);
     }
-    let r = delivery::deliver(&m, &[j], Mode::Shutdown);
+    let r = delivery::deliver(&m, &[j], &[j], Mode::Shutdown);
     assert_eq!(r.delivered, 250);
     assert_eq!(m.batch_sizes(), vec![100, 100, 50]);
     assert_eq!(m.delivered_ints(), (0..250).collect::<Vec<_>>());
@@ -54,7 +56,7 @@ fn failed_calls_are_retried_with_backoff_then_stored() {
     for i in 0..3 {
         m.submit(j, i);
     }
-    let r = delivery::deliver(&m, &[j], Mode::Shutdown);
+    let r = delivery::deliver(&m, &[j], &[j], Mode::Shutdown);
     assert_eq!(r.delivered, 0);
     assert_eq!(m.batch_sizes(), vec![3, 3, 3]);
     let sleeps = m.sleeps.borrow().clone();
@@ -91,7 +93,7 @@ fn a_full_failure_store_refuses_counts_and_logs() {
     let j = m.register("logs", cfg, |_, _| CallOutcome::failed("callable returned false"));
     m.submit(j, 1);
     m.submit(j, 2);
-    delivery::deliver(&m, &[j], Mode::Shutdown);
+    delivery::deliver(&m, &[j], &[j], Mode::Shutdown);
     let s = m.rt.borrow().job(j).stats.clone();
     assert_eq!((s.failed_batches, s.persisted, s.dropped), (1, 0, 2));
     let log = m.logs.borrow()[0].clone();
@@ -113,7 +115,7 @@ fn the_budget_stops_new_batches_and_spools_the_rest() {
     for i in 0..100 {
         m.submit(j, i);
     }
-    let r = delivery::deliver(&m, &[j], Mode::Shutdown);
+    let r = delivery::deliver(&m, &[j], &[j], Mode::Shutdown);
     // 0.4 s per batch in a 1 s budget: the second fits (0.4 + 0.4), a third would not.
     assert_eq!(m.batch_sizes(), vec![10, 10]);
     assert!(r.stopped);
@@ -128,7 +130,7 @@ fn the_budget_stops_new_batches_and_spools_the_rest() {
     assert_eq!(j2, j);
     m.submit(j, 1000);
     m.calls.borrow_mut().clear();
-    let r = delivery::deliver(&m, &[j], Mode::Shutdown);
+    let r = delivery::deliver(&m, &[j], &[j], Mode::Shutdown);
     assert_eq!(r.delivered, 81);
     let mut want: Vec<i64> = (20..100).collect();
     want.push(1000);
@@ -146,7 +148,7 @@ fn the_first_batch_starts_even_when_the_estimate_exceeds_the_budget() {
     for i in 0..10 {
         m.submit(j, i);
     }
-    delivery::deliver(&m, &[j], Mode::Shutdown);
+    delivery::deliver(&m, &[j], &[j], Mode::Shutdown);
     assert_eq!(m.batch_sizes(), vec![5]);
 }
 
@@ -195,8 +197,8 @@ fn a_run_cut_short_by_a_bailout_leaves_its_journal_with_its_progress() {
     }
     {
         let mut rt = m.rt.borrow_mut();
-        rt.runs += 1;
-        assert!(rt.journal_queue(j, 5, Duration::ZERO));
+        let run = rt.start_run();
+        assert!(rt.journal_queue(j, 5, Duration::ZERO, run));
         rt.journal_done(j, 2);
     }
     assert_eq!(files(&spool, ".part"), 1, "on disk before any callable runs");
@@ -208,7 +210,7 @@ fn a_run_cut_short_by_a_bailout_leaves_its_journal_with_its_progress() {
     age_journals(&spool);
     m.rt.borrow_mut().begin_request(settings(t.path(), 10.0, 1 << 20), false);
     m.register("logs", config(10), accept);
-    delivery::deliver(&m, &[j], Mode::Shutdown);
+    delivery::deliver(&m, &[j], &[j], Mode::Shutdown);
     assert_eq!(m.delivered_ints(), vec![2, 3, 4], "the batch in flight and the rest, once");
     assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0);
 }
@@ -224,14 +226,14 @@ fn an_exiting_callable_leaves_its_batch_and_the_rest_in_the_journal() {
         m.submit(j, i);
         m.submit(k, i);
     }
-    let r = delivery::deliver(&m, &[j, k], Mode::Shutdown);
+    let r = delivery::deliver(&m, &[j, k], &[j, k], Mode::Shutdown);
     assert!(r.aborted);
     assert_eq!(m.batch_sizes(), vec![2]);
-    assert_eq!(m.rt.borrow().job(j).queue.len(), 0);
+    assert_eq!(m.rt.borrow().queued(j), 0);
     assert_eq!(files(&spool, ".part"), 2, "both jobs were journaled before the first call");
 
     // PHP runs the shutdown functions after exit(): the same items are not offered again.
-    delivery::deliver(&m, &[j], Mode::Shutdown);
+    delivery::deliver(&m, &[j], &[j], Mode::Shutdown);
     assert_eq!(m.batch_sizes(), vec![2]);
     m.rt.borrow_mut().end_request();
     assert_eq!(files(&spool, ".part"), 2);
@@ -250,9 +252,9 @@ fn flush_leaves_items_submitted_by_the_callable() {
     for i in 0..4 {
         m.submit(j, i);
     }
-    let r = delivery::deliver(&m, &[j], Mode::Flush);
+    let r = delivery::deliver(&m, &[j], &[j], Mode::Flush);
     assert_eq!(r.delivered, 4);
-    assert_eq!(m.rt.borrow().job(j).queue.len(), 2);
+    assert_eq!(m.rt.borrow().queued(j), 2);
 }
 
 #[test]
@@ -272,10 +274,10 @@ fn at_shutdown_what_a_callable_submits_goes_to_later_jobs_turns_or_waits() {
     });
     let k = m.register("second", config(10), accept);
     m.submit(j, 1);
-    let r = delivery::deliver(&m, &[j, k], Mode::Shutdown);
+    let r = delivery::deliver(&m, &[j, k], &[j, k], Mode::Shutdown);
     assert_eq!(m.delivered_ints(), vec![1, 200]);
     assert_eq!(r.delivered, 2);
-    assert_eq!(m.rt.borrow().job(j).queue.len(), 1, "waits for the end of the request");
+    assert_eq!(m.rt.borrow().queued(j), 1, "waits for the end of the request");
     m.rt.borrow_mut().end_request();
     assert_eq!(files(&t.path().join("spool"), ".seg"), 1);
 }
@@ -283,24 +285,22 @@ fn at_shutdown_what_a_callable_submits_goes_to_later_jobs_turns_or_waits() {
 #[test]
 fn in_the_cli_a_full_batch_is_due_at_submit() {
     let t = tempfile::tempdir().unwrap();
-    let m = Mock::new(t.path());
-    m.rt.borrow_mut().cli = true;
+    let m = Mock::new_cli(t.path());
     let cfg = JobConfig { call_period: Duration::from_secs(2), ..config(3) };
     let j = m.register("logs", cfg, accept);
     assert_eq!(m.submit(j, 0), AfterPush::Queued);
     assert_eq!(m.submit(j, 1), AfterPush::Queued);
     assert_eq!(m.submit(j, 2), AfterPush::Due);
     m.submit(j, 3);
-    let r = delivery::deliver(&m, &[j], Mode::Due);
+    let r = delivery::deliver(&m, &[j], &[j], Mode::Due);
     assert_eq!(r.delivered, 3, "only full batches before the period passes");
-    assert_eq!(m.rt.borrow().job(j).queue.len(), 1);
+    assert_eq!(m.rt.borrow().queued(j), 1);
 }
 
 #[test]
 fn in_the_cli_the_call_period_makes_a_partial_batch_due() {
     let t = tempfile::tempdir().unwrap();
-    let m = Mock::new(t.path());
-    m.rt.borrow_mut().cli = true;
+    let m = Mock::new_cli(t.path());
     let cfg = JobConfig { call_period: Duration::from_millis(200), ..config(100) };
     let j = m.register("logs", cfg, accept);
     assert_eq!(m.submit(j, 0), AfterPush::Queued);
@@ -308,7 +308,7 @@ fn in_the_cli_the_call_period_makes_a_partial_batch_due() {
     assert_eq!(m.submit(j, 1), AfterPush::Queued);
     m.clock.set(m.clock.get() + Duration::from_millis(60));
     assert_eq!(m.submit(j, 2), AfterPush::Due);
-    delivery::deliver(&m, &[j], Mode::Due);
+    delivery::deliver(&m, &[j], &[j], Mode::Due);
     assert_eq!(m.batch_sizes(), vec![3]);
 }
 
@@ -323,8 +323,8 @@ fn outside_the_cli_the_queue_spills_at_max_queue_size() {
     }
     let s = m.rt.borrow().job(j).stats.clone();
     assert_eq!(s.spooled, 8);
-    assert_eq!(m.rt.borrow().job(j).queue.len(), 2);
-    delivery::deliver(&m, &[j], Mode::Shutdown);
+    assert_eq!(m.rt.borrow().queued(j), 2);
+    delivery::deliver(&m, &[j], &[j], Mode::Shutdown);
     assert_eq!(m.delivered_ints(), (0..10).collect::<Vec<_>>());
 }
 
@@ -350,7 +350,7 @@ fn retry_failed_delivers_stored_batches_once_and_removes_them() {
     for i in 0..4 {
         m.submit(j, i);
     }
-    delivery::deliver(&m, &[j], Mode::Shutdown);
+    delivery::deliver(&m, &[j], &[j], Mode::Shutdown);
     assert_eq!(files(&t.path().join("failed"), ".fail"), 2);
 
     // Still failing: the files stay, with one more attempt recorded.
@@ -394,10 +394,10 @@ fn segments_holding_other_jobs_give_those_items_back_to_the_spool() {
     let mut theirs = Batch::new();
     theirs.push(&Value::Int(2).encode());
     // A mixed segment named for "logs" (as a jobkey collision would be).
-    m.rt.borrow_mut().spool().unwrap().write("logs", &[(b"logs", &mine), (b"metrics", &theirs)]).unwrap();
-    delivery::deliver(&m, &[j], Mode::Shutdown);
+    m.rt.borrow_mut().ledger().spool().unwrap().write("logs", &[(b"logs", &mine), (b"metrics", &theirs)]).unwrap();
+    delivery::deliver(&m, &[j], &[j], Mode::Shutdown);
     assert_eq!(m.delivered_ints(), vec![1]);
-    let left = m.rt.borrow_mut().spool().unwrap().ready(None).unwrap();
+    let left = m.rt.borrow_mut().ledger().spool().unwrap().ready(None).unwrap();
     assert_eq!(left.len(), 1);
     assert!(left[0].file_name().unwrap().to_string_lossy().starts_with("metrics."));
 }
@@ -414,7 +414,7 @@ fn an_unusable_spool_directory_warns_once_and_counts_drops() {
     let s = m.rt.borrow().job(j).stats.clone();
     assert_eq!(s.dropped, 2);
     assert!(s.last_error.unwrap().contains("not a directory"));
-    let w = m.rt.borrow_mut().take_warnings();
+    let w = m.rt.borrow_mut().ledger().notices().take();
     assert_eq!(w.len(), 1, "one warning per reason: {w:?}");
     assert!(
         w[0].starts_with("asyncbatch: cannot write to the spool: refusing to use spool directory"),

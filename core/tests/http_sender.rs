@@ -17,6 +17,7 @@ use asyncbatch_core::http::client::HttpCounters;
 use asyncbatch_core::http::config::{OptionValue, SinkConfig};
 use asyncbatch_core::http::sender::HttpSender;
 use asyncbatch_core::item::Value;
+use asyncbatch_core::ledger::DiskConfig;
 use asyncbatch_core::settings::Settings;
 
 #[derive(Clone)]
@@ -132,11 +133,11 @@ fn sink(url: &str, batch_size: i64) -> SinkConfig {
     .unwrap()
 }
 
-fn start(dir: &Path, url: &str, batch_size: i64) -> Arc<HttpSender> {
+fn start(dir: &Path, url: &str, batch_size: i64) -> HttpSender {
     let s = sink(url, batch_size);
     let config = JobConfig { call_period: Duration::from_secs(60), ..s.job.clone() };
-    let sender = HttpSender::start(settings(dir)).unwrap();
-    sender.set_job(0, b"logs", config, Arc::new(s), Arc::new(HttpCounters::default()));
+    let sender = HttpSender::start(DiskConfig::from(&settings(dir))).unwrap();
+    sender.set_job(0, b"logs", &config, &Arc::new(s), &Arc::new(HttpCounters::default()));
     sender
 }
 

@@ -15,7 +15,8 @@ use asyncbatch_core::batch::{Batch, ItemQueue};
 use asyncbatch_core::clock::Tick;
 use asyncbatch_core::config::JobConfig;
 use asyncbatch_core::daemon::worker;
-use asyncbatch_core::delivery::{self, CallOutcome, Host, Mode};
+use asyncbatch_core::delivery::{self, Host, Mode};
+use asyncbatch_core::outcome::CallOutcome;
 use asyncbatch_core::frame::{self, Frame, SEGMENT_HEADER};
 use asyncbatch_core::item::{Key, Value};
 use asyncbatch_core::msgpack::{self, DecodeError, Reader, MAX_DEPTH};
@@ -366,12 +367,12 @@ proptest! {
         // Flush until nothing is left: items queued by a callable during a flush
         // wait for the next one.
         for _ in 0..100 {
-            if m.rt.borrow().job(j).queue.is_empty() {
+            if m.rt.borrow().queued(j) == 0 {
                 break;
             }
-            delivery::deliver(&m, &[j], Mode::Flush);
+            delivery::deliver(&m, &[j], &[j], Mode::Flush);
         }
-        prop_assert!(m.rt.borrow().job(j).queue.is_empty());
+        prop_assert!((m.rt.borrow().queued(j) == 0));
         for (_, items) in m.calls.borrow().iter() {
             prop_assert!(!items.is_empty() && items.len() <= batch_size);
         }
@@ -424,7 +425,7 @@ proptest! {
             let refs: Vec<(&[u8], &Batch)> = batches.iter().map(|b| (&b"logs"[..], b)).collect();
             spool.write("logs", &refs).unwrap();
         }
-        let report = worker::run(&m, true, None);
+        let report = worker::run(&m, &m.jobs(), true, None);
         let total: usize = submitted.iter().sum();
         prop_assert_eq!(report.delivered, total as u64);
         check_batches(&accepted.borrow(), batch_size, &submitted)?;

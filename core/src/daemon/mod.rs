@@ -1,10 +1,10 @@
-//! The daemon runner's processes: the [`supervisor`] (master), the receiver that
-//! journals the queue ([`journal`]), and the workers that deliver ([`worker`]);
-//! plus the one-shot [`drain`].
+//! The daemon runner's processes: the [`supervisor`] (master), the [`receiver`]
+//! that takes the queue into per-job spool segments, and the workers that deliver
+//! ([`worker`]); plus the one-shot [`drain`].
 
-pub mod journal;
 pub mod lock;
 pub mod options;
+pub mod receiver;
 pub mod signals;
 pub mod status;
 pub mod supervisor;
@@ -13,22 +13,22 @@ pub mod worker;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use crate::delivery::Host;
+use crate::delivery::{self, Host};
+use crate::ledger::JobId;
 use crate::naming::{self, MIXED_JOBKEY};
 use crate::spool::Spool;
 use crate::transport::sysv::Queue;
 
-/// Delivers everything the queue and the spool hold for the jobs registered in the
-/// runtime, then returns. Log lines go to the host, one for each job whose segments
-/// it had to leave because the bootstrap does not register that job.
-pub fn drain<H: Host>(host: &H, queue: Option<Queue>, spool: Spool) -> worker::Report {
+/// Delivers everything the queue and the spool hold for `jobs`, then returns. Log
+/// lines go to the host, one for each job whose segments it had to leave because the
+/// bootstrap does not register that job.
+pub fn drain<H: Host>(host: &H, jobs: &[JobId], queue: Option<Queue>, spool: Spool) -> worker::Report {
     let dir = spool.dir().to_path_buf();
     for line in supervisor::ingest_all(queue, spool) {
         host.log(&line);
     }
-    let report = worker::run(host, true, None);
-    let known: HashSet<String> =
-        host.with(|rt| rt.registered_jobs().iter().map(|&j| rt.job(j).key.clone()).collect());
+    let report = worker::run(host, jobs, true, None);
+    let known: HashSet<String> = delivery::ledger(host, |l| jobs.iter().map(|&j| l.job(j).key.clone()).collect());
     for (key, n) in unknown_segments(&dir, &known) {
         host.log(&format!(
             "asyncbatch drain: {n} segments for job key '{key}' left in the spool: the bootstrap registers no such job"

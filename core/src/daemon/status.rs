@@ -84,26 +84,30 @@ impl From<&JobStats> for JobCounters {
 }
 
 impl JobCounters {
+    /// The counters as a process's own.
+    fn stats(&self) -> JobStats {
+        JobStats {
+            delivered: self.delivered,
+            batches: self.batches,
+            failed_batches: self.failed_batches,
+            retries: self.retries,
+            persisted: self.persisted,
+            dropped: self.dropped,
+            last_error: self.last_error.clone(),
+            last_flush_at: self.last_flush_at,
+            ..Default::default()
+        }
+    }
+
     /// Adds another process's counters.
     pub fn add(&mut self, o: &JobCounters) {
-        self.delivered += o.delivered;
-        self.batches += o.batches;
-        self.failed_batches += o.failed_batches;
-        self.retries += o.retries;
-        self.persisted += o.persisted;
-        self.dropped += o.dropped;
+        let mut sum = self.stats();
+        sum.absorb(&o.stats());
+        let mut http = self.http.take();
         if let Some(h) = &o.http {
-            self.http.get_or_insert_with(HttpEntry::default).add(h);
+            http.get_or_insert_with(HttpEntry::default).add(h);
         }
-        if o.last_flush_at > self.last_flush_at {
-            self.last_flush_at = o.last_flush_at;
-            if o.last_error.is_some() {
-                self.last_error = o.last_error.clone();
-            }
-        }
-        if self.last_error.is_none() {
-            self.last_error = o.last_error.clone();
-        }
+        *self = JobCounters { http, ..JobCounters::from(&sum) };
     }
 }
 
@@ -144,9 +148,9 @@ impl WorkerStatus {
 pub struct ReceiverStatus {
     /// Its pid.
     pub pid: u32,
-    /// Messages journaled.
+    /// Messages taken off the queue.
     pub messages: u64,
-    /// Items journaled.
+    /// Items in them.
     pub items: u64,
     /// Messages that were not ours, kept as `foreign.*.msg`.
     pub foreign_messages: u64,

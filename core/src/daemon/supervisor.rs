@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::daemon::journal::{Receiver, Step};
+use crate::daemon::receiver::{Receiver, Step};
 use crate::daemon::lock::ProcessLock;
 use crate::daemon::options::DaemonOptions;
 use crate::daemon::signals;
@@ -41,7 +41,7 @@ pub struct Options {
     pub daemon: DaemonOptions,
     /// The bootstrap file, for messages and the status.
     pub bootstrap: String,
-    /// The spool directory (journal, status, locks).
+    /// The spool directory (received segments, status, locks).
     pub spool_dir: PathBuf,
     /// The queue, when the transport is SysV.
     pub queue: Option<Queue>,
@@ -483,7 +483,7 @@ impl Master {
                 let name = e.file_name().to_string_lossy().into_owned();
                 if name.ends_with(".seg") || name.ends_with(".part") {
                     let len = e.metadata().map(|m| m.len()).unwrap_or(0);
-                    // Not the workers' journal files between runs: they hold nothing.
+                    // Not the journal files PHP processes keep between runs: they hold nothing.
                     if crate::spool::holds_frames(len) || name.ends_with(".seg") {
                         spool.segments += 1;
                         spool.bytes += len;
@@ -521,7 +521,7 @@ fn describe_exit(st: i32) -> String {
     }
 }
 
-/// The receiver process's loop: journal the queue, split mixed segments, report.
+/// The receiver process's loop: take the queue into segments, split mixed segments, report.
 pub fn run_receiver(queue: Option<Queue>, spool_dir: &std::path::Path, log: &dyn Fn(&str)) {
     let spool = match Spool::open(spool_dir) {
         Ok(s) => s,
@@ -574,7 +574,7 @@ pub fn run_receiver(queue: Option<Queue>, spool_dir: &std::path::Path, log: &dyn
             idle = (idle * 2).min(Duration::from_millis(10));
         }
     }
-    // Stopping: what is still on the queue goes to the journal first. A queue may go
+    // Stopping: what is still on the queue goes to the spool first. A queue may go
     // away with the daemon (a container's IPC namespace does); the spool stays.
     // Bounded, since producers may still be sending.
     let deadline = Instant::now() + STOP_INGEST;
@@ -597,10 +597,10 @@ pub fn run_receiver(queue: Option<Queue>, spool_dir: &std::path::Path, log: &dyn
     let _ = status::write_json(&status_path, &r.status);
 }
 
-/// The longest the receiver keeps journaling the queue once asked to stop.
+/// The longest the receiver keeps taking the queue into segments once asked to stop.
 const STOP_INGEST: Duration = Duration::from_secs(2);
 
-/// Drains what the queue holds into the journal and splits mixed segments, for a
+/// Drains what the queue holds into received segments and splits mixed segments, for a
 /// one-shot drain. Returns log lines.
 pub fn ingest_all(queue: Option<Queue>, spool: Spool) -> Vec<String> {
     let mut r = Receiver::new(queue, spool);

@@ -1,5 +1,5 @@
-//! A daemon worker: claims the per-job segments of the spool (the journal, and what
-//! producers spooled), batches each job's items across all of them by `batchSize` and
+//! A daemon worker: claims the per-job segments of the spool (what the receiver took
+//! off the queue, and what producers spooled), batches each job's items across all of them by `batchSize` and
 //! `callPeriod`, calls the callables, and records after each batch how far it got in
 //! each segment, so that a worker that dies costs at most its batch in flight.
 
@@ -8,12 +8,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::batch::Batch;
-use crate::budget::Budget;
 use crate::daemon::status::{self, WorkerStatus};
-use crate::delivery::{self, BatchEnd, Host};
+use crate::delivery::{self, BatchEnd, Host, Limit};
 use crate::naming;
-use crate::runtime::JobId;
-use crate::spool::{Claimed, Finished};
+use crate::ledger::JobId;
+use crate::spool::Claimed;
 
 /// A job holds segments until it has this many batches' worth of items.
 const HOLD_BATCHES: usize = 2;
@@ -84,14 +83,13 @@ impl JobState {
     }
 }
 
-/// Runs the worker loop over the jobs registered in the runtime: until the host
-/// says stop, or (`drain`) until nothing is left for them.
-pub fn run<H: Host>(host: &H, drain: bool, status: Option<StatusTarget>) -> Report {
-    let mut jobs: Vec<JobState> = host.with(|rt| {
-        rt.registered_jobs()
-            .iter()
+/// Runs the worker loop over `jobs`: until the host says stop, or (`drain`) until
+/// nothing is left for them.
+pub fn run<H: Host>(host: &H, jobs: &[JobId], drain: bool, status: Option<StatusTarget>) -> Report {
+    let mut jobs: Vec<JobState> = delivery::ledger(host, |l| {
+        jobs.iter()
             .map(|&j| {
-                let job = rt.job(j);
+                let job = l.job(j);
                 JobState {
                     j,
                     id: job.id.clone(),
@@ -120,7 +118,7 @@ pub fn run<H: Host>(host: &H, drain: bool, status: Option<StatusTarget>) -> Repo
             while let Some(n) = job.due(drain, naming::unix_secs()) {
                 worked = true;
                 let batch = job.peek(n);
-                match delivery::run_batch(host, job.j, &batch, &Budget::unlimited(host.now())) {
+                match delivery::run_batch(host, job.j, &batch, &Limit::none(host.now())) {
                     BatchEnd::Delivered => {
                         report.delivered += n as u64;
                         commit(host, job, n, &mut held);
@@ -165,10 +163,10 @@ fn top_up<H: Host>(host: &H, job: &mut JobState, held: &mut HashSet<PathBuf>) {
     if job.pending >= job.batch_size * HOLD_BATCHES {
         return;
     }
-    let ready = match host.with(|rt| rt.spool().and_then(|s| s.ready(Some(std::slice::from_ref(&job.key))))) {
+    let ready = match delivery::ledger(host, |l| l.spool().and_then(|s| s.ready(Some(std::slice::from_ref(&job.key))))) {
         Ok(r) => r,
         Err(e) => {
-            warn_once(host, &format!("asyncbatch: cannot read the spool: {e}"));
+            delivery::log_once(host, &format!("asyncbatch: cannot read the spool: {e}"));
             return;
         }
     };
@@ -179,11 +177,11 @@ fn top_up<H: Host>(host: &H, job: &mut JobState, held: &mut HashSet<PathBuf>) {
         if held.contains(&path) {
             continue;
         }
-        let claimed = match host.with(|rt| rt.spool().and_then(|s| s.claim(&path))) {
+        let claimed = match delivery::ledger(host, |l| l.spool().and_then(|s| s.claim(&path))) {
             Ok(Some(c)) => c,
             Ok(None) => continue,
             Err(e) => {
-                warn_once(host, &format!("asyncbatch: cannot read the spool: {e}"));
+                delivery::log_once(host, &format!("asyncbatch: cannot read the spool: {e}"));
                 continue;
             }
         };
@@ -191,7 +189,7 @@ fn top_up<H: Host>(host: &H, job: &mut JobState, held: &mut HashSet<PathBuf>) {
             continue;
         };
         if items.is_empty() {
-            finish(host, claimed, damage);
+            delivery::finish_segment(host, claimed, damage);
             continue;
         }
         let created = path
@@ -217,36 +215,18 @@ fn commit<H: Host>(host: &H, job: &mut JobState, mut n: usize, held: &mut HashSe
         if front.items.is_empty() {
             let s = job.sources.pop_front().expect("front exists");
             held.remove(s.claimed.path());
-            finish(host, s.claimed, s.damage);
+            delivery::finish_segment(host, s.claimed, s.damage);
         } else if let Err(e) = front.claimed.record_progress(k as u64) {
-            warn_once(host, &format!("asyncbatch: {e}"));
+            delivery::log_once(host, &format!("asyncbatch: {e}"));
         }
     }
 }
 
-fn finish<H: Host>(host: &H, claimed: Claimed, damage: Option<String>) {
-    match claimed.finish() {
-        Ok(Finished::Quarantined(to)) => host.log(&format!(
-            "asyncbatch: corrupt spool segment {}; kept as {}",
-            damage.unwrap_or_default(),
-            to.display()
-        )),
-        Ok(Finished::Removed) => {}
-        Err(e) => warn_once(host, &format!("asyncbatch: {e}")),
-    }
-}
-
-fn warn_once<H: Host>(host: &H, msg: &str) {
-    if host.with(|rt| rt.first_time(msg)) {
-        host.log(msg);
-    }
-}
-
 fn write_status<H: Host>(host: &H, target: &StatusTarget, started: f64, jobs: &[JobState]) {
-    let st = host.with(|rt| {
+    let st = delivery::ledger(host, |l| {
         let mut st = WorkerStatus::new(target.index, started);
         for job in jobs {
-            let j = rt.job(job.j);
+            let j = l.job(job.j);
             let mut counters = status::JobCounters::from(&j.stats);
             if j.sink.is_some() {
                 let h = j.http.snapshot();
@@ -264,6 +244,6 @@ fn write_status<H: Host>(host: &H, target: &StatusTarget, started: f64, jobs: &[
         st
     });
     if let Err(e) = status::write_json(&target.path, &st) {
-        warn_once(host, &format!("asyncbatch: cannot write {}: {e}", target.path.display()));
+        delivery::log_once(host, &format!("asyncbatch: cannot write {}: {e}", target.path.display()));
     }
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crate::batch::Batch;
-use crate::delivery::CallOutcome;
+use crate::outcome::{CallError, CallOutcome, HttpAnswer, RetryAction};
 use crate::http::config::{Format, SinkConfig};
 use crate::http::json;
 use crate::sync::Mutex;
@@ -226,7 +226,12 @@ impl Client {
             message.push_str(": ");
             message.push_str(excerpt.trim_end());
         }
-        CallOutcome::Failed { message, permanent: verdict == Verdict::Permanent, retry_after }
+        let retry = match (verdict, retry_after) {
+            (Verdict::Permanent, _) => RetryAction::Never,
+            (_, Some(d)) => RetryAction::NotBefore(d),
+            (_, None) => RetryAction::Backoff,
+        };
+        CallOutcome::Failed(CallError { message, retry, http: Some(HttpAnswer { status, retry_after }) })
     }
 }
 

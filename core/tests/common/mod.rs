@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 
 use asyncbatch_core::batch::Batch;
 use asyncbatch_core::config::JobConfig;
-use asyncbatch_core::delivery::{CallOutcome, Host};
+use asyncbatch_core::delivery::Host;
+use asyncbatch_core::ledger::JobId;
+use asyncbatch_core::outcome::CallOutcome;
 use asyncbatch_core::item::Value;
-use asyncbatch_core::runtime::{AfterPush, JobId, Runtime};
+use asyncbatch_core::runtime::{AfterPush, Runtime};
 use asyncbatch_core::settings::Settings;
 
 pub type Callable = Box<dyn FnMut(&Mock, &[Value]) -> CallOutcome>;
@@ -30,6 +32,7 @@ pub struct Mock {
 }
 
 impl Host for Mock {
+    type State = Runtime;
     fn with<R>(&self, f: impl FnOnce(&mut Runtime) -> R) -> R {
         f(&mut self.rt.borrow_mut())
     }
@@ -86,8 +89,17 @@ pub fn settings(dir: &Path, budget_secs: f64, cap_bytes: u64) -> Settings {
 
 impl Mock {
     pub fn new(dir: &Path) -> Mock {
+        Self::in_sapi(dir, false)
+    }
+
+    /// A mock of the CLI SAPI: due batches are delivered at submit.
+    pub fn new_cli(dir: &Path) -> Mock {
+        Self::in_sapi(dir, true)
+    }
+
+    fn in_sapi(dir: &Path, cli: bool) -> Mock {
         let mut rt = Runtime::new();
-        rt.begin_request(settings(dir, 10.0, 64 << 20), false);
+        rt.begin_request(settings(dir, 10.0, 64 << 20), cli);
         Mock {
             rt: RefCell::new(rt),
             t0: Instant::now(),
@@ -116,6 +128,11 @@ impl Mock {
     pub fn submit(&self, j: JobId, v: i64) -> AfterPush {
         let now = self.tick();
         self.rt.borrow_mut().push(j, &Value::Int(v).encode(), now)
+    }
+
+    /// The jobs registered in this request.
+    pub fn jobs(&self) -> Vec<JobId> {
+        self.rt.borrow().registered_jobs().to_vec()
     }
 
     pub fn batch_sizes(&self) -> Vec<usize> {

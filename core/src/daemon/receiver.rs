@@ -1,8 +1,8 @@
-//! The receiver: takes messages off the queue into the journal — per-job spool
+//! The receiver: takes messages off the queue into received segments — per-job spool
 //! segments — before anything else happens to them.
 //!
-//! Each message is peeked (`MSG_COPY`), its frames appended to the journal, and only
-//! then removed. A SIGKILL at any point leaves it in the queue, in the journal, or
+//! Each message is peeked (`MSG_COPY`), its frames appended to a received segment, and only
+//! then removed. A SIGKILL at any point leaves it in the queue, in a segment, or
 //! (between the write and the removal) in both: delivered twice, never lost. Without
 //! `MSG_COPY` (a kernel without CONFIG_CHECKPOINT_RESTORE) the message is received
 //! first: a kill between that and the write loses it; the receiver logs this once.
@@ -19,7 +19,7 @@ use crate::spool::{JobSegments, Spool};
 use crate::transport::message;
 use crate::transport::sysv::{Queue, QueueError};
 
-/// A journal segment is made ready for workers this often...
+/// A received segment is made ready for workers this often...
 pub const ROTATE_EVERY: Duration = Duration::from_millis(20);
 /// ...or when it reaches this size.
 pub const ROTATE_BYTES: u64 = 1 << 20;
@@ -27,7 +27,7 @@ pub const ROTATE_BYTES: u64 = 1 << 20;
 /// The receiver's state.
 pub struct Receiver {
     queue: Option<Queue>,
-    journal: JobSegments,
+    segments: JobSegments,
     buf: Vec<u8>,
     removed: Vec<u8>,
     copy: bool,
@@ -39,7 +39,7 @@ pub struct Receiver {
 /// What one step found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {
-    /// A message was journaled (or kept as foreign).
+    /// A message was written to a segment (or kept as foreign).
     Took,
     /// The queue is empty (or there is none).
     Empty,
@@ -50,7 +50,7 @@ impl Receiver {
     pub fn new(queue: Option<Queue>, spool: Spool) -> Self {
         Receiver {
             queue,
-            journal: JobSegments::new(spool, ROTATE_EVERY, ROTATE_BYTES),
+            segments: JobSegments::new(spool, ROTATE_EVERY, ROTATE_BYTES),
             buf: Vec::new(),
             removed: Vec::new(),
             copy: true,
@@ -59,7 +59,7 @@ impl Receiver {
         }
     }
 
-    /// Takes one message off the queue into the journal. Log lines it wants written
+    /// Takes one message off the queue into a received segment. Log lines it wants written
     /// are pushed to `log`.
     pub fn step(&mut self, log: &mut Vec<String>) -> Result<Step, String> {
         let Some(q) = self.queue else { return Ok(Step::Empty) };
@@ -67,20 +67,20 @@ impl Receiver {
             match q.peek(&mut self.buf) {
                 Ok(None) => return Ok(Step::Empty),
                 Ok(Some(_)) => {
-                    self.journal_message(log)?;
+                    self.write_message(log)?;
                     // Remove it; should the head not be what we peeked (another reader
-                    // is at work), journal what we removed too: nothing may be lost.
+                    // is at work), write what we removed too: nothing may be lost.
                     if q.receive(&mut self.removed).map_err(|e| e.to_string())?.is_some()
                         && self.removed != self.buf
                     {
                         std::mem::swap(&mut self.buf, &mut self.removed);
-                        self.journal_message(log)?;
+                        self.write_message(log)?;
                     }
                     return Ok(Step::Took);
                 }
                 Err(QueueError::Sys { source, .. }) if source.raw_os_error() == Some(libc::ENOSYS) => {
                     self.copy = false;
-                    log.push("asyncbatch: this kernel cannot peek at queue messages (MSG_COPY); a daemon killed between receiving a message and journaling it loses that message".into());
+                    log.push("asyncbatch: this kernel cannot peek at queue messages (MSG_COPY); a daemon killed between receiving a message and writing it to the spool loses that message".into());
                 }
                 Err(e) => return Err(e.to_string()),
             }
@@ -88,16 +88,16 @@ impl Receiver {
         match q.receive(&mut self.buf).map_err(|e| e.to_string())? {
             None => Ok(Step::Empty),
             Some(_) => {
-                self.journal_message(log)?;
+                self.write_message(log)?;
                 Ok(Step::Took)
             }
         }
     }
 
-    fn journal_message(&mut self, log: &mut Vec<String>) -> Result<(), String> {
+    fn write_message(&mut self, log: &mut Vec<String>) -> Result<(), String> {
         match message::decode(&self.buf) {
             Some(frames) => {
-                self.journal.append(&frames).map_err(|e| e.to_string())?;
+                self.segments.append(&frames).map_err(|e| e.to_string())?;
                 self.status.messages += 1;
                 self.status.items += frames.iter().map(|f| f.items.len() as u64).sum::<u64>();
             }
@@ -109,7 +109,7 @@ impl Receiver {
                     std::process::id(),
                     self.foreign_seq
                 );
-                let path: PathBuf = self.journal.spool().dir().join(name);
+                let path: PathBuf = self.segments.spool().dir().join(name);
                 let kept = secure_fs::create_new(&path).and_then(|mut f| f.write_all(&self.buf));
                 if self.status.foreign_messages == 0 {
                     log.push(format!(
@@ -128,7 +128,7 @@ impl Receiver {
     /// Splits the spool's segments of several jobs (`~`, written by producers when
     /// the queue was full) into per-job segments. Returns how many it split.
     pub fn split_mixed(&mut self, log: &mut Vec<String>) -> usize {
-        let ready = match self.journal.spool().ready(Some(&[MIXED_JOBKEY.to_string()])) {
+        let ready = match self.segments.spool().ready(Some(&[MIXED_JOBKEY.to_string()])) {
             Ok(r) => r,
             Err(e) => {
                 log.push(format!("asyncbatch: cannot read the spool: {e}"));
@@ -137,15 +137,15 @@ impl Receiver {
         };
         let mut n = 0;
         for path in ready {
-            let Ok(Some(mut claimed)) = self.journal.spool().claim(&path) else { continue };
+            let Ok(Some(mut claimed)) = self.segments.spool().claim(&path) else { continue };
             let frames = std::mem::take(&mut claimed.scan.frames);
-            if let Err(e) = self.journal.append(&frames) {
+            if let Err(e) = self.segments.append(&frames) {
                 log.push(format!("asyncbatch: cannot write to the spool: {e}"));
                 claimed.release();
                 break;
             }
             // The per-job segments must be on disk before the mixed one goes.
-            if let Err(e) = self.journal.rotate(true) {
+            if let Err(e) = self.segments.rotate(true) {
                 log.push(format!("asyncbatch: {e}"));
                 claimed.release();
                 break;
@@ -165,14 +165,14 @@ impl Receiver {
         n
     }
 
-    /// Makes journal segments ready when due (`force`: all of them).
+    /// Makes received segments ready when due (`force`: all of them).
     pub fn rotate(&mut self, force: bool) -> Result<(), String> {
-        self.journal.rotate(force).map_err(|e| e.to_string())
+        self.segments.rotate(force).map_err(|e| e.to_string())
     }
 
-    /// Whether journal segments are open.
+    /// Whether received segments are open.
     pub fn is_writing(&self) -> bool {
-        self.journal.is_writing()
+        self.segments.is_writing()
     }
 }
 
@@ -192,7 +192,7 @@ mod tests {
         b
     }
 
-    fn journal_items(dir: &std::path::Path, key: &str) -> Vec<i64> {
+    fn received_items(dir: &std::path::Path, key: &str) -> Vec<i64> {
         let mut names: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
             .flatten()
@@ -213,7 +213,7 @@ mod tests {
     }
 
     #[test]
-    fn messages_are_journaled_per_job_then_removed() {
+    fn messages_are_written_per_job_then_removed() {
         let t = tempfile::tempdir().unwrap();
         let key = 0x5c00_0000 | (std::process::id() as i32 & 0xffff) << 4;
         let q = Queue::open(key, 0o600).unwrap();
@@ -232,8 +232,8 @@ mod tests {
         while r.step(&mut log).unwrap() == Step::Took {}
         r.rotate(true).unwrap();
         assert_eq!(q.stat().unwrap().messages, 0);
-        assert_eq!(journal_items(t.path(), "logs"), (0..30).collect::<Vec<_>>());
-        assert_eq!(journal_items(t.path(), "metrics"), vec![1000, 1001, 1002]);
+        assert_eq!(received_items(t.path(), "logs"), (0..30).collect::<Vec<_>>());
+        assert_eq!(received_items(t.path(), "metrics"), vec![1000, 1001, 1002]);
         assert_eq!(r.status.foreign_messages, 1);
         assert_eq!(log.len(), 1, "{log:?}");
         let foreign: Vec<_> = std::fs::read_dir(t.path())
@@ -255,8 +255,8 @@ mod tests {
         let mut r = Receiver::new(None, Spool::open(t.path()).unwrap());
         let mut log = Vec::new();
         assert_eq!(r.split_mixed(&mut log), 1);
-        assert_eq!(journal_items(t.path(), "a"), vec![0, 1, 2]);
-        assert_eq!(journal_items(t.path(), "b"), vec![5]);
-        assert_eq!(journal_items(t.path(), MIXED_JOBKEY), Vec::<i64>::new());
+        assert_eq!(received_items(t.path(), "a"), vec![0, 1, 2]);
+        assert_eq!(received_items(t.path(), "b"), vec![5]);
+        assert_eq!(received_items(t.path(), MIXED_JOBKEY), Vec::<i64>::new());
     }
 }

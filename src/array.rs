@@ -1,6 +1,7 @@
 //! Walking a PHP array in place: packed arrays (bare zvals since PHP 8.2) and hash
 //! arrays (buckets), skipping holes, keys binary-safe, no allocation.
 
+use asyncbatch_core::config::ConfigKey;
 use asyncbatch_core::item::php_numeric_key;
 use ext_php_rs::ffi::{self, zend_array};
 use ext_php_rs::types::{ZendHashTable, Zval};
@@ -16,6 +17,16 @@ pub enum Key<'a> {
     Int(i64),
     /// A string key.
     Str(&'a [u8]),
+}
+
+impl<'a> Key<'a> {
+    /// The key as config validation in core takes it.
+    pub fn config_key(self) -> ConfigKey<'a> {
+        match self {
+            Key::Int(i) => ConfigKey::Int(i),
+            Key::Str(s) => ConfigKey::Str(s),
+        }
+    }
 }
 
 fn is_undef(zv: &Zval) -> bool {

@@ -20,9 +20,9 @@ use ext_php_rs::types::{ZendHashTable, Zval};
 use ext_php_rs::zend::{ClassEntry, ExecuteData};
 
 use crate::array::{self, Key};
-use crate::errors::Failure;
+use crate::errors::{self, Failure};
 use crate::host::{self, with_producer, PhpHost};
-use crate::{classes, php};
+use crate::php;
 
 const CLASS: &str = "AsyncBatch\\Internal\\Daemon";
 /// A queue the daemon owns is given this capacity when it may (root).
@@ -243,11 +243,11 @@ fn lock(name: &[u8]) -> Result<Option<i64>, Failure> {
 }
 
 extern "C" fn h_supervise(ex: &mut ExecuteData, retval: &mut Zval) {
-    classes::guarded(|| {
+    errors::guarded(|| {
         if !php::check_arg_count(ex, 1, 1) {
             return;
         }
-        let Some(z) = classes::arg(ex, 0) else { return };
+        let Some(z) = php::arg(ex, 0) else { return };
         let Some(options) = z.array() else { return php::wrong_array_arg(z, 1) };
         match supervise(options) {
             Ok(v) => *retval = v,
@@ -257,11 +257,11 @@ extern "C" fn h_supervise(ex: &mut ExecuteData, retval: &mut Zval) {
 }
 
 extern "C" fn h_parse_options(ex: &mut ExecuteData, retval: &mut Zval) {
-    classes::guarded(|| {
+    errors::guarded(|| {
         if !php::check_arg_count(ex, 1, 1) {
             return;
         }
-        let Some(z) = classes::arg(ex, 0) else { return };
+        let Some(z) = php::arg(ex, 0) else { return };
         let Some(options) = z.array() else { return php::wrong_array_arg(z, 1) };
         match check_options(options) {
             Ok(v) => *retval = v,
@@ -271,7 +271,7 @@ extern "C" fn h_parse_options(ex: &mut ExecuteData, retval: &mut Zval) {
 }
 
 extern "C" fn h_work(ex: &mut ExecuteData, retval: &mut Zval) {
-    classes::guarded(|| {
+    errors::guarded(|| {
         if php::check_arg_count(ex, 0, 0) {
             retval.set_long(work());
         }
@@ -279,7 +279,7 @@ extern "C" fn h_work(ex: &mut ExecuteData, retval: &mut Zval) {
 }
 
 extern "C" fn h_drain(ex: &mut ExecuteData, retval: &mut Zval) {
-    classes::guarded(|| {
+    errors::guarded(|| {
         if php::check_arg_count(ex, 0, 0) {
             retval.set_long(drain());
         }
@@ -287,11 +287,11 @@ extern "C" fn h_drain(ex: &mut ExecuteData, retval: &mut Zval) {
 }
 
 extern "C" fn h_lock(ex: &mut ExecuteData, retval: &mut Zval) {
-    classes::guarded(|| {
+    errors::guarded(|| {
         if !php::check_arg_count(ex, 1, 1) {
             return;
         }
-        let Some(z) = classes::arg(ex, 0) else { return };
+        let Some(z) = php::arg(ex, 0) else { return };
         let Some(name) = php::arg_string(z, 1) else { return };
         match lock(php::str_bytes(name)) {
             Ok(Some(pid)) => retval.set_long(pid),

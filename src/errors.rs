@@ -19,7 +19,19 @@ use ext_php_rs::flags::{DataType, MethodFlags};
 use ext_php_rs::types::Zval;
 use ext_php_rs::zend::{ce, ClassEntry, ExecuteData};
 
-use crate::{classes, php};
+use crate::php;
+
+/// Runs a method handler's body; a Rust panic becomes a PHP `Error`, never an abort.
+pub fn guarded(body: impl FnOnce()) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Failure::Internal(what).throw();
+    }
+}
 
 /// Why an API call failed.
 pub enum Failure {
@@ -126,7 +138,7 @@ fn keep<const I: usize>(ce: &'static mut ClassEntry, tables: ArgInfoTables) {
 
 /// `HttpSinkException`'s getters read its private properties.
 fn exception_getter(ex: &mut ExecuteData, retval: &mut Zval, name: &str) {
-    classes::guarded(|| {
+    guarded(|| {
         if !php::check_arg_count(ex, 0, 0) {
             return;
         }
@@ -171,13 +183,13 @@ pub fn register_classes() -> ext_php_rs::error::Result<()> {
         let mut builder = ClassBuilder::new(name).extends(parent).registration(keepers[c as usize]);
         if let Class::HttpSink = c {
             builder = builder
-                .property(classes::private_property("retryable", || {
+                .property(php::private_property("retryable", || {
                     let mut z = Zval::new();
                     z.set_bool(true);
                     z
                 }))
-                .property(classes::private_property("statusCode", Zval::null))
-                .property(classes::private_property("retryAfter", Zval::null))
+                .property(php::private_property("statusCode", Zval::null))
+                .property(php::private_property("retryAfter", Zval::null))
                 .method(getter("isRetryable", is_retryable, DataType::Bool, false), MethodFlags::Public)
                 .method(getter("getStatusCode", status_code, DataType::Long, true), MethodFlags::Public)
                 .method(getter("getRetryAfter", retry_after, DataType::Double, true), MethodFlags::Public);

@@ -8,19 +8,25 @@
 
 use std::cell::RefCell;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use asyncbatch_core::batch::Batch;
 use asyncbatch_core::daemon::signals;
 use asyncbatch_core::delivery::Host;
 use asyncbatch_core::ledger::JobId;
 use asyncbatch_core::outcome::CallOutcome;
-use asyncbatch_core::producer::{Producer, Sapi};
+use asyncbatch_core::producer::{self, Producer, Sapi};
 use asyncbatch_core::secure_fs;
 use asyncbatch_core::settings::{Settings, INI};
-use ext_php_rs::types::Zval;
-use ext_php_rs::zend::ExecutorGlobals;
+use ext_php_rs::args::ArgInfoTables;
+use ext_php_rs::builders::{ClassBuilder, FunctionBuilder};
+use ext_php_rs::convert::IntoZval;
+use ext_php_rs::ffi;
+use ext_php_rs::flags::{ClassFlags, DataType, MethodFlags};
+use ext_php_rs::types::{ZendObject, Zval};
+use ext_php_rs::zend::{ClassEntry, ExecuteData, ExecutorGlobals};
 
-use crate::{classes, decode, http_sink, php};
+use crate::{decode, errors, http_sink, php};
 
 thread_local! {
     static PRODUCER: RefCell<Producer> = RefCell::new(Producer::new());
@@ -147,7 +153,7 @@ impl Sapi for PhpHost {
     }
 
     fn register_shutdown_function(&self) -> bool {
-        let mut hook = classes::shutdown_hook();
+        let mut hook = shutdown_hook();
         php::call_function("register_shutdown_function", std::slice::from_mut(&mut hook)).is_some()
     }
 
@@ -174,4 +180,46 @@ fn take_exception() -> Option<Option<String>> {
     // getMessage() of a user class could itself throw; do not let that escape.
     drop(ExecutorGlobals::take_exception());
     Some(Some(format!("{class}: {message}")))
+}
+
+/// The class of the extension's shutdown function (not part of the API).
+const SHUTDOWN_HOOK: &str = "AsyncBatch\\Internal\\ShutdownHook";
+static HOOK_CE: AtomicPtr<ffi::zend_class_entry> = AtomicPtr::new(std::ptr::null_mut());
+
+fn keep_hook(ce: &'static mut ClassEntry, tables: ArgInfoTables) {
+    // The engine points into the arg-info tables for the life of the process.
+    crate::keep_forever(tables);
+    HOOK_CE.store(ce, Ordering::Relaxed);
+}
+
+extern "C" fn hook_construct(_ex: &mut ExecuteData, _retval: &mut Zval) {}
+
+extern "C" fn hook_invoke(ex: &mut ExecuteData, _retval: &mut Zval) {
+    errors::guarded(|| {
+        if php::check_arg_count(ex, 0, 0) {
+            producer::run_shutdown_function(&PhpHost);
+        }
+    })
+}
+
+/// Registers the shutdown function's class (MINIT).
+pub fn register_class() -> ext_php_rs::error::Result<()> {
+    ClassBuilder::new(SHUTDOWN_HOOK)
+        .flags(ClassFlags::Final)
+        .method(FunctionBuilder::constructor(hook_construct), MethodFlags::Private)
+        .method(
+            FunctionBuilder::new("__invoke", hook_invoke).required_args(0).returns(DataType::Void, false, false),
+            MethodFlags::Public,
+        )
+        .registration(keep_hook)
+        .register()
+}
+
+/// A new shutdown hook object: the callable registered with
+/// `register_shutdown_function()`. PHP code cannot make one (private constructor).
+fn shutdown_hook() -> Zval {
+    // SAFETY: registered at startup, lives for the process.
+    let ce = unsafe { &*HOOK_CE.load(Ordering::Relaxed) };
+    let obj: ext_php_rs::boxed::ZBox<ZendObject> = ZendObject::new(ce);
+    obj.into_zval(false).expect("an object always converts")
 }

@@ -18,8 +18,8 @@ use ext_php_rs::types::{ZendObject, Zval};
 use ext_php_rs::zend::{ClassEntry, ExecuteData};
 
 use crate::array;
-use crate::errors::Failure;
-use crate::{classes, encode, php};
+use crate::errors::{self, Failure};
+use crate::{encode, php};
 
 const SINK: &str = "AsyncBatch\\HttpSink";
 
@@ -40,8 +40,8 @@ fn option_values(options: &ffi::zend_array) -> Vec<(ConfigKey<'_>, OptionValue<'
     let mut out = Vec::with_capacity(array::len(options));
     let _ = array::try_for_each::<()>(options, |k, v| {
         let v = v.dereference();
-        let key = crate::runner::config_key(k);
-        let type_name = crate::runner::debug_type(v);
+        let key = k.config_key();
+        let type_name = php::debug_type(v);
         let value = if let Some(b) = v.bool() {
             OptionValue::Bool(b)
         } else if let Some(i) = v.long() {
@@ -53,7 +53,7 @@ fn option_values(options: &ffi::zend_array) -> Vec<(ConfigKey<'_>, OptionValue<'
         } else if let Some(ht) = v.array() {
             let mut pairs = Vec::new();
             let _ = array::try_for_each::<()>(ht, |hk, hv| {
-                pairs.push((crate::runner::config_key(hk), hv.dereference().zend_str().map(php::str_bytes)));
+                pairs.push((hk.config_key(), hv.dereference().zend_str().map(php::str_bytes)));
                 Ok(())
             });
             OptionValue::Map(pairs)
@@ -104,16 +104,16 @@ pub fn post(sink: &SinkConfig, items: &Batch, counters: &HttpCounters) -> CallOu
 }
 
 extern "C" fn construct(ex: &mut ExecuteData, _retval: &mut Zval) {
-    classes::guarded(|| {
+    errors::guarded(|| {
         if !php::check_arg_count(ex, 1, 2) {
             return;
         }
-        let Some(url_zv) = classes::arg(ex, 0) else { return };
+        let Some(url_zv) = php::arg(ex, 0) else { return };
         let Some(url) = php::arg_string(url_zv, 1) else { return };
         let url = php::str_bytes(url);
         // SAFETY: the engine's immutable empty array lives for the process.
         let empty = unsafe { &*std::ptr::addr_of!(ffi::zend_empty_array) };
-        let options_zv = if classes::given(ex) > 1 { classes::arg(ex, 1) } else { None };
+        let options_zv = if php::given(ex) > 1 { php::arg(ex, 1) } else { None };
         let options = match &options_zv {
             None => empty,
             Some(z) => match z.array() {
@@ -138,11 +138,11 @@ extern "C" fn construct(ex: &mut ExecuteData, _retval: &mut Zval) {
 }
 
 extern "C" fn invoke(ex: &mut ExecuteData, retval: &mut Zval) {
-    classes::guarded(|| {
+    errors::guarded(|| {
         if !php::check_arg_count(ex, 1, 1) {
             return;
         }
-        let Some(z) = classes::arg(ex, 0) else { return };
+        let Some(z) = php::arg(ex, 0) else { return };
         let Some(items) = z.array() else { return php::wrong_array_arg(z, 1) };
         let Some(this) = ex.get_self() else { return };
         let Some(sink) = sink_of_object(this) else { return };
@@ -183,8 +183,8 @@ pub fn register_class() -> ext_php_rs::error::Result<()> {
     let public = MethodFlags::Public;
     ClassBuilder::new(SINK)
         .flags(ClassFlags::Final)
-        .property(classes::private_property("url", Zval::null))
-        .property(classes::private_property("options", Zval::null))
+        .property(php::private_property("url", Zval::null))
+        .property(php::private_property("options", Zval::null))
         .method(
             FunctionBuilder::constructor(construct)
                 .arg(Arg::new("url", DataType::String))

@@ -44,7 +44,8 @@ extern "C" fn startup(_ty: i32, module_number: i32) -> i32 {
         asyncbatch_core::fork::install();
         ini::register(module_number);
         match errors::register_classes()
-            .and_then(|_| classes::register_classes())
+            .and_then(|_| classes::register_class())
+            .and_then(|_| host::register_class())
             .and_then(|_| daemon::register_class())
             .and_then(|_| http_sink::register_class())
         {

@@ -7,7 +7,10 @@ use std::os::raw::{c_char, c_int};
 use ext_php_rs::ffi::{
     self, _zend_expected_type as zend_expected_type, zend_class_entry, zend_object, zend_string, zval,
 };
+use ext_php_rs::builders::ClassProperty;
+use ext_php_rs::flags::{DataType, PropertyFlags};
 use ext_php_rs::types::{ZendObject, Zval};
+use ext_php_rs::zend::ExecuteData;
 
 #[allow(non_upper_case_globals)]
 unsafe extern "C" {
@@ -247,4 +250,49 @@ pub fn read_property<'a>(class: *mut zend_class_entry, obj: &'a ZendObject, name
         )
     };
     unsafe { p.as_ref() }.map(Zval::dereference)
+}
+
+/// Argument `n` of the running call, dereferenced (`n` below [`given`]).
+pub fn arg<'a>(ex: &ExecuteData, n: usize) -> Option<&'a mut Zval> {
+    // SAFETY: n is below the argument count checked by the caller.
+    unsafe { ex.zend_call_arg(n) }.map(Zval::dereference_mut)
+}
+
+/// How many arguments the running call was given.
+pub fn given(ex: &ExecuteData) -> usize {
+    // SAFETY: ZEND_CALL_NUM_ARGS of the live frame.
+    unsafe { ex.This.u2.num_args as usize }
+}
+
+/// A private property declared by one of the extension's classes.
+pub fn private_property(name: &str, default: fn() -> Zval) -> ClassProperty {
+    ClassProperty {
+        name: name.into(),
+        flags: PropertyFlags::Private,
+        default: Some(Box::new(move || Ok(default()))),
+        docs: &[],
+        ty: None,
+        nullable: true,
+        readonly: false,
+        default_stub: None,
+    }
+}
+
+/// `get_debug_type()` of a value, for messages.
+pub fn debug_type(zv: &Zval) -> String {
+    let zv = zv.dereference();
+    if let Some(obj) = zv.object() {
+        return obj.get_class_name().unwrap_or_else(|_| "object".into());
+    }
+    match zv.get_type() {
+        DataType::Null => "null",
+        DataType::False | DataType::True | DataType::Bool => "bool",
+        DataType::Long => "int",
+        DataType::Double => "float",
+        DataType::String => "string",
+        DataType::Array => "array",
+        DataType::Resource => "resource",
+        _ => "mixed",
+    }
+    .to_string()
 }

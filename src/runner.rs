@@ -2,11 +2,10 @@
 //! `core::producer`, turn the outcome into PHP values or a [`Failure`].
 
 use asyncbatch_core::clock;
-use asyncbatch_core::config::{ConfigKey, ConfigValue, JobConfig};
+use asyncbatch_core::config::{ConfigValue, JobConfig};
 use asyncbatch_core::item::{printable_id, ItemError};
 use asyncbatch_core::producer::{self, JobReport, Refused};
 use ext_php_rs::ffi::zend_array;
-use ext_php_rs::flags::DataType;
 use ext_php_rs::types::{ZendHashTable, Zval};
 
 use crate::array::{self, Key};
@@ -19,33 +18,6 @@ thread_local! {
     // Items holding objects are encoded here first, so an item that turns out bad
     // (or a jsonSerialize() that throws) leaves the job's queue untouched.
     static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-/// `get_debug_type()` of a value, for messages.
-pub(crate) fn debug_type(zv: &Zval) -> String {
-    let zv = zv.dereference();
-    if let Some(obj) = zv.object() {
-        return obj.get_class_name().unwrap_or_else(|_| "object".into());
-    }
-    match zv.get_type() {
-        DataType::Null => "null",
-        DataType::False | DataType::True | DataType::Bool => "bool",
-        DataType::Long => "int",
-        DataType::Double => "float",
-        DataType::String => "string",
-        DataType::Array => "array",
-        DataType::Resource => "resource",
-        _ => "mixed",
-    }
-    .to_string()
-}
-
-/// A config key of a PHP array, for core.
-pub(crate) fn config_key(k: Key<'_>) -> ConfigKey<'_> {
-    match k {
-        Key::Int(i) => ConfigKey::Int(i),
-        Key::Str(s) => ConfigKey::Str(s),
-    }
 }
 
 /// A config value as read from the PHP array, before validation borrows it.
@@ -63,7 +35,7 @@ pub fn register(id: &[u8], func: &Zval, config: &zend_array) -> Result<(), Failu
         let raw = match (v.long(), v.double()) {
             (Some(i), _) => RawValue::Int(i),
             (_, Some(f)) => RawValue::Float(f),
-            _ => RawValue::Other(debug_type(v)),
+            _ => RawValue::Other(php::debug_type(v)),
         };
         entries.push((k, raw));
         Ok(())
@@ -79,7 +51,7 @@ pub fn register(id: &[u8], func: &Zval, config: &zend_array) -> Result<(), Failu
                 RawValue::Float(f) => ConfigValue::Float(*f),
                 RawValue::Other(t) => ConfigValue::Other(t),
             };
-            (config_key(*k), value)
+            (k.config_key(), value)
         }),
     )?;
     let job = producer::register(&PhpHost, id, config, sink);
@@ -134,11 +106,6 @@ pub fn flush(id: Option<&[u8]>) -> Result<u64, Failure> {
 /// `retryFailed()`.
 pub fn retry_failed(id: Option<&[u8]>) -> Result<u64, Failure> {
     Ok(producer::retry_failed(&PhpHost, id)?)
-}
-
-/// The extension's shutdown function.
-pub fn deliver_at_shutdown() {
-    producer::run_shutdown_function(&PhpHost);
 }
 
 /// Process exit (MSHUTDOWN).

@@ -32,9 +32,16 @@ impl Backoff {
     }
 }
 
-/// A small fast generator (xorshift64*): jitter needs spread, not secrecy.
+/// The randomness of the jitter: a small fast generator (xorshift64*: jitter needs
+/// spread, not secrecy), or one fixed draw, which makes a backoff exact (tests).
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng(Source);
+
+#[derive(Debug, Clone)]
+enum Source {
+    Xorshift(u64),
+    Fixed(f64),
+}
 
 impl Rng {
     /// Seeded from the clock and the process, different in every worker.
@@ -48,22 +55,33 @@ impl Rng {
 
     /// A fixed sequence, for tests.
     pub fn seeded(seed: u64) -> Self {
-        Rng(seed.max(1))
+        Rng(Source::Xorshift(seed.max(1)))
+    }
+
+    /// Always draws `unit` (in [0, 1)): 0.5 is no jitter, 0 the shortest delay.
+    pub fn fixed(unit: f64) -> Self {
+        Rng(Source::Fixed(unit.clamp(0.0, 1.0 - f64::EPSILON)))
     }
 
     /// Next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        match &mut self.0 {
+            Source::Fixed(u) => (*u * (1u64 << 53) as f64) as u64 * (1 << 11),
+            Source::Xorshift(x) => {
+                *x ^= *x >> 12;
+                *x ^= *x << 25;
+                *x ^= *x >> 27;
+                x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+            }
+        }
     }
 
     /// Uniform in [0, 1).
     pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        match self.0 {
+            Source::Fixed(u) => u,
+            Source::Xorshift(_) => (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64,
+        }
     }
 }
 
@@ -100,6 +118,18 @@ mod tests {
             seen_high |= d > 0.45;
         }
         assert!(seen_low && seen_high, "jitter spreads both ways");
+    }
+
+    #[test]
+    fn a_fixed_draw_makes_the_jittered_backoff_exact() {
+        let b = Backoff::new(Duration::from_millis(100));
+        let delays = |u: f64| -> Vec<u128> {
+            let mut rng = Rng::fixed(u);
+            (1..=4).map(|r| b.delay(r, &mut rng).as_micros()).collect()
+        };
+        assert_eq!(delays(0.5), vec![100_000, 200_000, 400_000, 800_000]);
+        assert_eq!(delays(0.0), vec![75_000, 150_000, 300_000, 600_000]);
+        assert!(delays(1.0).iter().zip([125_000, 250_000, 500_000, 1_000_000]).all(|(d, hi)| *d <= hi && *d + 1 >= hi));
     }
 
     #[test]

@@ -10,7 +10,8 @@ use std::time::Duration;
 use asyncbatch_core::batch::Batch;
 use asyncbatch_core::config::JobConfig;
 use asyncbatch_core::delivery::{self, Mode};
-use asyncbatch_core::outcome::CallOutcome;
+use asyncbatch_core::outcome::{CallError, CallOutcome, RetryAction};
+use asyncbatch_core::retry::Rng;
 use asyncbatch_core::failure_store::{FailureRecord, FailureStore};
 use asyncbatch_core::item::Value;
 use asyncbatch_core::ledger::HasLedger;
@@ -45,6 +46,56 @@ fn batches_split_at_batch_size_in_order() {
     assert_eq!(m.delivered_ints(), (0..250).collect::<Vec<_>>());
     let s = m.rt.borrow().job(j).stats.clone();
     assert_eq!((s.submitted, s.delivered, s.batches), (250, 250, 3));
+}
+
+#[test]
+fn retries_wait_the_exact_backoff_when_the_jitter_is_fixed() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    let cfg = JobConfig { max_retries: 4, ..config(10) };
+    let j = m.register("logs", cfg, |_, _| CallOutcome::failed("boom"));
+    m.submit(j, 1);
+    let ms = |m: &Mock| m.sleeps.borrow().iter().map(Duration::as_millis).collect::<Vec<_>>();
+    m.rt.borrow_mut().ledger().set_rng(Rng::fixed(0.5));
+    delivery::deliver(&m, &[j], &[j], Mode::Flush);
+    assert_eq!(ms(&m), vec![100, 200, 400, 800], "retryDelay doubled, no jitter");
+
+    m.sleeps.borrow_mut().clear();
+    m.submit(j, 2);
+    m.rt.borrow_mut().ledger().set_rng(Rng::fixed(0.0));
+    delivery::deliver(&m, &[j], &[j], Mode::Flush);
+    assert_eq!(ms(&m), vec![75, 150, 300, 600], "the low end of the jitter, -25%");
+}
+
+#[test]
+fn a_retry_after_longer_than_the_backoff_is_waited_for() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    let j = m.register("logs", JobConfig { max_retries: 1, ..config(10) }, |_, _| {
+        let mut e = CallError::new("HTTP 503");
+        e.retry = RetryAction::NotBefore(Duration::from_secs(3));
+        CallOutcome::Failed(e)
+    });
+    m.submit(j, 1);
+    m.rt.borrow_mut().ledger().set_rng(Rng::fixed(0.5));
+    delivery::deliver(&m, &[j], &[j], Mode::Flush);
+    assert_eq!(*m.sleeps.borrow(), vec![Duration::from_secs(3)]);
+}
+
+#[test]
+fn a_failure_that_retrying_cannot_help_is_stored_at_once() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    let j = m.register("logs", JobConfig { max_retries: 5, ..config(10) }, |_, _| {
+        let mut e = CallError::new("HTTP 422");
+        e.retry = RetryAction::Never;
+        CallOutcome::Failed(e)
+    });
+    m.submit(j, 1);
+    delivery::deliver(&m, &[j], &[j], Mode::Flush);
+    assert_eq!(m.batch_sizes(), vec![1], "one call, no retry");
+    let s = m.rt.borrow().job(j).stats.clone();
+    assert_eq!((s.retries, s.failed_batches, s.persisted), (0, 1, 1));
 }
 
 #[test]

@@ -26,6 +26,29 @@ pub fn write_frame(out: &mut Vec<u8>, job: &[u8], items: &Batch) {
     out[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
 }
 
+/// The payload a frame is given at most when a job's items are split over several
+/// (one item larger than this gets a frame of its own): far below [`MAX_FRAME`], so
+/// every frame written is one a reader takes.
+pub const FRAME_TARGET: usize = 4 << 20;
+
+/// Appends `items` of `job` as one frame, or in order as several of about
+/// [`FRAME_TARGET`] bytes when they are more.
+pub fn write_frames(out: &mut Vec<u8>, job: &[u8], items: &Batch) {
+    if items.byte_len() <= FRAME_TARGET {
+        return write_frame(out, job, items);
+    }
+    let mut chunk = Batch::new();
+    for item in items.iter() {
+        if !chunk.is_empty() && chunk.byte_len() + item.len() > FRAME_TARGET {
+            write_frame(out, job, &std::mem::take(&mut chunk));
+        }
+        chunk.push(item);
+    }
+    if !chunk.is_empty() {
+        write_frame(out, job, &chunk);
+    }
+}
+
 /// The items of one frame.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frame {
@@ -118,6 +141,23 @@ pub fn decode_payload(payload: &[u8]) -> Result<Frame, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_large_items_are_split_into_frames_every_reader_takes() {
+        // 100 items of 900 KB: one frame would be over MAX_FRAME and refused.
+        let mut items = Batch::new();
+        let big = crate::item::Value::str(&"x".repeat(900_000)).encode();
+        for _ in 0..100 {
+            items.push(&big);
+        }
+        let mut data = SEGMENT_HEADER.to_vec();
+        write_frames(&mut data, b"logs", &items);
+        let scan = scan_segment(&data);
+        assert!(!scan.is_damaged(), "{scan:?}");
+        assert!(scan.frames.len() > 1);
+        assert_eq!(scan.frames.iter().map(|f| f.items.len()).sum::<usize>(), 100);
+        assert!(scan.frames.iter().all(|f| f.items.byte_len() <= FRAME_TARGET));
+    }
     use crate::item::Value;
     use proptest::prelude::*;
 

@@ -145,7 +145,7 @@ impl Spool {
         let mut w = self.create(jobkey)?;
         let mut buf = Vec::new();
         for (job, items) in frames {
-            frame::write_frame(&mut buf, job, items);
+            frame::write_frames(&mut buf, job, items);
         }
         w.write_all(&buf)?;
         w.finish()
@@ -167,7 +167,7 @@ impl Spool {
         reuse: Option<JournalFile>,
     ) -> Result<Journal, StorageError> {
         let mut frame = Vec::with_capacity(items.byte_len() + job.len() + 16);
-        frame::write_frame(&mut frame, job, items);
+        frame::write_frames(&mut frame, job, items);
         // A file in another directory (the spool moved between requests) goes.
         let reuse = reuse.and_then(|f| {
             if f.part.parent() == Some(self.dir.as_path()) {
@@ -359,7 +359,7 @@ impl SegmentWriter {
     /// Appends one frame.
     pub fn append(&mut self, job: &[u8], items: &Batch) -> Result<(), StorageError> {
         let mut buf = Vec::with_capacity(items.byte_len() + job.len() + 16);
-        frame::write_frame(&mut buf, job, items);
+        frame::write_frames(&mut buf, job, items);
         self.write_all(&buf)
     }
 

@@ -1,6 +1,6 @@
 //! The failure store: one file per batch that failed every attempt, written
 //! atomically, capped in total size, replayed by `retryFailed`. The format is
-//! versioned and documented in `docs/internals.md` and the README.
+//! versioned and documented in `docs/internals.md` ("Failure files").
 
 use std::fs;
 use std::io::{Read, Write};

@@ -1,10 +1,12 @@
 //! Everything asyncbatch does that needs no PHP: items and their MessagePack
 //! encoding, job config, batching, retries, the time budget, the spool, the
-//! failure store and the delivery loop.
+//! failure store, the delivery loop, the routes of a submit and their background
+//! threads, and the daemon.
 //!
 //! The PHP extension (the crate at the repository root) converts PHP values and
-//! calls in here; it reaches back into PHP only through [`delivery::Host`]. Tests
-//! of everything here are plain `cargo test`.
+//! calls in here; it reaches back into PHP only through [`delivery::Host`] and
+//! [`producer::Sapi`]. Tests of everything here are plain `cargo test`. The module
+//! map and the paths of an item are in `docs/architecture.md`.
 //!
 //! ```
 //! use asyncbatch_core::item::Value;

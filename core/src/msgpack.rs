@@ -1,5 +1,5 @@
 //! MessagePack, the subset items use: writing without allocation, reading into any
-//! [`Build`]er (the extension builds PHP arrays, tests build [`Value`]s).
+//! [`Build`]er (the extension builds PHP arrays, tests build [`Value`](crate::item::Value)s).
 //!
 //! The exact forms written are documented in `docs/internals.md`: shortest integers
 //! with unsigned formats for values >= 0, float64 always, `str` for valid UTF-8 and

@@ -1,6 +1,6 @@
 //! How long to wait before a retry: exponential backoff with jitter. Whether to
-//! retry at all is the caller's decision (a failed call is retried `maxRetries`
-//! times; HTTP sinks add their own rules).
+//! retry at all is decided apart: a failed call is retried `maxRetries` times,
+//! unless its [`RetryAction`](crate::outcome::RetryAction) says a retry cannot help.
 
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ pub struct Backoff {
     /// No delay exceeds this. By default 30 seconds.
     pub max: Duration,
     /// Each delay is moved uniformly within ±`jitter` of itself (0.25 = ±25%), so
-    /// workers that failed together do not retry together. 0 disables it.
+    /// processes that failed together do not retry together. 0 disables it.
     pub jitter: f64,
 }
 
@@ -44,7 +44,7 @@ enum Source {
 }
 
 impl Rng {
-    /// Seeded from the clock and the process, different in every worker.
+    /// Seeded from the clock and the process, different in every process.
     pub fn from_entropy() -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -10,7 +10,7 @@ use std::time::Duration;
 pub enum RunnerKind {
     /// The daemon when its status says it is alive, else the shutdown runner.
     Auto,
-    /// Deliver at the end of each request, in the worker.
+    /// Deliver at the end of each request, in the PHP process.
     Shutdown,
     /// Hand items to the per-host daemon.
     Daemon,
@@ -46,7 +46,7 @@ pub struct IniDef {
     pub doc: &'static str,
 }
 
-/// How workers hand items to the daemon.
+/// How PHP processes hand items to the daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportKind {
     /// A SysV message queue, the spool as fallback.
@@ -95,7 +95,7 @@ pub const INI: [IniDef; 11] = [
     IniDef {
         name: "asyncbatch.transport",
         default: "sysv",
-        doc: "how workers hand items to the daemon: sysv (message queue, spool as fallback) or spool",
+        doc: "how PHP processes hand items to the daemon: sysv (message queue, spool as fallback) or spool",
     },
     IniDef {
         name: "asyncbatch.queue_key",
@@ -110,7 +110,7 @@ pub const INI: [IniDef; 11] = [
     IniDef {
         name: "asyncbatch.exit_timeout",
         default: "1",
-        doc: "seconds a process at exit waits to hand queued items to the daemon before spooling them",
+        doc: "seconds a process at exit waits for its background threads (items for the daemon, HttpSink batches) before spooling what they hold",
     },
 ];
 

@@ -284,8 +284,8 @@ impl Spool {
     }
 }
 
-/// A set of segments being written, one per job: what the daemon's receiver journals
-/// into, and where a worker's sender spools. Each is made ready for readers after
+/// A set of segments being written, one per job: the daemon's received segments, and
+/// those a PHP process's sender spools to. Each is made ready for readers after
 /// `every` or at `max_bytes`.
 pub struct JobSegments {
     spool: Spool,

@@ -125,8 +125,8 @@ impl Receiver {
         Ok(())
     }
 
-    /// Splits the spool's segments of several jobs (`~`, written by producers when
-    /// the queue was full) into per-job segments. Returns how many it split.
+    /// Splits the spool's segments of several jobs (`~`: the format has them, older
+    /// producers wrote them when the queue was full) into per-job segments. Returns how many it split.
     pub fn split_mixed(&mut self, log: &mut Vec<String>) -> usize {
         let ready = match self.segments.spool().ready(Some(&[MIXED_JOBKEY.to_string()])) {
             Ok(r) => r,

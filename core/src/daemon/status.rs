@@ -1,6 +1,6 @@
-//! The daemon's status files: each worker and the receiver write their own, the
-//! master merges them into `daemon.status` for `asyncbatch status` and for workers
-//! in `auto` mode deciding whether the daemon is alive.
+//! The daemon's status files: each daemon worker and the receiver write their own,
+//! the master merges them into `daemon.status` for `asyncbatch status` and for PHP
+//! processes in `auto` mode deciding whether the daemon is alive.
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -1,5 +1,5 @@
 //! The native HTTP sink: a job whose callable is an `AsyncBatch\HttpSink` has its
-//! batches posted from Rust — by a background thread of the worker, or by the
+//! batches posted from Rust — by a background thread of the PHP process, or by the
 //! daemon — with no PHP code per batch.
 
 pub mod client;

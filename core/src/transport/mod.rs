@@ -1,4 +1,4 @@
-//! How worker processes hand items to the daemon: SysV message queues, whose
+//! How PHP processes hand items to the daemon: SysV message queues, whose
 //! messages carry spool frames, with the spool itself as the fallback.
 
 pub mod message;

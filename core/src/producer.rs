@@ -569,7 +569,7 @@ pub fn prepare_submit<S: Sapi>(host: &S, id: &[u8]) -> Result<(JobId, usize), Un
 
 /// After a submit: raises its warnings, and delivers a batch that is due (CLI).
 pub fn after_submit<S: Sapi>(host: &S, j: JobId, after: AfterPush) {
-    if host.with(|p| p.rt.books().has_warnings()) {
+    if host.with(|p| p.rt.ledger().has_warnings()) {
         delivery::raise_warnings(host);
     }
     if after == AfterPush::Due {

@@ -16,7 +16,7 @@ use crate::clock::Tick;
 use crate::config::JobConfig;
 use crate::fork;
 use crate::item::printable_id;
-use crate::ledger::{spool_warning_key, DiskConfig, HasLedger, JobId, Ledger};
+use crate::ledger::{spool_warning_key, DiskConfig, HasLedger, Job, JobId, Ledger};
 use crate::settings::Settings;
 use crate::spool::{Journal, JournalFile};
 
@@ -191,11 +191,6 @@ impl Runtime {
         }
     }
 
-    /// The ledger (counters, disk, warnings), read-only.
-    pub fn books(&self) -> &Ledger {
-        &self.ledger
-    }
-
     /// In a child after `fork()`: forgets the parent's queues, journals and claims
     /// (the parent delivers those). Cheap when nothing forked.
     #[inline]
@@ -318,12 +313,12 @@ impl Runtime {
     }
 
     /// A job.
-    pub fn job(&self, j: JobId) -> &crate::ledger::Job {
+    pub fn job(&self, j: JobId) -> &Job {
         self.ledger.job(j)
     }
 
     /// A job, mutably.
-    pub fn job_mut(&mut self, j: JobId) -> &mut crate::ledger::Job {
+    pub fn job_mut(&mut self, j: JobId) -> &mut Job {
         self.ledger.job_mut(j)
     }
 

@@ -65,7 +65,7 @@ pub fn register(id: &[u8], func: &Zval, config: &zend_array) -> Result<(), Failu
 pub fn submit(id: &[u8], item: &Zval) -> Result<(), Failure> {
     let now = clock::coarse_now();
     let fast = with_producer(|p| p.try_submit(id, now, |buf, max| encode::encode_plain(item, buf, max)));
-    let (job, after) = match fast {
+    let submitted = match fast {
         Ok(done) => done,
         Err(Refused::Unknown(e)) => return Err(e.into()),
         Err(Refused::Encode(EncodeError::Item(kind))) => {
@@ -73,11 +73,10 @@ pub fn submit(id: &[u8], item: &Zval) -> Result<(), Failure> {
         }
         Err(Refused::NotReady | Refused::Encode(EncodeError::NeedsPhp | EncodeError::Exception)) => {
             let (job, max) = producer::prepare_submit(&PhpHost, id)?;
-            let after = submit_via_scratch(id, item, max, |bytes| with_producer(|p| p.push_encoded(job, bytes, now)))?;
-            (job, after)
+            submit_via_scratch(id, item, max, |bytes| with_producer(|p| p.push_encoded(job, bytes, now)))?
         }
     };
-    producer::after_submit(&PhpHost, job, after);
+    producer::after_submit(&PhpHost, submitted);
     Ok(())
 }
 

@@ -56,6 +56,17 @@ pub trait Sapi: Host<State = Producer> {
     fn finish_request(&self);
 }
 
+/// A submit that went in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Submitted {
+    /// The job.
+    pub job: JobId,
+    /// Whether a batch is due now (CLI).
+    pub after: AfterPush,
+    /// Whether warnings wait to be raised (a spill the spool refused, say).
+    pub warnings: bool,
+}
+
 /// Why a submit did not go straight in.
 #[derive(Debug, PartialEq)]
 pub enum Refused<E> {
@@ -259,7 +270,7 @@ impl Producer {
         id: &[u8],
         now: Tick,
         encode: impl FnOnce(&mut Vec<u8>, usize) -> Result<(), E>,
-    ) -> Result<(JobId, AfterPush), Refused<E>> {
+    ) -> Result<Submitted, Refused<E>> {
         self.after_fork();
         if !self.rt.in_request() {
             return Err(Refused::NotReady);
@@ -270,16 +281,18 @@ impl Producer {
         }
         let max = self.rt.settings().max_item_size;
         let after = self.push_with(j, now, |buf| encode(buf, max)).map_err(Refused::Encode)?;
-        Ok((j, after))
+        Ok(Submitted { job: j, after, warnings: self.rt.ledger().has_warnings() })
     }
 
     /// Queues an item encoded apart (one whose encoding ran PHP code).
-    pub fn push_encoded(&mut self, j: JobId, item: &[u8], now: Tick) -> AfterPush {
-        self.push_with::<()>(j, now, |buf| {
-            buf.extend_from_slice(item);
-            Ok(())
-        })
-        .unwrap_or(AfterPush::Queued)
+    pub fn push_encoded(&mut self, j: JobId, item: &[u8], now: Tick) -> Submitted {
+        let after = self
+            .push_with::<()>(j, now, |buf| {
+                buf.extend_from_slice(item);
+                Ok(())
+            })
+            .unwrap_or(AfterPush::Queued);
+        Submitted { job: j, after, warnings: self.rt.ledger().has_warnings() }
     }
 
     /// Routes one item: to the daemon's outbox, the HTTP sender, or the job's queue.
@@ -568,12 +581,13 @@ pub fn prepare_submit<S: Sapi>(host: &S, id: &[u8]) -> Result<(JobId, usize), Un
 }
 
 /// After a submit: raises its warnings, and delivers a batch that is due (CLI).
-pub fn after_submit<S: Sapi>(host: &S, j: JobId, after: AfterPush) {
-    if host.with(|p| p.rt.ledger().has_warnings()) {
+#[inline]
+pub fn after_submit<S: Sapi>(host: &S, s: Submitted) {
+    if s.warnings {
         delivery::raise_warnings(host);
     }
-    if after == AfterPush::Due {
-        delivery::deliver(host, &[j], &[], Mode::Due);
+    if s.after == AfterPush::Due {
+        delivery::deliver(host, &[s.job], &[], Mode::Due);
     }
 }
 

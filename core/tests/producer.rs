@@ -61,15 +61,15 @@ impl Php {
             buf.extend_from_slice(&item);
             Ok(())
         });
-        let (j, after) = match r {
+        let s = match r {
             Err(Refused::NotReady) => {
                 let (j, _) = producer::prepare_submit(self, id.as_bytes()).map_err(Refused::Unknown)?;
-                (j, self.producer.borrow_mut().push_encoded(j, &item, Default::default()))
+                self.producer.borrow_mut().push_encoded(j, &item, Default::default())
             }
             other => other?,
         };
-        producer::after_submit(self, j, after);
-        Ok((j, after))
+        producer::after_submit(self, s);
+        Ok((s.job, s.after))
     }
 
     fn phase(&self) -> ShutdownPhase {

@@ -399,25 +399,7 @@ final class Cli
         }
         $options = ['bootstrap' => $bootstrap];
         if ($command === 'daemon') {
-            $options['workers'] = 2;
-            if (isset($this->opts['workers'])) {
-                $s = (string) $this->opts['workers'];
-                if (preg_match('/^[0-9]{1,4}$/D', $s) !== 1 || (int) $s < 1 || (int) $s > 1024) {
-                    throw new UsageError(sprintf("option '--workers' needs a whole number from 1 to 1024, got '%s'", $s));
-                }
-                $options['workers'] = (int) $s;
-            }
-            $options['stopTimeout'] = 10.0;
-            if (isset($this->opts['stop-timeout'])) {
-                $s = trim((string) $this->opts['stop-timeout']);
-                if (!is_numeric($s) || !is_finite((float) $s) || (float) $s <= 0) {
-                    throw new UsageError(sprintf(
-                        "option '--stop-timeout' needs a number of seconds > 0, got '%s'",
-                        (string) $this->opts['stop-timeout'],
-                    ));
-                }
-                $options['stopTimeout'] = (float) $s;
-            }
+            $options += self::daemonOptions($this->opts);
             $options['log'] = null;
             if (isset($this->opts['log'])) {
                 $log = (string) $this->opts['log'];
@@ -478,6 +460,34 @@ final class Cli
         // A new worker process: load the application's jobs, then deliver.
         self::loadBootstrap($bootstrap);
         return Daemon::work();
+    }
+
+    /**
+     * `--workers` and `--stop-timeout` as typed (only those given), checked where
+     * they are declared: by the extension (core), or without it by the PHP copy of
+     * that declaration.
+     *
+     * @param array<string, string|true> $opts
+     * @return array{workers?: string, stopTimeout?: string}
+     */
+    private static function daemonOptions(array $opts): array
+    {
+        $options = [];
+        foreach (['workers' => 'workers', 'stopTimeout' => 'stop-timeout'] as $key => $name) {
+            if (isset($opts[$name])) {
+                $options[$key] = (string) $opts[$name];
+            }
+        }
+        try {
+            if (class_exists(Daemon::class, false)) {
+                Daemon::parseOptions($options);
+            } else {
+                DaemonOptions::parse($options);
+            }
+        } catch (\ValueError $e) {
+            throw new UsageError($e->getMessage());
+        }
+        return $options;
     }
 
     /** `drain`: one process at a time, under `{spool_dir}/drain.lock`. */

@@ -1,5 +1,5 @@
 --TEST--
-daemon and drain check their options before anything runs: a missing --bootstrap or a bad number exits 2 naming the option
+daemon and drain check their options before anything runs: a missing --bootstrap or a bad number exits 2 naming the option, with the same limits on both sides
 --INI--
 asyncbatch.spool_dir={PWD}/069.spool
 asyncbatch.failure_dir={PWD}/069.failed
@@ -15,9 +15,11 @@ $cases = [
     ['daemon', '--bootstrap', $b, '--workers', '0'],
     ['daemon', '--bootstrap', $b, '--workers', 'two'],
     ['daemon', '--bootstrap', $b, '--workers', '1.5'],
+    ['daemon', '--bootstrap', $b, '--workers', '300'],
     ['daemon', '--bootstrap', $b, '--stop-timeout', '0'],
     ['daemon', '--bootstrap', $b, '--stop-timeout=-3'],
     ['daemon', '--bootstrap', $b, '--stop-timeout', 'soon'],
+    ['daemon', '--bootstrap', $b, '--stop-timeout', '86401'],
     ['daemon', '--bootstrap', $b, '--log='],
     ['daemon', '--bootstrap', $b, '--json'],
     ['drain', '--bootstrap', $b, '--workers', '2'],
@@ -46,22 +48,28 @@ Run 'asyncbatch help' for usage.
 asyncbatch: drain needs --bootstrap FILE, the file that registers the jobs with registerAsyncJob()
 Run 'asyncbatch help' for usage.
 [daemon --bootstrap B --workers 0] exit status 2
-asyncbatch: option '--workers' needs a whole number from 1 to 1024, got '0'
+asyncbatch: option '--workers' needs a whole number from 1 to 256, got '0'
 Run 'asyncbatch help' for usage.
 [daemon --bootstrap B --workers two] exit status 2
-asyncbatch: option '--workers' needs a whole number from 1 to 1024, got 'two'
+asyncbatch: option '--workers' needs a whole number from 1 to 256, got 'two'
 Run 'asyncbatch help' for usage.
 [daemon --bootstrap B --workers 1.5] exit status 2
-asyncbatch: option '--workers' needs a whole number from 1 to 1024, got '1.5'
+asyncbatch: option '--workers' needs a whole number from 1 to 256, got '1.5'
+Run 'asyncbatch help' for usage.
+[daemon --bootstrap B --workers 300] exit status 2
+asyncbatch: option '--workers' needs a whole number from 1 to 256, got '300'
 Run 'asyncbatch help' for usage.
 [daemon --bootstrap B --stop-timeout 0] exit status 2
-asyncbatch: option '--stop-timeout' needs a number of seconds > 0, got '0'
+asyncbatch: option '--stop-timeout' needs a number of seconds > 0 and at most 86400, got '0'
 Run 'asyncbatch help' for usage.
 [daemon --bootstrap B --stop-timeout=-3] exit status 2
-asyncbatch: option '--stop-timeout' needs a number of seconds > 0, got '-3'
+asyncbatch: option '--stop-timeout' needs a number of seconds > 0 and at most 86400, got '-3'
 Run 'asyncbatch help' for usage.
 [daemon --bootstrap B --stop-timeout soon] exit status 2
-asyncbatch: option '--stop-timeout' needs a number of seconds > 0, got 'soon'
+asyncbatch: option '--stop-timeout' needs a number of seconds > 0 and at most 86400, got 'soon'
+Run 'asyncbatch help' for usage.
+[daemon --bootstrap B --stop-timeout 86401] exit status 2
+asyncbatch: option '--stop-timeout' needs a number of seconds > 0 and at most 86400, got '86401'
 Run 'asyncbatch help' for usage.
 [daemon --bootstrap B --log=] exit status 2
 asyncbatch: option '--log' needs a file name

@@ -3,6 +3,7 @@
 declare(strict_types=1);
 
 use AsyncBatch\Internal\Items;
+use AsyncBatch\Internal\Phase;
 use AsyncBatch\Internal\Runtime;
 
 /**
@@ -45,7 +46,7 @@ class AsyncBatchRunner
         $job = Runtime::$jobs[$identifier] ?? throw Runtime::unknownJob($identifier);
         $item = Items::accept($identifier, $item, Runtime::$maxItemSize);
         ++$job->submitted;
-        if (Runtime::$phase >= Runtime::DONE) {
+        if (Runtime::$phase === Phase::Done || Runtime::$phase === Phase::Late) {
             Runtime::late($job, $item);
             return;
         }

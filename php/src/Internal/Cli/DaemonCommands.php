@@ -1,0 +1,107 @@
+<?php
+
+declare(strict_types=1);
+
+namespace AsyncBatch\Internal\Cli;
+
+use AsyncBatch\Internal\Daemon;
+use AsyncBatch\Internal\DaemonOptions;
+use AsyncBatch\Internal\Fs;
+use AsyncBatch\Internal\UsageError;
+
+/**
+ * `daemon` and `drain`: the extension's daemon runner (AsyncBatch\Internal\Daemon).
+ * The options are checked before anything runs, also without the extension, so
+ * that a bad one is a usage error everywhere; then the extension is required.
+ */
+final class DaemonCommands
+{
+    /** Runs `daemon` or `drain`; returns the exit status. */
+    public static function run(Arguments $args): int
+    {
+        $bootstrap = Bootstrap::option($args);
+        $log = null;
+        $options = [];
+        if ($args->command === 'daemon') {
+            $options = self::options($args);
+            $log = $args->value('log');
+            if ($log === '') {
+                throw new UsageError("option '--log' needs a file name");
+            }
+            if ($log !== null && $log[0] !== '/' && ($cwd = getcwd()) !== false) {
+                $log = $cwd . '/' . $log; // the same file whatever directory a process runs in
+            }
+        }
+
+        Extension::requireDaemon($args->command);
+        $bootstrap = (string) realpath(Bootstrap::existing($bootstrap));
+
+        if ($args->command === 'drain') {
+            return self::drain($bootstrap);
+        }
+
+        if ($log !== null) {
+            $fh = @fopen($log, 'ab');
+            if ($fh === false) {
+                throw new \RuntimeException(sprintf(
+                    'cannot write to the log file %s: %s',
+                    $log,
+                    Fs::why(error_get_last()['message'] ?? 'unknown error'),
+                ));
+            }
+            fclose($fh);
+            // Every process of the daemon logs there: errors, warnings, error_log().
+            ini_set('error_log', $log);
+            ini_set('log_errors', '1');
+        }
+
+        $r = Daemon::supervise(['bootstrap' => $bootstrap, 'log' => $log] + $options);
+        if (($r['role'] ?? null) !== 'worker') {
+            return (int) ($r['exitCode'] ?? 1);
+        }
+        // A new worker process: load the application's jobs, then deliver.
+        Bootstrap::load($bootstrap);
+        return Daemon::work();
+    }
+
+    /**
+     * `--workers` and `--stop-timeout` as typed (only those given), checked where
+     * they are declared: by the extension (core), or without it by the PHP copy of
+     * that declaration.
+     *
+     * @return array{workers?: string, stopTimeout?: string}
+     * @throws UsageError
+     */
+    private static function options(Arguments $args): array
+    {
+        $options = [];
+        foreach (['workers' => 'workers', 'stopTimeout' => 'stop-timeout'] as $key => $name) {
+            $value = $args->value($name);
+            if ($value !== null) {
+                $options[$key] = $value;
+            }
+        }
+        try {
+            if (Extension::hasDaemon()) {
+                Daemon::parseOptions($options);
+            } else {
+                DaemonOptions::parse($options);
+            }
+        } catch (\ValueError $e) {
+            throw new UsageError($e->getMessage());
+        }
+        return $options;
+    }
+
+    /** `drain`: one process at a time, under `{spool_dir}/drain.lock`. */
+    private static function drain(string $bootstrap): int
+    {
+        $pid = Daemon::lock('drain');
+        if ($pid !== null) {
+            fwrite(STDERR, sprintf("asyncbatch: another drain is running (pid %d)\n", $pid));
+            return 0;
+        }
+        Bootstrap::load($bootstrap);
+        return Daemon::drain();
+    }
+}

@@ -1,0 +1,74 @@
+<?php
+
+declare(strict_types=1);
+
+namespace AsyncBatch\Internal\Cli;
+
+use AsyncBatch\Internal\Daemon;
+
+/**
+ * What the CLI needs of the asyncbatch extension, and what it says when the
+ * extension is missing: the failure-store commands run on it or, with `--polyfill`,
+ * on the pure-PHP implementation; daemon and drain need its
+ * AsyncBatch\Internal\Daemon.
+ */
+final class Extension
+{
+    public static function loaded(): bool
+    {
+        return extension_loaded('asyncbatch');
+    }
+
+    /**
+     * For the failure-store commands: the extension, or `--polyfill`.
+     *
+     * @throws \RuntimeException saying how to load it
+     */
+    public static function requireApi(bool $polyfill): void
+    {
+        if (!self::loaded() && !$polyfill) {
+            throw new \RuntimeException(
+                "the asyncbatch extension is not loaded.\n"
+                . self::howToLoad('') . ",\n"
+                . 'or add --polyfill to run this command with the pure-PHP implementation instead.',
+            );
+        }
+        // Without the extension bin/asyncbatch has loaded autoload.php: AsyncBatchRunner is the polyfill's.
+    }
+
+    /**
+     * For daemon and drain: the extension, with its daemon runner.
+     *
+     * @throws \RuntimeException saying what is missing
+     */
+    public static function requireDaemon(string $command): void
+    {
+        if (!self::loaded()) {
+            throw new \RuntimeException(
+                "$command needs the asyncbatch extension (the pure-PHP polyfill has no daemon runner, "
+                . "so --polyfill does not apply).\n"
+                . self::howToLoad($command) . '.',
+            );
+        }
+        if (!self::hasDaemon()) {
+            throw new \RuntimeException(sprintf(
+                'this build of the asyncbatch extension (%s) has no daemon runner: %s is missing',
+                phpversion('asyncbatch') ?: 'unknown version',
+                Daemon::class,
+            ));
+        }
+    }
+
+    /** Whether the extension's daemon runner is here (never with the polyfill alone). */
+    public static function hasDaemon(): bool
+    {
+        return class_exists(Daemon::class, false);
+    }
+
+    /** `Load it with 'php -d extension=asyncbatch.so asyncbatch daemon ...' or ...` */
+    private static function howToLoad(string $command): string
+    {
+        return "Load it with 'php -d extension=asyncbatch.so " . ($_SERVER['argv'][0] ?? 'asyncbatch')
+            . ($command === '' ? '' : ' ' . $command) . " ...' or the php.ini line 'extension=asyncbatch.so'";
+    }
+}

@@ -1,0 +1,160 @@
+<?php
+
+declare(strict_types=1);
+
+namespace AsyncBatch\Internal\Cli;
+
+use AsyncBatch\Internal\Settings;
+
+/**
+ * `status`: what the daemon last wrote to `{spool_dir}/daemon.status`, or why it is
+ * not running (exit status 1 then, with the queue and spool measured here). Needs
+ * neither the extension nor the polyfill.
+ */
+final class StatusCommand
+{
+    /** A daemon is alive when its status was rewritten this recently (seconds). */
+    private const HEARTBEAT_MAX_AGE = 5.0;
+
+    /** Runs `status`; returns the exit status. */
+    public static function run(Arguments $args): int
+    {
+        $spoolDir = Settings::get()->spoolDir;
+        $file = $spoolDir . '/daemon.status';
+        $now = microtime(true);
+
+        $status = null;
+        $problem = null;
+        $bytes = is_file($file) && !is_link($file) ? @file_get_contents($file) : false;
+        if ($bytes === false) {
+            $problem = sprintf('no status file %s', $file);
+        } else {
+            $decoded = json_decode($bytes, true);
+            if (!is_array($decoded) || !is_int($decoded['pid'] ?? null)) {
+                $problem = sprintf('unreadable status file %s', $file);
+            } else {
+                $status = $decoded;
+            }
+        }
+        if ($status !== null) {
+            $age = $now - (float) ($status['heartbeatAt'] ?? 0);
+            if (!HostState::alive($status['pid'])) {
+                $problem = sprintf('pid %d is not running', $status['pid']);
+            } elseif ($age >= self::HEARTBEAT_MAX_AGE) {
+                $problem = sprintf('pid %d has not written its status for %s', $status['pid'], Format::duration($age));
+            }
+        }
+        $alive = $problem === null;
+        $queue = HostState::queue($spoolDir);
+        $spool = HostState::spool($spoolDir);
+        if (!$alive) {
+            // What the status says of them is old: measure.
+            $status = ['queue' => $queue, 'spool' => $spool] + ($status ?? []);
+            $status['queue'] = $queue;
+            $status['spool'] = $spool;
+        }
+
+        if ($args->has('json')) {
+            // Decoded again as objects, so that an empty map stays `{}`.
+            $raw = $bytes !== false ? json_decode($bytes) : null;
+            $fields = $raw instanceof \stdClass ? get_object_vars($raw) : [];
+            if (!$alive) {
+                $fields = ['queue' => $queue, 'spool' => $spool] + $fields;
+                $fields['queue'] = $queue;
+                $fields['spool'] = $spool;
+            }
+            $out = ['running' => $alive] + ($alive ? [] : ['reason' => $problem]) + $fields;
+            echo Format::json((object) $out);
+            return $alive ? 0 : 1;
+        }
+
+        if ($alive) {
+            self::printDaemon($status, $now);
+        } else {
+            printf("asyncbatch daemon: not running (%s)\n", $problem);
+        }
+        $q = $status['queue'];
+        $key = (string) ($q['key'] ?? '?');
+        if (preg_match('/^0x([0-9a-f]{1,8})$/Di', $key, $m) === 1) {
+            $key = sprintf('0x%08x', hexdec($m[1])); // as ipcs shows it
+        }
+        printf(
+            "  queue:     %s, %s, %s\n",
+            $key,
+            Format::count((int) ($q['messages'] ?? 0), 'message', 'messages'),
+            Format::bytes((int) ($q['bytes'] ?? 0)),
+        );
+        $sp = $status['spool'];
+        printf(
+            "  spool:     %s, %s, %s\n",
+            $spoolDir,
+            Format::count((int) ($sp['segments'] ?? 0), 'segment', 'segments'),
+            Format::bytes((int) ($sp['bytes'] ?? 0)),
+        );
+        if ($alive) {
+            self::printJobs($status, $now);
+        }
+        return $alive ? 0 : 1;
+    }
+
+    /** The first lines of a running daemon's status: pid, uptime, bootstrap, workers. */
+    private static function printDaemon(array $status, float $now): void
+    {
+        $started = (float) ($status['startedAt'] ?? $now);
+        printf(
+            "asyncbatch daemon: running, pid %d, up %s (since %s)\n",
+            $status['pid'],
+            Format::duration($now - $started),
+            Format::iso($started),
+        );
+        printf("  bootstrap: %s\n", Format::printable((string) ($status['bootstrap'] ?? '?')));
+        $workers = [];
+        foreach (($status['workers'] ?? []) as $w) {
+            $workers[] = sprintf(
+                '#%d pid %s (%s)',
+                (int) ($w['index'] ?? 0),
+                isset($w['pid']) ? (string) $w['pid'] : '-',
+                Format::count((int) ($w['restarts'] ?? 0), 'restart', 'restarts'),
+            );
+        }
+        printf("  workers:   %s\n", $workers === [] ? 'none' : implode(', ', $workers));
+    }
+
+    /** The last lines of a running daemon's status: its jobs' counters, what it could not deliver, its last error. */
+    private static function printJobs(array $status, float $now): void
+    {
+        $jobs = is_array($status['jobs'] ?? null) ? $status['jobs'] : [];
+        if ($jobs !== []) {
+            $table = [['JOB', 'DELIVERED', 'BATCHES', 'FAILED', 'RETRIES', 'PERSISTED', 'DROPPED', 'LAST FLUSH', 'LAST ERROR']];
+            foreach ($jobs as $id => $j) {
+                $table[] = [
+                    Format::printable((string) $id),
+                    (string) (int) ($j['delivered'] ?? 0),
+                    (string) (int) ($j['batches'] ?? 0),
+                    (string) (int) ($j['failedBatches'] ?? 0),
+                    (string) (int) ($j['retries'] ?? 0),
+                    (string) (int) ($j['persisted'] ?? 0),
+                    (string) (int) ($j['dropped'] ?? 0),
+                    isset($j['lastFlushAt']) ? Format::ago($now - (float) $j['lastFlushAt']) : '-',
+                    isset($j['lastError']) ? Format::cut(Format::printable((string) $j['lastError']), 60) : '-',
+                ];
+            }
+            echo "\n", Format::table($table, '  '), "\n";
+        }
+        foreach ((is_array($status['unknownJobs'] ?? null) ? $status['unknownJobs'] : []) as $id => $u) {
+            printf(
+                "  unknown job '%s': %s left in the spool (no worker registers it)\n",
+                Format::printable((string) $id),
+                Format::count((int) ($u['segments'] ?? 0), 'segment', 'segments'),
+            );
+        }
+        $foreign = (int) ($status['foreignMessages'] ?? 0);
+        if ($foreign > 0) {
+            printf("  foreign messages: %d (kept as foreign.*.msg in the spool directory)\n", $foreign);
+        }
+        printf(
+            "  last error: %s\n",
+            isset($status['lastError']) ? Format::printable((string) $status['lastError']) : 'none',
+        );
+    }
+}

@@ -1,0 +1,370 @@
+<?php
+
+declare(strict_types=1);
+
+namespace AsyncBatch\Internal;
+
+/**
+ * Delivery of the items the runtime hands over: spooled segments first, then items
+ * taken from memory, which are written to a journal before any callable sees them
+ * (see Journal); in batches of the job's size, each through Retry; and, what is not
+ * delivered now (the budget ran out, a job not registered here), written to the
+ * spool for a later reader ("Delivery (shutdown runner)" and "The journal" in
+ * docs/internals.md).
+ *
+ * It does not decide when to deliver, nor which jobs are registered: the runtime
+ * does, and looks jobs up for it.
+ */
+final class Delivery
+{
+    /** @var \Closure(string): ?Job the job registered under an identifier now */
+    private \Closure $registered;
+
+    /**
+     * @param \Closure(string): ?Job $registered looks up a registered job (a callable
+     *        may register one while a segment is being delivered)
+     */
+    public function __construct(
+        private readonly Spool $spool,
+        public readonly Retry $retry,
+        \Closure $registered,
+    ) {
+        $this->registered = $registered;
+    }
+
+    /** @return list<string> the spool's segments ready to be read, oldest first */
+    public function ready(): array
+    {
+        return $this->spool->ready();
+    }
+
+    /**
+     * flush(): the jobs' spooled segments, then their queued items, now, without a
+     * budget. Items their callables submit meanwhile stay queued.
+     *
+     * @param array<string, Job> $jobs
+     * @return int items delivered
+     */
+    public function flush(array $jobs): int
+    {
+        $names = $jobs === [] ? [] : $this->spool->ready();
+        $journaled = $this->journalQueues($jobs);
+        $delivered = 0;
+        foreach ($jobs as $id => $job) {
+            $this->deliverSegments(self::segmentsOf($job, $names), null, $delivered);
+            if (isset($journaled[$id])) {
+                $this->deliverJournaled($job, $journaled[$id][0], $journaled[$id][1], null, $delivered);
+            }
+        }
+        return $delivered;
+    }
+
+    /**
+     * Delivery at shutdown ("Delivery", step 3): every queued item journaled first;
+     * then for each job, in registration order, its segments among $names, its
+     * journaled items, then what callables of earlier jobs submitted to it meanwhile,
+     * until the budget stops delivery; what is left is spooled.
+     *
+     * @param array<string, Job> $jobs
+     * @param list<string> $names the spool's ready segments
+     */
+    public function atShutdown(array $jobs, array $names, Budget $budget): void
+    {
+        // Every queued item is on disk before the first callable runs.
+        $journaled = $this->journalQueues($jobs);
+        $stopped = false;
+        $delivered = 0;
+        foreach ($jobs as $id => $job) {
+            if (!$stopped) {
+                $stopped = !$this->deliverSegments(self::segmentsOf($job, $names), $budget, $delivered);
+            }
+            $runs = isset($journaled[$id]) ? [$journaled[$id]] : [];
+            if ($job->queue !== []) {
+                // Submitted by the callables of the jobs before it, in this run.
+                $items = $job->queue;
+                $job->queue = [];
+                $runs[] = [$items, $stopped ? null : $this->journal($job, $items)];
+            }
+            foreach ($runs as [$items, $journal]) {
+                if ($stopped) {
+                    $this->spoolRest($job, $items, $journal);
+                } else {
+                    $stopped = !$this->deliverJournaled($job, $items, $journal, $budget, $delivered);
+                }
+            }
+        }
+    }
+
+    /**
+     * Delivers items just taken from a job's queue (a due batch in the CLI): journaled
+     * first, so that an exit() or a fatal error in the callable leaves them to the next
+     * reader (this process never offers them again: they left the queue).
+     *
+     * @param list<mixed> $items
+     */
+    public function deliverNow(Job $job, array $items): void
+    {
+        $journal = $this->journal($job, $items);
+        $delivered = 0;
+        $this->deliverJournaled($job, $items, $journal, null, $delivered);
+    }
+
+    /**
+     * Writes items of a job from memory to the spool; on failure they are dropped
+     * (counted, and one warning per reason).
+     *
+     * @param list<mixed> $items
+     */
+    public function spoolItems(Job $job, array $items): void
+    {
+        $why = $this->spool->write($job->identifier, $items);
+        if ($why === null) {
+            $job->spooled += count($items);
+            return;
+        }
+        $job->dropped += count($items);
+        $message = sprintf(
+            "cannot write to the spool: %s; %d items for job '%s' dropped",
+            $why,
+            count($items),
+            $job->identifier,
+        );
+        // As the extension: stats() says why items were dropped.
+        $job->lastError = 'asyncbatch: ' . $message;
+        Log::warnOnce('write:' . self::reason($why), $message);
+    }
+
+    /**
+     * The ready segments that may hold items of $job: its own and multi-job ones.
+     *
+     * @param list<string> $names
+     * @return list<string>
+     */
+    private static function segmentsOf(Job $job, array $names): array
+    {
+        $key = $job->key();
+        $out = [];
+        foreach ($names as $name) {
+            $k = Fs::keyOf($name);
+            if ($k === $key || $k === '~') {
+                $out[] = $name;
+            }
+        }
+        return $out;
+    }
+
+    /**
+     * Delivers spooled segments, oldest first. Frames of jobs not registered here
+     * are written to a new segment of their own.
+     *
+     * @param list<string> $names
+     * @return bool false when the budget stopped delivery
+     */
+    private function deliverSegments(array $names, ?Budget $budget, int &$delivered): bool
+    {
+        $spool = $this->spool;
+        foreach ($names as $name) {
+            $fh = $spool->claim($name);
+            if ($fh === null) {
+                continue;
+            }
+            [$frames, $skipped, $badHeader] = Spool::parse((string) stream_get_contents($fh));
+            // Items an earlier reader recorded as done.
+            $done = $spool->doneOf($name);
+            $frames = Spool::skipItems($frames, $done);
+            $byJob = [];
+            foreach ($frames as [$id, $items]) {
+                $byJob[$id] = isset($byJob[$id]) ? array_merge($byJob[$id], $items) : $items;
+            }
+            // The items of a segment of one job are delivered in its order: progress
+            // can be recorded, so that a reader killed mid-segment leaves only the
+            // batch in flight to be delivered again.
+            $record = null;
+            $progress = null;
+            if (count($byJob) === 1) {
+                $progress = new Progress($spool->dir . '/' . $name . '.done');
+                $record = static function (int $n) use ($progress, $done): void {
+                    $progress->record($done + $n);
+                };
+            }
+            $keep = false;
+            $stopped = false;
+            foreach ($byJob as $id => $items) {
+                $id = (string) $id;
+                $job = ($this->registered)($id);
+                if ($job === null) {
+                    $why = $spool->write($id, $items);
+                    if ($why !== null) {
+                        $keep = true;
+                        self::cannotRespool($why, count($items), $id, $name);
+                    }
+                    continue;
+                }
+                $rest = $stopped ? $items : $this->deliverItems($job, $items, $budget, $delivered, $record);
+                if ($rest !== []) {
+                    $stopped = true;
+                    $why = $spool->write($id, $rest);
+                    if ($why !== null) {
+                        $keep = true;
+                        self::cannotRespool($why, count($rest), $id, $name);
+                    }
+                }
+            }
+            $progress?->close();
+            if ($keep) {
+                $spool->release($fh);
+            } else {
+                $spool->finish($fh, $name, $skipped, $badHeader);
+            }
+            if ($stopped) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Delivers items in batches of the job's size.
+     *
+     * @param list<mixed> $items
+     * @param \Closure(int): void|null $progress called after each batch whose outcome
+     *        is final (delivered, stored or dropped) while items remain, with the
+     *        number of items done so far
+     * @return list<mixed> the items left undelivered because the budget ran out
+     */
+    private function deliverItems(
+        Job $job,
+        array $items,
+        ?Budget $budget,
+        int &$delivered,
+        ?\Closure $progress = null,
+    ): array {
+        $size = $job->batchSize;
+        $n = count($items);
+        for ($off = 0; $off < $n; $off += $size) {
+            $batch = $n <= $size ? $items : array_slice($items, $off, $size);
+            if ($budget !== null && !$budget->mayStart($job)) {
+                return array_slice($items, $off);
+            }
+            $ok = $this->retry->deliver($job, $batch, $budget);
+            if ($ok === null) {
+                return array_slice($items, $off);
+            }
+            if ($ok) {
+                $delivered += count($batch);
+            }
+            if ($progress !== null && $off + $size < $n) {
+                $progress($off + $size);
+            }
+        }
+        return [];
+    }
+
+    /**
+     * Takes the queued items of each job and writes them to a journal.
+     *
+     * @param array<string, Job> $jobs
+     * @return array<string, array{0: list<mixed>, 1: ?Journal}> by job, the items
+     *         taken and their journal (null when it could not be written)
+     */
+    private function journalQueues(array $jobs): array
+    {
+        $out = [];
+        foreach ($jobs as $id => $job) {
+            if ($job->queue !== []) {
+                $items = $job->queue;
+                $job->queue = [];
+                $out[$id] = [$items, $this->journal($job, $items)];
+            }
+        }
+        return $out;
+    }
+
+    /**
+     * Writes items taken from a job's queue to a journal. When that fails they are
+     * delivered from memory all the same, after one warning per reason.
+     *
+     * @param list<mixed> $items
+     */
+    private function journal(Job $job, array $items): ?Journal
+    {
+        $journal = $this->spool->journal($job->identifier, $items);
+        if ($journal instanceof Journal) {
+            return $journal;
+        }
+        // A slot of its own: it must not silence the warning of a later drop.
+        Log::warnOnce('journal:' . self::reason($journal), sprintf(
+            "cannot write to the spool: %s; job '%s' is delivered without its journal",
+            $journal,
+            $job->identifier,
+        ));
+        return null;
+    }
+
+    /**
+     * Delivers journaled items, recording progress in the journal, and removes it
+     * when they are all done. What the budget leaves goes to a regular segment.
+     *
+     * @param list<mixed> $items
+     * @return bool false when the budget stopped delivery
+     */
+    private function deliverJournaled(
+        Job $job,
+        array $items,
+        ?Journal $journal,
+        ?Budget $budget,
+        int &$delivered,
+    ): bool {
+        $progress = $journal === null ? null : static function (int $done) use ($journal): void {
+            $journal->done($done);
+        };
+        $rest = $this->deliverItems($job, $items, $budget, $delivered, $progress);
+        if ($rest !== []) {
+            $this->spoolRest($job, $rest, $journal);
+            return false;
+        }
+        $journal?->remove();
+        return true;
+    }
+
+    /**
+     * Writes journaled items that will not be delivered now to a regular segment,
+     * then removes the journal. If the segment cannot be written the journal stays
+     * on disk, where the items still are, for a later reader.
+     *
+     * @param list<mixed> $items
+     */
+    private function spoolRest(Job $job, array $items, ?Journal $journal): void
+    {
+        if ($journal === null) {
+            $this->spoolItems($job, $items);
+            return;
+        }
+        $why = $this->spool->write($job->identifier, $items);
+        $job->spooled += count($items);
+        if ($why === null) {
+            $journal->remove();
+        } else {
+            $journal->keep();
+        }
+    }
+
+    /** Items of a claimed segment that could not be written again stay in it. */
+    private static function cannotRespool(string $why, int $n, string $identifier, string $segment): void
+    {
+        Log::warnOnce(
+            'respool:' . self::reason($why),
+            sprintf("cannot write to the spool: %s; %d items for job '%s' left in %s", $why, $n, $identifier, $segment),
+        );
+    }
+
+    /**
+     * A storage failure's reason as the key of a warning given once: without the
+     * byte counts of PHP's messages (`Write of 70 bytes failed with errno=28 ...`),
+     * which change with every write.
+     */
+    private static function reason(string $why): string
+    {
+        return preg_replace('/\b\d+ bytes\b/', 'N bytes', $why) ?? $why;
+    }
+}

@@ -1,0 +1,135 @@
+<?php
+
+declare(strict_types=1);
+
+namespace AsyncBatch\Internal;
+
+use AsyncBatch\HttpSink;
+use AsyncBatch\HttpSinkException;
+
+/**
+ * One batch to its job's callable: the call, the retries (up to maxRetries, after
+ * the Backoff's delay, or the server's Retry-After when longer), and the failure
+ * store once the last attempt has failed. A failure is a `false` return or a throw
+ * ("Delivery (shutdown runner)" in docs/internals.md).
+ */
+final class Retry
+{
+    /** @var (callable(): float)|null */
+    private $jitter;
+
+    /**
+     * @param FailureStore $failures where a batch goes after its last attempt
+     * @param (callable(): float)|null $jitter the Backoff's jitter source (null: mt_rand())
+     */
+    public function __construct(public readonly FailureStore $failures, ?callable $jitter = null)
+    {
+        $this->jitter = $jitter;
+    }
+
+    /**
+     * Delivers one batch: calls, retries with backoff, and the failure store at the end.
+     *
+     * @param list<mixed> $batch
+     * @return bool|null true delivered, false stored as failed (or dropped), null
+     *                   stopped by the budget before a retry
+     */
+    public function deliver(Job $job, array $batch, ?Budget $budget): ?bool
+    {
+        $n = count($batch);
+        $firstAt = null;
+        $backoff = null;
+        for ($attempt = 1; ; $attempt++) {
+            $firstAt ??= microtime(true);
+            $error = $this->once($job, $batch, $http);
+            if ($error === null) {
+                $job->delivered += $n;
+                $job->batches++;
+                return true;
+            }
+            $failedAt = microtime(true);
+            // An HTTP status that says the request itself is wrong: retrying cannot help.
+            $permanent = $http !== null && !$http->isRetryable();
+            if ($permanent || $attempt > $job->maxRetries) {
+                $this->store($job, $batch, $attempt, $error, $firstAt, $failedAt);
+                return false;
+            }
+            $backoff ??= new Backoff($job->retryDelay, $this->jitter);
+            // The server's Retry-After is a floor under the backoff.
+            $delay = max($backoff->delay($attempt), $http?->getRetryAfter() ?? 0.0);
+            if ($budget !== null && !$budget->mayWait($delay)) {
+                return null;
+            }
+            // Retries are counted in stats(), not logged: an outage would log every attempt.
+            if ($delay > 0) {
+                usleep((int) round($delay * 1e6));
+            }
+            $job->retries++;
+            if ($job->func instanceof HttpSink) {
+                $job->http->retries++;
+            }
+        }
+    }
+
+    /**
+     * Calls the job's callable once. An HttpSinkException's message is the error as
+     * it is (`HTTP 503 ...`); other exceptions are prefixed with their class.
+     *
+     * @param list<mixed> $batch
+     * @param HttpSinkException|null $http set to the exception when the call threw one
+     * @return string|null why the call failed, or null on success
+     */
+    public function once(Job $job, array $batch, ?HttpSinkException &$http = null): ?string
+    {
+        $job->lastFlushAt = microtime(true);
+        $http = null;
+        $t = hrtime(true);
+        HttpPost::$stats = $job->func instanceof HttpSink ? $job->http : null;
+        try {
+            $error = ($job->func)($batch) === false ? 'callable returned false' : null;
+        } catch (HttpSinkException $e) {
+            $http = $e;
+            $error = $e->getMessage();
+        } catch (\Throwable $e) {
+            $error = get_class($e) . ': ' . $e->getMessage();
+        } finally {
+            HttpPost::$stats = null;
+        }
+        $job->measured((hrtime(true) - $t) / 1e9);
+        if ($error !== null) {
+            $job->lastError = $error;
+        }
+        return $error;
+    }
+
+    /**
+     * A batch that failed its last attempt: to the failure store, logged in one
+     * line; when the store refuses it, dropped, counted and logged.
+     *
+     * @param list<mixed> $batch
+     */
+    private function store(Job $job, array $batch, int $attempts, string $error, float $firstAt, float $failedAt): void
+    {
+        $n = count($batch);
+        $job->failedBatches++;
+        [$path, $why] = $this->failures->store($job->identifier, $batch, $attempts, $error, $firstAt, $failedAt);
+        if ($path === null) {
+            $job->dropped += $n;
+            $job->lastError = $why;
+            error_log($why);
+            return;
+        }
+        $job->persisted += $n;
+        if ($job->func instanceof HttpSink) {
+            $job->http->failures++;
+        }
+        Log::line(sprintf(
+            "job '%s': a batch of %s failed %d times (%s); stored in %s",
+            $job->identifier,
+            Log::items($n),
+            $attempts,
+            $error,
+            $path,
+        ));
+    }
+}

@@ -54,7 +54,8 @@ fn resources(settings: &Settings, create_queue: bool) -> Result<(Spool, Option<Q
 /// as its decimal form), for core to check.
 fn option_text(v: &Zval) -> Option<String> {
     let v = v.dereference();
-    v.string().or_else(|| v.long().map(|n| n.to_string())).or_else(|| v.double().map(|f| f.to_string()))
+    let text = v.zend_str().map(|s| String::from_utf8_lossy(php::str_bytes(s)).into_owned());
+    text.or_else(|| v.long().map(|n| n.to_string())).or_else(|| v.double().map(|f| f.to_string()))
 }
 
 /// The daemon's options and the bootstrap file, from `supervise()`'s array.

@@ -273,14 +273,16 @@ fn files_with(dir: &Path, prefix: &str, suffix: &str) -> Vec<PathBuf> {
     found
 }
 
-/// Waits until the daemon's status satisfies `check`; returns the last status.
+/// Waits until the daemon's status satisfies `check`; returns it, or `None`
+/// when `timeout` passed first.
+#[must_use = "assert that the status came"]
 fn wait_status(sandbox: &Sandbox, timeout: Duration, check: impl Fn(&Json) -> bool) -> Option<Json> {
     let mut last = None;
-    wait_until(timeout, Duration::from_millis(50), || {
+    let came = wait_until(timeout, Duration::from_millis(50), || {
         last = read_status(&sandbox.spool_dir());
         last.as_ref().is_some_and(&check)
     });
-    last.filter(check)
+    last.filter(|_| came)
 }
 
 fn status_delivered(status: &Json, job: &str) -> i64 {
@@ -886,9 +888,15 @@ fn queues_and_files_the_runner_and_the_daemon_create_are_private() {
     send_message(key, 1, b"foreign").unwrap();
     producer(&sandbox.daemon_ini(), "stray", 2, 10).strings().run();
     wait_delivered(&out, &expected_items(1, 3000), Duration::from_secs(15), &sandbox, Some(&d));
-    wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+    let kept = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
         !files_with(&sandbox.spool_dir(), "foreign.", ".msg").is_empty()
     });
+    assert!(
+        kept,
+        "the foreign message is kept aside as foreign.*.msg within 5 s: {:?}\n{}",
+        spool_listing(&sandbox),
+        diagnostics(&sandbox, Some(&d))
+    );
     for dir in [sandbox.spool_dir(), sandbox.failure_dir()] {
         let mode = fs::metadata(&dir).map(|m| m.permissions().mode() & 0o777).unwrap_or(0o700);
         assert_eq!(mode, 0o700, "{}", dir.display());
@@ -1028,7 +1036,9 @@ fn sigterm_lets_the_batches_in_hand_finish_and_exits_within_the_stop_timeout() {
         .env("AB_E2E_BATCH", 100)
         .env("AB_E2E_SLEEP_MS", 300);
     let mut d = slow.start();
-    wait_until(Duration::from_secs(10), Duration::from_millis(10), || !read_batches(&out).is_empty());
+    let delivering =
+        wait_until(Duration::from_secs(10), Duration::from_millis(10), || !read_batches(&out).is_empty());
+    assert!(delivering, "a first batch is delivered within 10 s\n{}", diagnostics(&sandbox, Some(&d)));
     thread::sleep(Duration::from_millis(150)); // mid-batch
     let (exit, took) = d.terminate(Duration::from_secs(6));
     let delivered_before = tally(&read_batches(&out), &[]).deliveries;
@@ -1186,7 +1196,12 @@ fn status_shows_the_running_daemon_and_says_when_it_is_gone() {
     let mut daemon = daemon(&sandbox, &out).workers(2).start();
     producer(&sandbox.daemon_ini(), "e2e", 1, 1000).run();
     wait_delivered(&out, &expected_items(1, 1000), Duration::from_secs(15), &sandbox, Some(&daemon));
-    wait_status(&sandbox, Duration::from_secs(5), |s| status_delivered(s, "e2e") == 1000);
+    let counted = wait_status(&sandbox, Duration::from_secs(5), |s| status_delivered(s, "e2e") == 1000);
+    assert!(
+        counted.is_some(),
+        "the status counts 1000 delivered within 5 s\n{}",
+        diagnostics(&sandbox, Some(&daemon))
+    );
 
     let run = |args: &[&str]| {
         run_with_timeout(&mut asyncbatch_cli(&sandbox.daemon_ini(), args), None, Duration::from_secs(10))

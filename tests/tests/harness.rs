@@ -34,9 +34,13 @@ fn concurrent_requests_are_served_by_both_workers() {
         handles.into_iter().map(|h| h.join().unwrap().body_str().parse().unwrap()).collect()
     });
     assert_ne!(pids[0], pids[1], "two concurrent requests went to two workers");
-    assert!(wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
-        fs::read_to_string(&out).unwrap_or_default().lines().count() == 2
-    }));
+    assert!(
+        wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
+            fs::read_to_string(&out).unwrap_or_default().lines().count() == 2
+        }),
+        "both workers finish their work after the response within 5 s: {:?}",
+        fs::read_to_string(&out).unwrap_or_default()
+    );
 }
 
 #[test]

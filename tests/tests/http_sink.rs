@@ -665,7 +665,8 @@ fn extension_the_daemon_delivers_http_sink_jobs() {
         status.at(&["jobs", "e2e"])
     );
     assert!(requests.iter().all(|r| r.header("Content-Type") == Some("application/x-ndjson")));
-    daemon.terminate(Duration::from_secs(15));
+    let (exit, took) = daemon.terminate(Duration::from_secs(15));
+    assert!(exit.is_some(), "the daemon exits on SIGTERM: still running after {}", Millis(took));
 }
 
 fn read(path: &PathBuf) -> String {

@@ -1114,18 +1114,35 @@ fn sigterm_with_a_hung_callable_kills_it_at_the_stop_timeout_and_loses_nothing()
     let sandbox = Sandbox::new();
     let out = sandbox.join("batches.log");
     producer(&sandbox.daemon_ini(), "e2e", 1, 300).strings().run();
+    let stop_timeout = Duration::from_secs(1);
     let mut hung = daemon(&sandbox, &out)
         .workers(1)
-        .stop_timeout(1.0)
+        .stop_timeout(stop_timeout.as_secs_f64())
         .env("AB_E2E_BATCH", 100)
         .env("AB_E2E_SLEEP_MS", 60_000)
         .start();
-    thread::sleep(Duration::from_millis(800)); // the worker is in the callable
-    let (exit, took) = hung.terminate(Duration::from_secs(5));
-    eprintln!("SIGTERM with a hung callable, --stop-timeout 1: exited in {} ({exit:?})", Millis(took));
+    // The callable writes a line to {out}.started as it starts its 60 s batch.
+    let started = sandbox.join("batches.log.started");
+    let in_callable = wait_until(Duration::from_secs(15), Duration::from_millis(10), || {
+        fs::read_to_string(&started).is_ok_and(|s| !s.is_empty())
+    });
     assert!(
-        exit.is_some() && took <= Duration::from_millis(2000),
-        "exits within the stop timeout (+1 s): {exit:?} after {took:?}\n{}",
+        in_callable,
+        "the worker starts the hung batch (a line in {}) within 15 s\n{}",
+        started.display(),
+        diagnostics(&sandbox, Some(&hung))
+    );
+    let (exit, took) = hung.terminate(Duration::from_secs(15));
+    eprintln!("SIGTERM with a hung callable, --stop-timeout 1: exited in {} ({exit:?})", Millis(took));
+    // The callable would take 60 s: an exit a few seconds after the stop timeout
+    // shows it was killed there, on a loaded machine too.
+    let limit = stop_timeout + Duration::from_secs(3);
+    assert!(
+        exit.is_some() && took >= stop_timeout && took <= limit,
+        "exits at the stop timeout ({}, at most {}): {exit:?} after {}\n{}",
+        Millis(stop_timeout),
+        Millis(limit),
+        Millis(took),
         diagnostics(&sandbox, Some(&hung))
     );
     assert_no_survivors(&mut hung, Duration::from_secs(2));

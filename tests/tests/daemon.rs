@@ -15,10 +15,10 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use asyncbatch_e2e::{
-    asyncbatch_cli, create_queue, delivery_counts, fixture, percentile, pid_alive, queue_stat, read_batches,
-    read_status, remove_queue, run_with_timeout, send_message, set_queue_owner, wait_until,
-    write_mixed_segment, write_segment, Background, Batch, Daemon, DaemonBuilder, FpmPool, Json, Millis,
-    Output, Php, PhpCommand, Sandbox,
+    asyncbatch_cli, create_queue, delivery_counts, fixture, not_run, percentile, pid_alive, queue_stat,
+    read_batches, read_status, remove_queue, require_root, run_with_timeout, send_message, set_queue_owner,
+    wait_until, write_mixed_segment, write_segment, Background, Batch, Daemon, DaemonBuilder, FpmPool, Json,
+    Millis, Output, Php, PhpCommand, Sandbox, Tmpfs,
 };
 
 /// Producers of the load tests, and items each submits.
@@ -764,8 +764,7 @@ fn a_segment_of_several_jobs_is_split_known_jobs_delivered_unknown_kept() {
 
 #[test]
 fn a_queue_owned_by_another_user_is_refused_by_producers_and_the_daemon() {
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: giving a queue to another user needs root");
+    if !require_root("giving a queue to another user") {
         return;
     }
     let sandbox = Sandbox::new();
@@ -948,28 +947,6 @@ fn items_submitted_before_pcntl_fork_are_delivered_once() {
     assert_eq!(t.duplicates, 0, "the child drops what it inherited: {} batches", batches.len());
 }
 
-/// A tmpfs of `size` mounted at `path` (root only), unmounted on drop.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(path: &Path, size: &str) -> Option<Tmpfs> {
-        fs::create_dir_all(path).ok()?;
-        let ok = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
-            .arg(path)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        ok.then(|| Tmpfs(path.to_path_buf()))
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
 fn assert_spool_refusal(report: &ProducerReport, submitted: i64, what: &str) {
     let warnings: Vec<&str> =
         report.stderr.lines().filter(|l| l.contains("asyncbatch: cannot write to the spool: ")).collect();
@@ -1010,8 +987,8 @@ fn a_full_or_refused_spool_warns_once_counts_drops_and_the_script_goes_on() {
 
     // A full disk: a 64 KiB tmpfs, 2000 records of ~150 bytes.
     match Tmpfs::mount(&sandbox.join("small"), "64k") {
-        Some(tmpfs) => {
-            let report = producer(&spool_only(&tmpfs.0.join("spool")), "e2e", 1, 2000).run();
+        Ok(tmpfs) => {
+            let report = producer(&spool_only(&tmpfs.path().join("spool")), "e2e", 1, 2000).run();
             assert_spool_refusal(&report, 2000, "full disk");
             eprintln!(
                 "full disk: {} items spooled, {} dropped, warning: {}",
@@ -1020,7 +997,7 @@ fn a_full_or_refused_spool_warns_once_counts_drops_and_the_script_goes_on() {
                 report.stderr.trim()
             );
         }
-        None => eprintln!("full disk: skipped, cannot mount a tmpfs here"),
+        Err(why) => not_run(&format!("its full-disk half: cannot mount a tmpfs here ({why})")),
     }
 }
 

@@ -1,10 +1,11 @@
 //! A full disk under php-fpm, for the shutdown runner and the HttpSink, on both
 //! sides: the spool and the failure store live on a small tmpfs
-//! ([`Tmpfs`], root only: the tests say so and pass when it cannot be mounted),
-//! which is filled. Requests whose items must be written there go on: their
-//! responses are 200 and fast, the items that could not be stored are counted in
-//! stats `dropped` with a warning in PHP's error log; once space is freed, service
-//! is normal again (items spooled and delivered, nothing more dropped).
+//! ([`Tmpfs`], root only: when it cannot be mounted the tests print `NOT RUN` and
+//! pass, or fail under `AB_REQUIRE_ROOT=1`), which is filled. Requests whose items
+//! must be written there go on: their responses are 200 and fast, the items that
+//! could not be stored are counted in stats `dropped` with a warning in PHP's error
+//! log; once space is freed, service is normal again (items spooled and delivered,
+//! nothing more dropped).
 //!
 //! The page is `tests/php/disk_page.php`; it appends the job's stats() to a file
 //! after each request (from a destructor, so after asyncbatch's delivery). The
@@ -22,8 +23,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use asyncbatch_e2e::{
-    delivery_counts, fixture, read_batches, wait_until, FcgiResponse, FpmBuilder, FpmPool, HttpServer, Json,
-    Millis, Php, Reply, Request, Sandbox, Tmpfs,
+    delivery_counts, fixture, not_run, read_batches, wait_until, FcgiResponse, FpmBuilder, FpmPool,
+    HttpServer, Json, Millis, Php, Reply, Request, Sandbox, Tmpfs,
 };
 
 /// A response leaves before any delivery work: well under one slow batch.
@@ -55,9 +56,7 @@ impl Disk {
         let tmpfs = match Tmpfs::mount(&sandbox.join("small"), size) {
             Ok(t) => t,
             Err(why) => {
-                eprintln!(
-                    "[{side}] SKIPPED: cannot mount a tmpfs here ({why}); run as root to test a full disk"
-                );
+                not_run(&format!("cannot mount a tmpfs here ({why}); run as root to test a full disk"));
                 return None;
             }
         };

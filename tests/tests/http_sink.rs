@@ -12,8 +12,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use asyncbatch_e2e::{
-    fixture, percentile, read_status, repo_root, wait_until, Daemon, FcgiResponse, FpmBuilder, FpmPool,
-    HttpServer, Json, Millis, Output, Php, PhpCommand, Reply, Request, Sandbox,
+    fixture, not_run, percentile, read_status, repo_root, wait_until, Daemon, FcgiResponse, FpmBuilder,
+    FpmPool, HttpServer, Json, Millis, Output, Php, PhpCommand, Reply, Request, Sandbox,
 };
 
 /// The longest wait for items to arrive at the server.
@@ -583,7 +583,9 @@ fn batches_reuse_one_connection(side: Php) {
     if side == Php::Polyfill {
         let curl = Php::Polyfill.cli().code("echo extension_loaded('curl') ? 'yes' : 'no';").run();
         if curl.stdout_str() != "yes" {
-            eprintln!("[polyfill] skipped: without curl the polyfill opens a connection per request");
+            not_run(
+                "the curl extension is not loaded: without it the polyfill opens a connection per request",
+            );
             return;
         }
     }

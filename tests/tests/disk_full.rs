@@ -27,8 +27,11 @@ use asyncbatch_e2e::{
     HttpServer, Json, Millis, Php, Reply, Request, Sandbox, Tmpfs,
 };
 
-/// A response leaves before any delivery work: well under one slow batch.
-const RESPONSE_LIMIT: Duration = Duration::from_millis(250);
+/// A response leaves before any delivery work: in half the time of one batch of
+/// the shutdown runner's callable ([`CALLABLE_MS`]); on time it takes a few ms.
+const RESPONSE_LIMIT: Duration = Duration::from_millis(CALLABLE_MS / 2);
+/// The work of the shutdown runner's callable per batch.
+const CALLABLE_MS: u64 = 1000;
 /// The longest wait for what a request does after its response.
 const AFTER_RESPONSE_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -160,7 +163,7 @@ fn delivered(out: &Path) -> BTreeMap<String, usize> {
 
 // ---------------------------------------------------------------------------
 
-/// The shutdown runner with a budget of 50 ms and a callable taking 100 ms per
+/// The shutdown runner with a budget of 50 ms and a callable taking a second per
 /// batch of 2: each request of 6 items delivers one batch and must spool 4.
 fn shutdown_runner_with_a_full_spool_disk_drops_counts_warns_and_recovers(side: Php) {
     let Some(disk) = Disk::new(side, "256k") else { return };
@@ -169,7 +172,7 @@ fn shutdown_runner_with_a_full_spool_disk_drops_counts_warns_and_recovers(side: 
     let page = fixture("disk_page.php");
     let query = |req: &str, extra: &str| {
         format!(
-            "req={req}&k=6&batch=2&sleep_ms=100&out={}&stats={}{extra}",
+            "req={req}&k=6&batch=2&sleep_ms={CALLABLE_MS}&out={}&stats={}{extra}",
             url_encode(&out.display().to_string()),
             url_encode(&disk.stats_file().display().to_string())
         )

@@ -331,14 +331,24 @@ fn a_stalled_server_does_not_delay_php_fpm_responses() {
         requests.len(),
     );
     assert!(held >= 1, "no POST reached the stalled server:\n{}", describe(&requests));
-    // A few ms each: cgi-fcgi's own start-up dominates. Never anything like the
-    // sink's 1 s timeout.
-    let limit = percentile(&h, 50.0) * 3 + Duration::from_millis(50);
+    // A few ms each: cgi-fcgi's own start-up dominates. The median is as with a
+    // healthy server (it does not move when another process takes a CPU now and
+    // then, a p99 of 60 requests does); no response comes near the sink's 1 s
+    // timeout, which a response waiting for the sender would take.
+    let typical = percentile(&h, 50.0) * 3 + Duration::from_millis(50);
     assert!(
-        percentile(&s, 99.0) < limit,
-        "responses slowed down while the server stalled: p99 {} (limit {})",
+        percentile(&s, 50.0) < typical,
+        "responses slowed down while the server stalled: p50 {} (limit {}: 3 x p50 with a healthy server + 50 ms)",
+        Millis(percentile(&s, 50.0)),
+        Millis(typical)
+    );
+    let timeout = Duration::from_secs(1);
+    assert!(
+        percentile(&s, 99.0) < timeout / 2,
+        "a response waited for the stalled sender: p99 {}, max {} (the sink's timeout: {})",
         Millis(percentile(&s, 99.0)),
-        Millis(limit)
+        Millis(percentile(&s, 100.0)),
+        Millis(timeout)
     );
     pool.assert_no_worker_died();
 }

@@ -6,6 +6,7 @@ asyncbatch.failure_dir={PWD}/046.failed
 error_log={PWD}/046.log
 --FILE--
 <?php
+require __DIR__ . '/_time.inc';
 $r = new AsyncBatchRunner();
 $calls = [];
 $r->registerAsyncJob('t', function () use (&$calls) {
@@ -18,8 +19,8 @@ echo count($calls), " calls\n";
 $first = $calls[1] - $calls[0];
 $second = $calls[2] - $calls[1];
 // Lower bounds exact; upper bounds with room for a loaded machine.
-echo 'first wait at least 0.075 s: ', $first >= 0.075 && $first < 1 ? 'yes' : "no ($first)", "\n";
-echo 'second wait at least 0.15 s: ', $second >= 0.15 && $second < 2 ? 'yes' : "no ($second)", "\n";
+echo 'first wait at least 0.075 s: ', $first >= 0.075 && ab_under($first, 1, 'first wait') ? 'yes' : "no ($first)", "\n";
+echo 'second wait at least 0.15 s: ', $second >= 0.15 && ab_under($second, 2, 'second wait') ? 'yes' : "no ($second)", "\n";
 echo 'retries: ', $r->stats()['t']['retries'], "\n";
 ?>
 --CLEAN--

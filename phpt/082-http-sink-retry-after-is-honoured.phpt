@@ -8,6 +8,7 @@ error_log={PWD}/082.log
 <?php
 require __DIR__ . '/_child.inc';
 require __DIR__ . '/_http.inc';
+require __DIR__ . '/_time.inc';
 $server = new AbHttpServer(__DIR__ . '/082.http');
 $r = new AsyncBatchRunner();
 $r->registerAsyncJob('t', new AsyncBatch\HttpSink($server->url, ['maxRetries' => 3, 'retryDelay' => 0.001]));
@@ -30,8 +31,8 @@ foreach ($cases as $what => $response) {
     echo "$what: flush $flushed, ", $second['status'], ' after ', $first['status'], ', ';
     // Lower bounds exact; upper bounds with room for a loaded machine.
     echo match ($what) {
-        'seconds', 'HTTP date' => $wait >= 1.0 && $wait < 4 ? 'waited at least 1 s' : "waited $wait s",
-        'none' => $wait < 0.5 ? 'the backoff only' : "waited $wait s",
+        'seconds', 'HTTP date' => $wait >= 1.0 && ab_under($wait, 4, "wait, $what") ? 'waited at least 1 s' : "waited $wait s",
+        'none' => ab_under($wait, 0.5, 'wait, none') ? 'the backoff only' : "waited $wait s",
     }, "\n";
 }
 echo 'retries: ', $r->stats()['t']['retries'], "\n";

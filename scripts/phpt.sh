@@ -4,7 +4,16 @@
 #   scripts/phpt.sh ext|polyfill [run-tests.php args...]
 #
 # With -m, each test runs under valgrind (memcheck, USE_ZEND_ALLOC=0): any invalid
-# read or write, use of uninitialised memory or leak fails it.
+# read or write, use of uninitialised memory or leak fails it. AB_VALGRIND=1 tells
+# the tests (phpt/_time.inc): their wall-clock limits are not checked there, only
+# printed. The tests' HTTP server (php -S, without the extension) runs outside
+# valgrind: it is not the code under test.
+#
+# After the suite: what the tests' time limits measured, the tests skipped (and
+# why), and those that failed once and passed only when run-tests.php ran them
+# again (it does that for tests using microtime() or sleep()): a flaky test.
+# With AB_REQUIRE_ROOT=1 (CI, as root) a test skipped for a missing prerequisite
+# (root, an installed package) fails the suite.
 #
 # The tests are copied to a fresh temporary directory first, so the {PWD} dirs the
 # tests create for one side never meet those of the other. Exits non-zero when a
@@ -55,6 +64,7 @@ trap 'rm -rf "$WORK"' EXIT
 cp -R "$ROOT/phpt" "$WORK/phpt"
 
 export ASYNCBATCH_ROOT=$ROOT
+export AB_TIMINGS=$WORK/timings.txt
 export NO_INTERACTION=1
 export TEST_PHP_EXECUTABLE=$PHP
 unset TEST_PHP_ARGS ASYNCBATCH_RUNNER
@@ -73,6 +83,22 @@ for a in "$@"; do
 done
 [ ${#TESTS[@]} -gt 0 ] || TESTS=(phpt)
 
+# -m (memcheck) or -M TOOL: run-tests.php runs each test under valgrind.
+unset AB_VALGRIND
+for a in "${ARGS[@]}"; do
+    case "$a" in
+        -m|-M) export AB_VALGRIND=1 ;;
+    esac
+done
+if [ -n "${AB_VALGRIND:-}" ]; then
+    export VALGRIND_OPTS="${VALGRIND_OPTS:+$VALGRIND_OPTS }--trace-children-skip-by-arg=*_http_router.php*"
+fi
+
+if [ "${AB_REQUIRE_ROOT:-}" = 1 ] && [ "$(id -u)" -ne 0 ]; then
+    echo "phpt.sh: AB_REQUIRE_ROOT=1 but not running as root: the tests that need root would be skipped" >&2
+    exit 1
+fi
+
 echo "phpt: $SIDE, $(ls "$WORK"/phpt/*.phpt | wc -l) tests, in $WORK"
 set +e
 (cd "$WORK" && "$PHP" "$RUN_TESTS" -p "$PHP" -q --show-diff \
@@ -87,6 +113,35 @@ for mem in "$WORK"/phpt/*.mem; do
     echo "--- valgrind: ${mem##*/}"
     cat "$mem"
 done
+
+# run-tests.php colours its result lines and writes progress lines ending in a
+# carriage return; the summaries below read the lines without either.
+PLAIN=$(sed -E 's/\x1b\[[0-9;]*m//g; s/.*\r//' "$WORK/output.txt")
+
+if [ -s "$AB_TIMINGS" ]; then
+    echo "--- time limits: what the tests measured${AB_VALGRIND:+ (under valgrind: not checked)}"
+    sort "$AB_TIMINGS"
+fi
+
+SKIPPED=$(grep -E '^SKIP ' <<<"$PLAIN" | sed -E 's/^SKIP .*\[(phpt\/[^]]*)\] reason: /\1: /' || true)
+if [ -n "$SKIPPED" ]; then
+    echo "--- skipped ($(wc -l <<<"$SKIPPED")), and why"
+    echo "$SKIPPED"
+fi
+
+RETRIED=$(grep -E 'passed on retry attempt' <<<"$PLAIN" | sed -E 's/.*\[(phpt\/[^]]*)\].*/\1/' | sort -u || true)
+if [ -n "$RETRIED" ]; then
+    echo "--- FLAKY: failed once, passed when run again ($(wc -l <<<"$RETRIED")):"
+    echo "$RETRIED"
+fi
+
+# Skips for what the machine lacks, not for what one side does not have.
+MISSING=$(grep -Ei 'needs root|not installed|not available|not loaded|is not built|needs posix' <<<"$SKIPPED" || true)
+if [ "${AB_REQUIRE_ROOT:-}" = 1 ] && [ -n "$MISSING" ]; then
+    echo "phpt: $SIDE: FAILED: AB_REQUIRE_ROOT=1 and tests were skipped for want of a prerequisite:" >&2
+    echo "$MISSING" >&2
+    exit 1
+fi
 
 # run-tests.php exits 1 on failures; also catch failures and borked tests in its summary.
 if [ $STATUS -ne 0 ] || grep -Eq '^Tests (failed|borked|leaked) *: *[1-9]' "$WORK/output.txt" \

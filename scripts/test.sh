@@ -52,21 +52,35 @@ print_summary() {
     printf '%s\n' "${SUMMARY[@]}"
 }
 
-# Adds the passed/failed counts of cargo's "test result:" lines in LAST_LOG.
+# Adds the passed/failed counts of cargo's "test result:" lines in LAST_LOG, and
+# says how many of them returned without running (tests/src/skip.rs: not root,
+# no tmpfs...; with AB_REQUIRE_ROOT=1 those fail instead).
 count_cargo_tests() {
-    local passed
+    local passed not_run
     passed=$(grep -E '^test result: ' "$LAST_LOG" | sed -E 's/.* ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
-    PASSED=$((PASSED + passed))
+    not_run=$(grep -c '^NOT RUN: ' "$LAST_LOG" || true)
+    PASSED=$((PASSED + passed - not_run))
     SUMMARY[-1]+=" - $passed tests"
+    if [[ $not_run -gt 0 ]]; then
+        SUMMARY[-1]+=", of which $not_run NOT RUN:"
+        while IFS= read -r line; do
+            SUMMARY+=("            ${line#NOT RUN: }")
+        done < <(grep '^NOT RUN: ' "$LAST_LOG" | sed -E 's/ \(this test passed without testing anything\)$//')
+    fi
 }
 
-# Adds the count of run-tests.php's "Tests passed" line in LAST_LOG, if any.
+# Adds the count of run-tests.php's "Tests passed" line in LAST_LOG, if any, and
+# names the tests that passed only when run again (scripts/phpt.sh: FLAKY).
 count_phpt_tests() {
-    local passed
+    local passed flaky
     passed=$(grep -E '^Tests passed *:' "$LAST_LOG" | tail -1 | sed -E 's/^Tests passed *: *([0-9]+).*/\1/')
     if [[ -n "$passed" ]]; then
         PASSED=$((PASSED + passed))
         SUMMARY[-1]+=" - $passed tests"
+    fi
+    flaky=$(awk '/^--- FLAKY: / { f = 1; next } f && /^phpt\// { print; next } { f = 0 }' "$LAST_LOG")
+    if [[ -n "$flaky" ]]; then
+        SUMMARY[-1]+=", FLAKY (passed on a second run): $(echo $flaky)"
     fi
 }
 

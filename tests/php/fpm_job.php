@@ -6,7 +6,8 @@
 // (maxRetries), job (identifier, default e2e), mode:
 //   deliver  the callable works sleep_ms, then appends one line per batch to out:
 //            "batch pid=4242 at=1763900000.123456 n=4 items=r1-0,r1-1,r1-2,r1-3"
-//   throw    the callable throws: the batch ends in the failure store
+//   throw    the callable works sleep_ms, then throws: the batch ends in the
+//            failure store
 //   late     like deliver, and one more item "{req}-late" is submitted from a
 //            destructor, which PHP runs after the shutdown functions, that is
 //            after asyncbatch's delivery at the end of the request
@@ -42,13 +43,13 @@ $runner = new AsyncBatchRunner();
 $runner->registerAsyncJob(
     $job,
     static function (array $items) use ($out, $sleepMs, $mode, $hangOn): bool {
-        if ($mode === 'throw') {
-            throw new RuntimeException('e2e: the sink refused the batch');
-        }
         if ($hangOn !== null && in_array($hangOn, $items, true)) {
             sleep(60);
         }
         usleep($sleepMs * 1000);
+        if ($mode === 'throw') {
+            throw new RuntimeException('e2e: the sink refused the batch');
+        }
         $line = sprintf(
             "batch pid=%d at=%.6f n=%d items=%s\n",
             getmypid(),

@@ -199,10 +199,15 @@ impl Daemon {
         self.exit
     }
 
-    /// Waits up to `timeout` for the master to exit.
+    /// Waits up to `timeout` for the master to exit; `None` when it still runs.
+    #[must_use = "assert that it exited"]
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        wait_until(timeout, Duration::from_millis(10), || self.try_exit().is_some());
-        self.try_exit()
+        let exited = wait_until(timeout, Duration::from_millis(10), || self.try_exit().is_some());
+        if exited {
+            self.exit
+        } else {
+            None
+        }
     }
 
     /// Waits until the status names this master, is fresh and lists all its
@@ -282,6 +287,7 @@ impl Daemon {
 
     /// SIGTERM, then waits up to `timeout` for the master to exit; returns its
     /// exit status (None: still running) and how long it took.
+    #[must_use = "assert that it exited"]
     pub fn terminate(&mut self, timeout: Duration) -> (Option<ExitStatus>, Duration) {
         let start = Instant::now();
         self.signal(libc::SIGTERM);
@@ -442,10 +448,15 @@ impl Background {
         self.exit
     }
 
-    /// Waits up to `timeout` for it to exit.
+    /// Waits up to `timeout` for it to exit; `None` when it still runs.
+    #[must_use = "assert that it exited"]
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        wait_until(timeout, Duration::from_millis(5), || self.try_exit().is_some());
-        self.try_exit()
+        let exited = wait_until(timeout, Duration::from_millis(5), || self.try_exit().is_some());
+        if exited {
+            self.exit
+        } else {
+            None
+        }
     }
 
     /// From its start to its exit (as seen by polling), once it has exited.

@@ -42,6 +42,7 @@ mod paths;
 mod php;
 mod process;
 mod sandbox;
+mod skip;
 mod spool;
 mod stats;
 mod sysv;
@@ -62,6 +63,7 @@ pub use paths::{
 pub use php::{Php, PhpCommand};
 pub use process::{run_with_timeout, wait_until, Output};
 pub use sandbox::Sandbox;
+pub use skip::{is_root, not_run, require_root, root_required};
 pub use spool::{
     crc32, queue_message, read_spool, spool_item_counts, write_mixed_segment, write_segment, SpoolFrame,
 };

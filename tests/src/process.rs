@@ -91,7 +91,8 @@ pub fn run_with_timeout(command: &mut Command, stdin: Option<&[u8]>, timeout: Du
 }
 
 /// Calls `condition` every `every` until it returns true or `timeout` has passed.
-/// Returns whether it became true.
+/// Returns whether it became true: assert it, saying what was waited for.
+#[must_use = "a wait that timed out must fail the test: assert the result"]
 pub fn wait_until(timeout: Duration, every: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     loop {

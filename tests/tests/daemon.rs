@@ -15,10 +15,10 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use asyncbatch_e2e::{
-    asyncbatch_cli, create_queue, delivery_counts, fixture, percentile, pid_alive, queue_stat, read_batches,
-    read_status, remove_queue, run_with_timeout, send_message, set_queue_owner, wait_until,
-    write_mixed_segment, write_segment, Background, Batch, Daemon, DaemonBuilder, FpmPool, Json, Millis,
-    Output, Php, PhpCommand, Sandbox,
+    asyncbatch_cli, create_queue, delivery_counts, fixture, not_run, percentile, pid_alive, queue_stat,
+    read_batches, read_status, remove_queue, require_root, run_with_timeout, send_message, set_queue_owner,
+    wait_until, write_mixed_segment, write_segment, Background, Batch, Daemon, DaemonBuilder, FpmPool, Json,
+    Millis, Output, Php, PhpCommand, Sandbox, Tmpfs,
 };
 
 /// Producers of the load tests, and items each submits.
@@ -273,14 +273,16 @@ fn files_with(dir: &Path, prefix: &str, suffix: &str) -> Vec<PathBuf> {
     found
 }
 
-/// Waits until the daemon's status satisfies `check`; returns the last status.
+/// Waits until the daemon's status satisfies `check`; returns it, or `None`
+/// when `timeout` passed first.
+#[must_use = "assert that the status came"]
 fn wait_status(sandbox: &Sandbox, timeout: Duration, check: impl Fn(&Json) -> bool) -> Option<Json> {
     let mut last = None;
-    wait_until(timeout, Duration::from_millis(50), || {
+    let came = wait_until(timeout, Duration::from_millis(50), || {
         last = read_status(&sandbox.spool_dir());
         last.as_ref().is_some_and(&check)
     });
-    last.filter(check)
+    last.filter(|_| came)
 }
 
 fn status_delivered(status: &Json, job: &str) -> i64 {
@@ -762,8 +764,7 @@ fn a_segment_of_several_jobs_is_split_known_jobs_delivered_unknown_kept() {
 
 #[test]
 fn a_queue_owned_by_another_user_is_refused_by_producers_and_the_daemon() {
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: giving a queue to another user needs root");
+    if !require_root("giving a queue to another user") {
         return;
     }
     let sandbox = Sandbox::new();
@@ -886,9 +887,15 @@ fn queues_and_files_the_runner_and_the_daemon_create_are_private() {
     send_message(key, 1, b"foreign").unwrap();
     producer(&sandbox.daemon_ini(), "stray", 2, 10).strings().run();
     wait_delivered(&out, &expected_items(1, 3000), Duration::from_secs(15), &sandbox, Some(&d));
-    wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+    let kept = wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
         !files_with(&sandbox.spool_dir(), "foreign.", ".msg").is_empty()
     });
+    assert!(
+        kept,
+        "the foreign message is kept aside as foreign.*.msg within 5 s: {:?}\n{}",
+        spool_listing(&sandbox),
+        diagnostics(&sandbox, Some(&d))
+    );
     for dir in [sandbox.spool_dir(), sandbox.failure_dir()] {
         let mode = fs::metadata(&dir).map(|m| m.permissions().mode() & 0o777).unwrap_or(0o700);
         assert_eq!(mode, 0o700, "{}", dir.display());
@@ -940,28 +947,6 @@ fn items_submitted_before_pcntl_fork_are_delivered_once() {
     assert_eq!(t.duplicates, 0, "the child drops what it inherited: {} batches", batches.len());
 }
 
-/// A tmpfs of `size` mounted at `path` (root only), unmounted on drop.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(path: &Path, size: &str) -> Option<Tmpfs> {
-        fs::create_dir_all(path).ok()?;
-        let ok = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
-            .arg(path)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        ok.then(|| Tmpfs(path.to_path_buf()))
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
 fn assert_spool_refusal(report: &ProducerReport, submitted: i64, what: &str) {
     let warnings: Vec<&str> =
         report.stderr.lines().filter(|l| l.contains("asyncbatch: cannot write to the spool: ")).collect();
@@ -1002,8 +987,8 @@ fn a_full_or_refused_spool_warns_once_counts_drops_and_the_script_goes_on() {
 
     // A full disk: a 64 KiB tmpfs, 2000 records of ~150 bytes.
     match Tmpfs::mount(&sandbox.join("small"), "64k") {
-        Some(tmpfs) => {
-            let report = producer(&spool_only(&tmpfs.0.join("spool")), "e2e", 1, 2000).run();
+        Ok(tmpfs) => {
+            let report = producer(&spool_only(&tmpfs.path().join("spool")), "e2e", 1, 2000).run();
             assert_spool_refusal(&report, 2000, "full disk");
             eprintln!(
                 "full disk: {} items spooled, {} dropped, warning: {}",
@@ -1012,7 +997,7 @@ fn a_full_or_refused_spool_warns_once_counts_drops_and_the_script_goes_on() {
                 report.stderr.trim()
             );
         }
-        None => eprintln!("full disk: skipped, cannot mount a tmpfs here"),
+        Err(why) => not_run(&format!("its full-disk half: cannot mount a tmpfs here ({why})")),
     }
 }
 
@@ -1028,7 +1013,9 @@ fn sigterm_lets_the_batches_in_hand_finish_and_exits_within_the_stop_timeout() {
         .env("AB_E2E_BATCH", 100)
         .env("AB_E2E_SLEEP_MS", 300);
     let mut d = slow.start();
-    wait_until(Duration::from_secs(10), Duration::from_millis(10), || !read_batches(&out).is_empty());
+    let delivering =
+        wait_until(Duration::from_secs(10), Duration::from_millis(10), || !read_batches(&out).is_empty());
+    assert!(delivering, "a first batch is delivered within 10 s\n{}", diagnostics(&sandbox, Some(&d)));
     thread::sleep(Duration::from_millis(150)); // mid-batch
     let (exit, took) = d.terminate(Duration::from_secs(6));
     let delivered_before = tally(&read_batches(&out), &[]).deliveries;
@@ -1104,18 +1091,35 @@ fn sigterm_with_a_hung_callable_kills_it_at_the_stop_timeout_and_loses_nothing()
     let sandbox = Sandbox::new();
     let out = sandbox.join("batches.log");
     producer(&sandbox.daemon_ini(), "e2e", 1, 300).strings().run();
+    let stop_timeout = Duration::from_secs(1);
     let mut hung = daemon(&sandbox, &out)
         .workers(1)
-        .stop_timeout(1.0)
+        .stop_timeout(stop_timeout.as_secs_f64())
         .env("AB_E2E_BATCH", 100)
         .env("AB_E2E_SLEEP_MS", 60_000)
         .start();
-    thread::sleep(Duration::from_millis(800)); // the worker is in the callable
-    let (exit, took) = hung.terminate(Duration::from_secs(5));
-    eprintln!("SIGTERM with a hung callable, --stop-timeout 1: exited in {} ({exit:?})", Millis(took));
+    // The callable writes a line to {out}.started as it starts its 60 s batch.
+    let started = sandbox.join("batches.log.started");
+    let in_callable = wait_until(Duration::from_secs(15), Duration::from_millis(10), || {
+        fs::read_to_string(&started).is_ok_and(|s| !s.is_empty())
+    });
     assert!(
-        exit.is_some() && took <= Duration::from_millis(2000),
-        "exits within the stop timeout (+1 s): {exit:?} after {took:?}\n{}",
+        in_callable,
+        "the worker starts the hung batch (a line in {}) within 15 s\n{}",
+        started.display(),
+        diagnostics(&sandbox, Some(&hung))
+    );
+    let (exit, took) = hung.terminate(Duration::from_secs(15));
+    eprintln!("SIGTERM with a hung callable, --stop-timeout 1: exited in {} ({exit:?})", Millis(took));
+    // The callable would take 60 s: an exit a few seconds after the stop timeout
+    // shows it was killed there, on a loaded machine too.
+    let limit = stop_timeout + Duration::from_secs(3);
+    assert!(
+        exit.is_some() && took >= stop_timeout && took <= limit,
+        "exits at the stop timeout ({}, at most {}): {exit:?} after {}\n{}",
+        Millis(stop_timeout),
+        Millis(limit),
+        Millis(took),
         diagnostics(&sandbox, Some(&hung))
     );
     assert_no_survivors(&mut hung, Duration::from_secs(2));
@@ -1186,7 +1190,12 @@ fn status_shows_the_running_daemon_and_says_when_it_is_gone() {
     let mut daemon = daemon(&sandbox, &out).workers(2).start();
     producer(&sandbox.daemon_ini(), "e2e", 1, 1000).run();
     wait_delivered(&out, &expected_items(1, 1000), Duration::from_secs(15), &sandbox, Some(&daemon));
-    wait_status(&sandbox, Duration::from_secs(5), |s| status_delivered(s, "e2e") == 1000);
+    let counted = wait_status(&sandbox, Duration::from_secs(5), |s| status_delivered(s, "e2e") == 1000);
+    assert!(
+        counted.is_some(),
+        "the status counts 1000 delivered within 5 s\n{}",
+        diagnostics(&sandbox, Some(&daemon))
+    );
 
     let run = |args: &[&str]| {
         run_with_timeout(&mut asyncbatch_cli(&sandbox.daemon_ini(), args), None, Duration::from_secs(10))

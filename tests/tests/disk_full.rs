@@ -1,10 +1,11 @@
 //! A full disk under php-fpm, for the shutdown runner and the HttpSink, on both
 //! sides: the spool and the failure store live on a small tmpfs
-//! ([`Tmpfs`], root only: the tests say so and pass when it cannot be mounted),
-//! which is filled. Requests whose items must be written there go on: their
-//! responses are 200 and fast, the items that could not be stored are counted in
-//! stats `dropped` with a warning in PHP's error log; once space is freed, service
-//! is normal again (items spooled and delivered, nothing more dropped).
+//! ([`Tmpfs`], root only: when it cannot be mounted the tests print `NOT RUN` and
+//! pass, or fail under `AB_REQUIRE_ROOT=1`), which is filled. Requests whose items
+//! must be written there go on: their responses are 200 and fast, the items that
+//! could not be stored are counted in stats `dropped` with a warning in PHP's error
+//! log; once space is freed, service is normal again (items spooled and delivered,
+//! nothing more dropped).
 //!
 //! The page is `tests/php/disk_page.php`; it appends the job's stats() to a file
 //! after each request (from a destructor, so after asyncbatch's delivery). The
@@ -22,12 +23,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use asyncbatch_e2e::{
-    delivery_counts, fixture, read_batches, wait_until, FcgiResponse, FpmBuilder, FpmPool, HttpServer, Json,
-    Millis, Php, Reply, Request, Sandbox, Tmpfs,
+    delivery_counts, fixture, not_run, read_batches, wait_until, FcgiResponse, FpmBuilder, FpmPool,
+    HttpServer, Json, Millis, Php, Reply, Request, Sandbox, Tmpfs,
 };
 
-/// A response leaves before any delivery work: well under one slow batch.
-const RESPONSE_LIMIT: Duration = Duration::from_millis(250);
+/// A response leaves before any delivery work: in half the time of one batch of
+/// the shutdown runner's callable ([`CALLABLE_MS`]); on time it takes a few ms.
+const RESPONSE_LIMIT: Duration = Duration::from_millis(CALLABLE_MS / 2);
+/// The work of the shutdown runner's callable per batch.
+const CALLABLE_MS: u64 = 1000;
 /// The longest wait for what a request does after its response.
 const AFTER_RESPONSE_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -55,9 +59,7 @@ impl Disk {
         let tmpfs = match Tmpfs::mount(&sandbox.join("small"), size) {
             Ok(t) => t,
             Err(why) => {
-                eprintln!(
-                    "[{side}] SKIPPED: cannot mount a tmpfs here ({why}); run as root to test a full disk"
-                );
+                not_run(&format!("cannot mount a tmpfs here ({why}); run as root to test a full disk"));
                 return None;
             }
         };
@@ -161,7 +163,7 @@ fn delivered(out: &Path) -> BTreeMap<String, usize> {
 
 // ---------------------------------------------------------------------------
 
-/// The shutdown runner with a budget of 50 ms and a callable taking 100 ms per
+/// The shutdown runner with a budget of 50 ms and a callable taking a second per
 /// batch of 2: each request of 6 items delivers one batch and must spool 4.
 fn shutdown_runner_with_a_full_spool_disk_drops_counts_warns_and_recovers(side: Php) {
     let Some(disk) = Disk::new(side, "256k") else { return };
@@ -170,7 +172,7 @@ fn shutdown_runner_with_a_full_spool_disk_drops_counts_warns_and_recovers(side: 
     let page = fixture("disk_page.php");
     let query = |req: &str, extra: &str| {
         format!(
-            "req={req}&k=6&batch=2&sleep_ms=100&out={}&stats={}{extra}",
+            "req={req}&k=6&batch=2&sleep_ms={CALLABLE_MS}&out={}&stats={}{extra}",
             url_encode(&out.display().to_string()),
             url_encode(&disk.stats_file().display().to_string())
         )

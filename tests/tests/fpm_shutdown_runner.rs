@@ -21,8 +21,10 @@ const BATCH_SIZE: usize = 4;
 const ITEMS_PER_REQUEST: usize = 6;
 /// Work the callable does per batch.
 const CALLABLE_MS: u64 = 500;
-/// A response must arrive well before one batch's work could have been done.
-const RESPONSE_LIMIT: Duration = Duration::from_millis(250);
+/// A response must arrive before one batch's work could have been done: a
+/// response held for delivery would take at least [`CALLABLE_MS`]; one on time
+/// takes a few ms, and well under this on a loaded machine.
+const RESPONSE_LIMIT: Duration = Duration::from_millis(CALLABLE_MS);
 /// Requests sent together; never more than the pool's 2 workers, so that no
 /// request waits for a worker still delivering the previous one's batches.
 const WAVES: [usize; 12] = [1, 2, 1, 2, 2, 1, 2, 2, 1, 2, 2, 2];
@@ -264,8 +266,10 @@ fn a_failing_callable_leaves_a_fail_file_and_the_worker_serves_on(side: Php) {
     let out = sandbox.join("batches.log");
     let script = fixture("fpm_job.php");
 
+    // Two attempts of CALLABLE_MS each before the callable gives up: a response
+    // held for them would take twice RESPONSE_LIMIT.
     let start = Instant::now();
-    let bad = pool.get_ok(&script, &job_query(&out, "bad", 3, 0, "&mode=throw&retries=1"));
+    let bad = pool.get_ok(&script, &job_query(&out, "bad", 3, CALLABLE_MS, "&mode=throw&retries=1"));
     let fail_files = || asyncbatch_e2e::Sandbox::files_ending(&sandbox.failure_dir(), ".fail");
     let stored = wait_until(DELIVERY_TIMEOUT, Duration::from_millis(10), || !fail_files().is_empty());
     let stored_after = start.elapsed();

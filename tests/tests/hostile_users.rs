@@ -11,8 +11,10 @@
 //! B's uid and gid.
 //!
 //! Each scenario runs against the extension and against the polyfill where the
-//! polyfill has the behaviour (it has no daemon runner and no SysV queue). Not run as
-//! root, every test is skipped with a message.
+//! polyfill has the behaviour (it has no daemon runner and no SysV queue), each side
+//! a test of its own (`extension::…`, `polyfill::…`). Not run as root, every test
+//! returns at once and prints `NOT RUN` (see [`require_root`]); with
+//! `AB_REQUIRE_ROOT=1` (CI) it fails instead.
 //!
 //! Run with `--nocapture` to see what each scenario saw.
 
@@ -31,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use asyncbatch_e2e::{
     crc32, derived_queue_key, extension_so, fixture, polyfill_autoload, queue_stat, remove_queue, repo_root,
-    run_with_timeout, wait_until, Background, Json, Output, Php, PhpCommand, Sandbox,
+    require_root, run_with_timeout, wait_until, Background, Json, Output, Php, PhpCommand, Sandbox,
 };
 
 const USER_A: &str = "asyncbatch-e2e-a";
@@ -62,10 +64,11 @@ struct World {
 static WORLD: OnceLock<Result<World, String>> = OnceLock::new();
 
 /// The users, created on first use; `None`, after saying so, when not root.
+///
+/// # Panics
+/// When not root under `AB_REQUIRE_ROOT=1`, or when the users cannot be made.
 fn world() -> Option<&'static World> {
-    // SAFETY: geteuid(2) cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: these tests create users and run PHP as them, which needs root");
+    if !require_root("creating users and running PHP as them") {
         return None;
     }
     match WORLD.get_or_init(World::set_up) {
@@ -698,6 +701,15 @@ fn dead_pid() -> u32 {
 // The scenarios
 // ---------------------------------------------------------------------------
 
+asyncbatch_e2e::on_both_sides!(
+    symlinks_planted_at_the_spool_and_failure_directories_are_refused_and_nothing_goes_through_them,
+    directories_of_another_user_or_open_to_others_are_refused,
+    a_default_directory_base_planted_by_another_user_is_refused,
+    symlinks_at_file_names_in_a_private_directory_are_never_followed,
+    a_symlink_among_failed_batches_does_not_stop_retry_failed,
+    files_and_directories_the_shutdown_runner_creates_are_private_to_its_user,
+);
+
 #[test]
 fn php_runs_as_the_unprivileged_user() {
     let Some(s) = Scene::new() else { return };
@@ -719,8 +731,9 @@ fn php_runs_as_the_unprivileged_user() {
     eprintln!("users: {} uid {} gid {}, {} uid {} gid {}", a.name, a.uid, a.gid, b.name, b.uid, b.gid);
 }
 
-#[test]
-fn symlinks_planted_at_the_spool_and_failure_directories_are_refused_and_nothing_goes_through_them() {
+fn symlinks_planted_at_the_spool_and_failure_directories_are_refused_and_nothing_goes_through_them(
+    side: Php,
+) {
     let Some(s) = Scene::new() else { return };
     let (a, b) = (&s.w.a, &s.w.b);
     // B's inbox, writable by all: whatever A wrote through a link, B would read.
@@ -735,77 +748,69 @@ fn symlinks_planted_at_the_spool_and_failure_directories_are_refused_and_nothing
     let failed_refused =
         format!("refusing to use failure directory {}: it is a symbolic link", failed_link.display());
 
-    for side in Php::BOTH {
-        let good_spool = s.a(&format!("{side}-spool"));
-        let good_failed = s.a(&format!("{side}-failed"));
+    let good_spool = s.a(&format!("{side}-spool"));
+    let good_failed = s.a(&format!("{side}-failed"));
 
-        // Items that need no spool are delivered; the refusal is visible.
-        let out = s.a(&format!("{side}-deliver.out"));
-        let ran = s.php(a, side).dirs(&spool_link, &good_failed).producer(&out, "h", 5, "deliver");
+    // Items that need no spool are delivered; the refusal is visible.
+    let out = s.a(&format!("{side}-deliver.out"));
+    let ran = s.php(a, side).dirs(&spool_link, &good_failed).producer(&out, "h", 5, "deliver");
+    assert_eq!(sorted(delivered(&out)), sorted(items("h", 5)), "{side}: delivered anyway\n{}", ran.dump());
+    assert_eq!(ran.stat("delivered"), 5, "{}", ran.dump());
+    assert!(ran.mentions(&spool_refused), "{side}: the caller sees why\n{}", ran.dump());
+
+    // Items that must be spooled are counted dropped, with one warning naming why.
+    let out = s.a(&format!("{side}-spill.out"));
+    let ran = s.php(a, side).dirs(&spool_link, &good_failed).producer(&out, "h", 5, "spill");
+    assert_eq!(ran.stat("dropped"), 5, "{side}: spill\n{}", ran.dump());
+    assert_eq!(ran.stat("spooled"), 0, "{side}: spill\n{}", ran.dump());
+    let warned = ran.warnings(&format!(
+        "asyncbatch: cannot write to the spool: {spool_refused}; 1 items for job 'h' dropped"
+    ));
+    assert_eq!(warned, 1, "{side}: one warning per process and reason\n{}", ran.dump());
+    assert!(delivered(&out).is_empty(), "{side}: spill\n{}", ran.dump());
+
+    if side == Php::Extension {
+        // The daemon runner's hand-off to the spool.
+        let key = QueueKey::new(&s, "spool-link-queue");
+        let out = s.a("daemon-runner.out");
+        let ran = s
+            .php(a, side)
+            .dirs(&spool_link, &good_failed)
+            .daemon_runner(&key, "spool")
+            .producer(&out, "h", 5, "deliver");
+        assert_eq!(ran.stat("dropped"), 5, "daemon runner\n{}", ran.dump());
         assert_eq!(
-            sorted(delivered(&out)),
-            sorted(items("h", 5)),
-            "{side}: delivered anyway\n{}",
+            ran.warnings(&format!("asyncbatch: cannot write to the spool: {spool_refused}")),
+            1,
+            "{}",
             ran.dump()
         );
-        assert_eq!(ran.stat("delivered"), 5, "{}", ran.dump());
-        assert!(ran.mentions(&spool_refused), "{side}: the caller sees why\n{}", ran.dump());
-
-        // Items that must be spooled are counted dropped, with one warning naming why.
-        let out = s.a(&format!("{side}-spill.out"));
-        let ran = s.php(a, side).dirs(&spool_link, &good_failed).producer(&out, "h", 5, "spill");
-        assert_eq!(ran.stat("dropped"), 5, "{side}: spill\n{}", ran.dump());
-        assert_eq!(ran.stat("spooled"), 0, "{side}: spill\n{}", ran.dump());
-        let warned = ran.warnings(&format!(
-            "asyncbatch: cannot write to the spool: {spool_refused}; 1 items for job 'h' dropped"
-        ));
-        assert_eq!(warned, 1, "{side}: one warning per process and reason\n{}", ran.dump());
-        assert!(delivered(&out).is_empty(), "{side}: spill\n{}", ran.dump());
-
-        if side == Php::Extension {
-            // The daemon runner's hand-off to the spool.
-            let key = QueueKey::new(&s, "spool-link-queue");
-            let out = s.a("daemon-runner.out");
-            let ran = s
-                .php(a, side)
-                .dirs(&spool_link, &good_failed)
-                .daemon_runner(&key, "spool")
-                .producer(&out, "h", 5, "deliver");
-            assert_eq!(ran.stat("dropped"), 5, "daemon runner\n{}", ran.dump());
-            assert_eq!(
-                ran.warnings(&format!("asyncbatch: cannot write to the spool: {spool_refused}")),
-                1,
-                "{}",
-                ran.dump()
-            );
-        }
-
-        // A failed batch is dropped with a line naming why; retryFailed() throws.
-        let out = s.a(&format!("{side}-fail.out"));
-        let ran = s.php(a, side).dirs(&good_spool, &failed_link).producer(&out, "h", 5, "fail");
-        assert_eq!(ran.stat("dropped"), 5, "{side}: fail\n{}", ran.dump());
-        assert_eq!(ran.stat("persisted"), 0, "{side}: fail\n{}", ran.dump());
-        let line =
-            format!("asyncbatch: cannot store a failed batch: {failed_refused}; dropped 5 items for job 'h'");
-        assert!(ran.mentions(&line), "{side}: the caller sees why\n{}", ran.dump());
-        let ran = s.php(a, side).dirs(&good_spool, &failed_link).producer(&out, "h", 0, "retry");
-        assert_eq!(
-            ran.error(),
-            Some(format!("AsyncBatch\\StorageException: asyncbatch: {failed_refused}")),
-            "{side}: retryFailed()\n{}",
-            ran.dump()
-        );
-
-        assert_eq!(names(&inbox), Vec::<String>::new(), "{side}: nothing was written through the links");
-        for link in [&spool_link, &failed_link] {
-            assert_eq!(fs::read_link(link).unwrap(), inbox, "{side}: the link is left alone");
-        }
-        eprintln!("{side}: symlinked spool and failure directories refused, nothing written through them");
     }
+
+    // A failed batch is dropped with a line naming why; retryFailed() throws.
+    let out = s.a(&format!("{side}-fail.out"));
+    let ran = s.php(a, side).dirs(&good_spool, &failed_link).producer(&out, "h", 5, "fail");
+    assert_eq!(ran.stat("dropped"), 5, "{side}: fail\n{}", ran.dump());
+    assert_eq!(ran.stat("persisted"), 0, "{side}: fail\n{}", ran.dump());
+    let line =
+        format!("asyncbatch: cannot store a failed batch: {failed_refused}; dropped 5 items for job 'h'");
+    assert!(ran.mentions(&line), "{side}: the caller sees why\n{}", ran.dump());
+    let ran = s.php(a, side).dirs(&good_spool, &failed_link).producer(&out, "h", 0, "retry");
+    assert_eq!(
+        ran.error(),
+        Some(format!("AsyncBatch\\StorageException: asyncbatch: {failed_refused}")),
+        "{side}: retryFailed()\n{}",
+        ran.dump()
+    );
+
+    assert_eq!(names(&inbox), Vec::<String>::new(), "{side}: nothing was written through the links");
+    for link in [&spool_link, &failed_link] {
+        assert_eq!(fs::read_link(link).unwrap(), inbox, "{side}: the link is left alone");
+    }
+    eprintln!("{side}: symlinked spool and failure directories refused, nothing written through them");
 }
 
-#[test]
-fn directories_of_another_user_or_open_to_others_are_refused() {
+fn directories_of_another_user_or_open_to_others_are_refused(side: Php) {
     let Some(s) = Scene::new() else { return };
     let (a, b) = (&s.w.a, &s.w.b);
     let not_ours = format!("owned by uid {}, not {}", b.uid, a.uid);
@@ -816,64 +821,61 @@ fn directories_of_another_user_or_open_to_others_are_refused() {
         ("a-group-writable", a, 0o770, "writable by group or others (mode 0770)".into()),
         ("a-world-writable", a, 0o757, "writable by group or others (mode 0757)".into()),
     ];
-    for side in Php::BOTH {
-        let good_spool = s.a(&format!("{side}-spool"));
-        let good_failed = s.a(&format!("{side}-failed"));
-        for (name, owner, mode, why) in &kinds {
-            let spool = s.shared(&format!("{side}-{name}-spool"));
-            let failed = s.shared(&format!("{side}-{name}-failed"));
-            mkdir_as(owner, &spool, *mode);
-            mkdir_as(owner, &failed, *mode);
-            let out = s.a(&format!("{side}-{name}.out"));
+    let good_spool = s.a(&format!("{side}-spool"));
+    let good_failed = s.a(&format!("{side}-failed"));
+    for (name, owner, mode, why) in &kinds {
+        let spool = s.shared(&format!("{side}-{name}-spool"));
+        let failed = s.shared(&format!("{side}-{name}-failed"));
+        mkdir_as(owner, &spool, *mode);
+        mkdir_as(owner, &failed, *mode);
+        let out = s.a(&format!("{side}-{name}.out"));
 
-            let ran = s.php(a, side).dirs(&spool, &good_failed).producer(&out, "h", 4, "spill");
-            let refused = format!("refusing to use spool directory {}: {why}", spool.display());
-            assert_eq!(ran.stat("dropped"), 4, "{side} {name}\n{}", ran.dump());
+        let ran = s.php(a, side).dirs(&spool, &good_failed).producer(&out, "h", 4, "spill");
+        let refused = format!("refusing to use spool directory {}: {why}", spool.display());
+        assert_eq!(ran.stat("dropped"), 4, "{side} {name}\n{}", ran.dump());
+        assert_eq!(
+            ran.warnings(&format!("cannot write to the spool: {refused}; 1 items")),
+            1,
+            "{side} {name}\n{}",
+            ran.dump()
+        );
+
+        let ran = s.php(a, side).dirs(&good_spool, &failed).producer(&out, "h", 4, "fail");
+        let refused = format!("refusing to use failure directory {}: {why}", failed.display());
+        assert_eq!(ran.stat("dropped"), 4, "{side} {name}\n{}", ran.dump());
+        assert!(
+            ran.mentions(&format!("cannot store a failed batch: {refused}; dropped 4 items")),
+            "{}",
+            ran.dump()
+        );
+
+        let ran = s.php(a, side).dirs(&good_spool, &failed).producer(&out, "h", 0, "retry");
+        assert_eq!(
+            ran.error(),
+            Some(format!("AsyncBatch\\StorageException: asyncbatch: {refused}")),
+            "{}",
+            ran.dump()
+        );
+
+        for dir in [&spool, &failed] {
             assert_eq!(
-                ran.warnings(&format!("cannot write to the spool: {refused}; 1 items")),
-                1,
-                "{side} {name}\n{}",
-                ran.dump()
+                names(dir),
+                Vec::<String>::new(),
+                "{side} {name}: nothing written in {}",
+                dir.display()
             );
-
-            let ran = s.php(a, side).dirs(&good_spool, &failed).producer(&out, "h", 4, "fail");
-            let refused = format!("refusing to use failure directory {}: {why}", failed.display());
-            assert_eq!(ran.stat("dropped"), 4, "{side} {name}\n{}", ran.dump());
-            assert!(
-                ran.mentions(&format!("cannot store a failed batch: {refused}; dropped 4 items")),
-                "{}",
-                ran.dump()
-            );
-
-            let ran = s.php(a, side).dirs(&good_spool, &failed).producer(&out, "h", 0, "retry");
+            let meta = fs::metadata(dir).unwrap();
             assert_eq!(
-                ran.error(),
-                Some(format!("AsyncBatch\\StorageException: asyncbatch: {refused}")),
-                "{}",
-                ran.dump()
+                (meta.uid(), meta.mode() & 0o7777),
+                (owner.uid, *mode),
+                "{side} {name}: left as it was"
             );
-
-            for dir in [&spool, &failed] {
-                assert_eq!(
-                    names(dir),
-                    Vec::<String>::new(),
-                    "{side} {name}: nothing written in {}",
-                    dir.display()
-                );
-                let meta = fs::metadata(dir).unwrap();
-                assert_eq!(
-                    (meta.uid(), meta.mode() & 0o7777),
-                    (owner.uid, *mode),
-                    "{side} {name}: left as it was"
-                );
-            }
         }
-        eprintln!("{side}: directories of {} and directories open to others refused", b.name);
     }
+    eprintln!("{side}: directories of {} and directories open to others refused", b.name);
 }
 
-#[test]
-fn a_default_directory_base_planted_by_another_user_is_refused() {
+fn a_default_directory_base_planted_by_another_user_is_refused(side: Php) {
     // With asyncbatch.spool_dir and failure_dir empty, the directories are
     // {tmp}/asyncbatch-{euid}/spool and /failed: in the shared temporary directory,
     // where B can make {tmp}/asyncbatch-{A's uid} first. A's directories inside it
@@ -881,54 +883,51 @@ fn a_default_directory_base_planted_by_another_user_is_refused() {
     // swap them for links at any moment.
     let Some(s) = Scene::new() else { return };
     let (a, b) = (&s.w.a, &s.w.b);
-    for side in Php::BOTH {
-        let tmp = s.shared(&format!("{side}-tmp"));
-        fs::create_dir(&tmp).unwrap();
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777)).unwrap();
-        let base = tmp.join(format!("asyncbatch-{}", a.uid));
-        mkdir_as(b, &base, 0o777);
-        let refused =
-            format!("refusing to use directory {}: owned by uid {}, not {}", base.display(), b.uid, a.uid);
-        let out = s.a(&format!("{side}.out"));
+    let tmp = s.shared(&format!("{side}-tmp"));
+    fs::create_dir(&tmp).unwrap();
+    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777)).unwrap();
+    let base = tmp.join(format!("asyncbatch-{}", a.uid));
+    mkdir_as(b, &base, 0o777);
+    let refused =
+        format!("refusing to use directory {}: owned by uid {}, not {}", base.display(), b.uid, a.uid);
+    let out = s.a(&format!("{side}.out"));
 
-        let ran = s.php(a, side).ini("sys_temp_dir", tmp.display()).producer(&out, "h", 4, "spill");
-        assert_eq!(ran.stat("dropped"), 4, "{side}: spill\n{}", ran.dump());
-        assert_eq!(
-            ran.warnings(&format!("cannot write to the spool: {refused}; 1 items")),
-            1,
-            "{side}\n{}",
-            ran.dump()
-        );
+    let ran = s.php(a, side).ini("sys_temp_dir", tmp.display()).producer(&out, "h", 4, "spill");
+    assert_eq!(ran.stat("dropped"), 4, "{side}: spill\n{}", ran.dump());
+    assert_eq!(
+        ran.warnings(&format!("cannot write to the spool: {refused}; 1 items")),
+        1,
+        "{side}\n{}",
+        ran.dump()
+    );
 
-        let ran = s.php(a, side).ini("sys_temp_dir", tmp.display()).producer(&out, "h", 4, "fail");
-        assert_eq!(ran.stat("dropped"), 4, "{side}: fail\n{}", ran.dump());
-        assert!(
-            ran.mentions(&format!("cannot store a failed batch: {refused}; dropped 4 items")),
-            "{}",
-            ran.dump()
-        );
+    let ran = s.php(a, side).ini("sys_temp_dir", tmp.display()).producer(&out, "h", 4, "fail");
+    assert_eq!(ran.stat("dropped"), 4, "{side}: fail\n{}", ran.dump());
+    assert!(
+        ran.mentions(&format!("cannot store a failed batch: {refused}; dropped 4 items")),
+        "{}",
+        ran.dump()
+    );
 
-        let ran = s.php(a, side).ini("sys_temp_dir", tmp.display()).producer(&out, "h", 4, "deliver");
-        assert_eq!(
-            ran.stat("delivered"),
-            4,
-            "{side}: items that need no directory are delivered\n{}",
-            ran.dump()
-        );
+    let ran = s.php(a, side).ini("sys_temp_dir", tmp.display()).producer(&out, "h", 4, "deliver");
+    assert_eq!(
+        ran.stat("delivered"),
+        4,
+        "{side}: items that need no directory are delivered\n{}",
+        ran.dump()
+    );
 
-        assert_eq!(names(&base), Vec::<String>::new(), "{side}: nothing made inside B's directory");
+    assert_eq!(names(&base), Vec::<String>::new(), "{side}: nothing made inside B's directory");
 
-        // Without B's directory, A's base is made 0700 and used.
-        fs::remove_dir(&base).unwrap();
-        let ran = s.php(a, side).ini("sys_temp_dir", tmp.display()).producer(&out, "h", 4, "stuck");
-        assert_eq!(ran.stat("spooled"), 4, "{side}: stuck\n{}", ran.dump());
-        let seen = assert_private(&base, a, &format!("{side}: the default base"));
-        eprintln!("{side}: a default base of {} refused; A's own: {seen:?}", b.name);
-    }
+    // Without B's directory, A's base is made 0700 and used.
+    fs::remove_dir(&base).unwrap();
+    let ran = s.php(a, side).ini("sys_temp_dir", tmp.display()).producer(&out, "h", 4, "stuck");
+    assert_eq!(ran.stat("spooled"), 4, "{side}: stuck\n{}", ran.dump());
+    let seen = assert_private(&base, a, &format!("{side}: the default base"));
+    eprintln!("{side}: a default base of {} refused; A's own: {seen:?}", b.name);
 }
 
-#[test]
-fn symlinks_at_file_names_in_a_private_directory_are_never_followed() {
+fn symlinks_at_file_names_in_a_private_directory_are_never_followed(side: Php) {
     let Some(s) = Scene::new() else { return };
     let (a, b) = (&s.w.a, &s.w.b);
     let victim = s.victim();
@@ -952,64 +951,55 @@ fn symlinks_at_file_names_in_a_private_directory_are_never_followed() {
     chmod_as(b, &forged_fail[0], 0o644);
     let forged_bytes = (fs::read(&forged_seg).unwrap(), fs::read(&forged_fail[0]).unwrap());
 
-    for side in Php::BOTH {
-        let spool = s.shared(&format!("{side}-spool"));
-        let failed = s.shared(&format!("{side}-failed"));
-        mkdir_as(a, &spool, 0o700);
-        mkdir_as(a, &failed, 0o700);
-        // Names a reader takes: the oldest segments, a .part whose writer is dead,
-        // the oldest failure files.
-        plant_link_in_private_dir(&s, &forged_seg, &spool.join("h.0000000000000001.1.1.seg"));
-        plant_link_in_private_dir(&s, &victim, &spool.join("h.0000000000000002.1.1.seg"));
-        plant_link_in_private_dir(
-            &s,
-            &victim,
-            &spool.join(format!("h.0000000000000003.{}.1.part", dead_pid())),
-        );
-        plant_link_in_private_dir(&s, &forged_fail[0], &failed.join("h.0000000000000001.1.00000001.fail"));
-        plant_link_in_private_dir(&s, &victim, &failed.join("h.0000000000000002.1.00000002.fail"));
+    let spool = s.shared(&format!("{side}-spool"));
+    let failed = s.shared(&format!("{side}-failed"));
+    mkdir_as(a, &spool, 0o700);
+    mkdir_as(a, &failed, 0o700);
+    // Names a reader takes: the oldest segments, a .part whose writer is dead,
+    // the oldest failure files.
+    plant_link_in_private_dir(&s, &forged_seg, &spool.join("h.0000000000000001.1.1.seg"));
+    plant_link_in_private_dir(&s, &victim, &spool.join("h.0000000000000002.1.1.seg"));
+    plant_link_in_private_dir(&s, &victim, &spool.join(format!("h.0000000000000003.{}.1.part", dead_pid())));
+    plant_link_in_private_dir(&s, &forged_fail[0], &failed.join("h.0000000000000001.1.00000001.fail"));
+    plant_link_in_private_dir(&s, &victim, &failed.join("h.0000000000000002.1.00000002.fail"));
 
-        // The spool: the genuine items are delivered, the links' targets never read.
-        let out = s.a(&format!("{side}-spill.out"));
-        let ran = s.php(a, side).dirs(&spool, &failed).producer(&out, "h", 5, "spill");
-        assert_eq!(
-            sorted(delivered(&out)),
-            sorted(items("h", 5)),
-            "{side}: only A's own items\n{}",
-            ran.dump()
-        );
+    // The spool: the genuine items are delivered, the links' targets never read.
+    let out = s.a(&format!("{side}-spill.out"));
+    let ran = s.php(a, side).dirs(&spool, &failed).producer(&out, "h", 5, "spill");
+    assert_eq!(sorted(delivered(&out)), sorted(items("h", 5)), "{side}: only A's own items\n{}", ran.dump());
 
-        // The failure store: retryFailed() replays nothing through a link.
-        let out = s.a(&format!("{side}-retry.out"));
-        let ran = s.php(a, side).dirs(&spool, &failed).producer(&out, "h", 0, "retry");
-        assert!(delivered(&out).is_empty(), "{side}: retryFailed() read a link\n{}", ran.dump());
-        eprintln!(
-            "{side}: retryFailed() with links among the failed batches: {:?}",
-            ran.report().get("error")
-        );
+    // The failure store: retryFailed() replays nothing through a link.
+    let out = s.a(&format!("{side}-retry.out"));
+    let ran = s.php(a, side).dirs(&spool, &failed).producer(&out, "h", 0, "retry");
+    assert!(delivered(&out).is_empty(), "{side}: retryFailed() read a link\n{}", ran.dump());
+    eprintln!("{side}: retryFailed() with links among the failed batches: {:?}", ran.report().get("error"));
 
-        // failed:show refuses a link.
-        let ran =
-            s.php(a, side).dirs(&spool, &failed).cli(&["failed:show", "h.0000000000000001.1.00000001.fail"]);
-        assert_ne!(ran.code(), Some(0), "{side}: failed:show of a link\n{}", ran.dump());
-        assert!(
-            !ran.out.stdout_str().contains("B-forged"),
-            "{side}: failed:show followed the link\n{}",
-            ran.dump()
-        );
+    // failed:show refuses a link.
+    let ran =
+        s.php(a, side).dirs(&spool, &failed).cli(&["failed:show", "h.0000000000000001.1.00000001.fail"]);
+    assert_ne!(ran.code(), Some(0), "{side}: failed:show of a link\n{}", ran.dump());
+    assert!(
+        !ran.out.stdout_str().contains("B-forged"),
+        "{side}: failed:show followed the link\n{}",
+        ran.dump()
+    );
 
-        s.assert_victim_intact(&format!("{side}: after reading the spool and the failure store"));
-        assert_eq!(
-            (fs::read(&forged_seg).unwrap(), fs::read(&forged_fail[0]).unwrap()),
-            forged_bytes.clone()
-        );
-        for dir in [&spool, &failed] {
-            let links = names(dir)
-                .into_iter()
-                .filter(|n| fs::symlink_metadata(dir.join(n)).unwrap().file_type().is_symlink());
-            assert!(links.count() >= 2, "{side}: the links are left where they were: {:?}", names(dir));
-        }
+    s.assert_victim_intact(&format!("{side}: after reading the spool and the failure store"));
+    assert_eq!((fs::read(&forged_seg).unwrap(), fs::read(&forged_fail[0]).unwrap()), forged_bytes.clone());
+    for dir in [&spool, &failed] {
+        let links = names(dir)
+            .into_iter()
+            .filter(|n| fs::symlink_metadata(dir.join(n)).unwrap().file_type().is_symlink());
+        assert!(links.count() >= 2, "{side}: the links are left where they were: {:?}", names(dir));
     }
+    eprintln!("{side}: links at segment, .part and failure file names: none followed, the victim intact");
+}
+
+#[test]
+fn symlinks_at_the_daemons_lock_and_status_file_names_are_never_followed() {
+    let Some(s) = Scene::new() else { return };
+    let a = &s.w.a;
+    let victim = s.victim();
 
     // The daemon's fixed names: drain.lock and daemon.lock.
     let spool = s.shared("locks-spool");
@@ -1057,13 +1047,10 @@ fn symlinks_at_file_names_in_a_private_directory_are_never_followed() {
     assert!(stopped.is_some(), "the daemon stops\n{}", daemon.stderr());
     s.assert_victim_intact("after the daemon wrote its status files");
     assert_private(&spool, a, "the daemon's spool");
-    eprintln!(
-        "links at segment, .part, failure, lock and status file names: none followed, the victim intact"
-    );
+    eprintln!("links at lock and status file names: none followed, the victim intact");
 }
 
-#[test]
-fn a_symlink_among_failed_batches_does_not_stop_retry_failed() {
+fn a_symlink_among_failed_batches_does_not_stop_retry_failed(side: Php) {
     // A symbolic link in the failure directory is skipped (with a warning), never
     // followed, and the genuine batches after it are replayed: files retryFailed()
     // cannot use are left alone. Only the user itself (or root) can put a link in
@@ -1071,25 +1058,18 @@ fn a_symlink_among_failed_batches_does_not_stop_retry_failed() {
     let Some(s) = Scene::new() else { return };
     let a = &s.w.a;
     let victim = s.victim();
-    let mut problems = Vec::new();
-    for side in Php::BOTH {
-        let spool = s.shared(&format!("{side}-spool"));
-        let failed = s.shared(&format!("{side}-failed"));
-        let out = s.a(&format!("{side}.out"));
-        let ran = s.php(a, side).dirs(&spool, &failed).producer(&out, "h", 3, "fail");
-        assert_eq!(ran.stat("persisted"), 3, "{side}: a genuine failed batch\n{}", ran.dump());
-        plant_link_in_private_dir(&s, &victim, &failed.join("h.0000000000000001.1.00000000.fail"));
+    let spool = s.shared(&format!("{side}-spool"));
+    let failed = s.shared(&format!("{side}-failed"));
+    let out = s.a(&format!("{side}.out"));
+    let ran = s.php(a, side).dirs(&spool, &failed).producer(&out, "h", 3, "fail");
+    assert_eq!(ran.stat("persisted"), 3, "{side}: a genuine failed batch\n{}", ran.dump());
+    plant_link_in_private_dir(&s, &victim, &failed.join("h.0000000000000001.1.00000000.fail"));
 
-        let ran = s.php(a, side).dirs(&spool, &failed).producer(&out, "h", 0, "retry");
-        let report = ran.report();
-        if ran.error().is_some() || report.get("retried").as_i64() != Some(3) {
-            problems.push(format!("{side}: retryFailed() did not replay the genuine batch:\n{}", ran.dump()));
-        } else {
-            assert_eq!(sorted(delivered(&out)), sorted(items("h", 3)), "{side}\n{}", ran.dump());
-        }
-        s.assert_victim_intact(&format!("{side}: retryFailed()"));
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let ran = s.php(a, side).dirs(&spool, &failed).producer(&out, "h", 0, "retry");
+    let replayed = ran.error().is_none() && ran.report().get("retried").as_i64() == Some(3);
+    s.assert_victim_intact(&format!("{side}: retryFailed()"));
+    assert!(replayed, "{side}: retryFailed() did not replay the genuine batch:\n{}", ran.dump());
+    assert_eq!(sorted(delivered(&out)), sorted(items("h", 3)), "{side}\n{}", ran.dump());
 }
 
 #[test]
@@ -1383,24 +1363,26 @@ fn another_user_cannot_list_read_take_inject_or_remove_queued_items() {
     }
 }
 
-#[test]
-fn files_and_directories_the_runners_create_are_private_to_their_user() {
+fn files_and_directories_the_shutdown_runner_creates_are_private_to_its_user(side: Php) {
     let Some(s) = Scene::new() else { return };
     let a = &s.w.a;
-    // Both sides' shutdown runner, umask 000, every missing component made.
-    for side in Php::BOTH {
-        let root = s.shared(&format!("{side}-deep"));
-        let (spool, failed) = (root.join("x/spool"), root.join("y/failed"));
-        let out = s.a(&format!("{side}.out"));
-        let ran = s.php(a, side).dirs(&spool, &failed).producer(&out, "h", 3, "fail");
-        assert_eq!(ran.stat("persisted"), 3, "{}", ran.dump());
-        let ran = s.php(a, side).dirs(&spool, &failed).producer(&out, "h", 4, "stuck");
-        assert_eq!(ran.stat("spooled"), 4, "{}", ran.dump());
-        assert!(!files_ending(&spool, ".seg").is_empty() && !files_ending(&failed, ".fail").is_empty());
-        let seen = assert_private(&root, a, &format!("{side}: shutdown runner"));
-        eprintln!("{side}: {seen:?}");
-    }
+    // The shutdown runner, umask 000, every missing component made.
+    let root = s.shared(&format!("{side}-deep"));
+    let (spool, failed) = (root.join("x/spool"), root.join("y/failed"));
+    let out = s.a(&format!("{side}.out"));
+    let ran = s.php(a, side).dirs(&spool, &failed).producer(&out, "h", 3, "fail");
+    assert_eq!(ran.stat("persisted"), 3, "{}", ran.dump());
+    let ran = s.php(a, side).dirs(&spool, &failed).producer(&out, "h", 4, "stuck");
+    assert_eq!(ran.stat("spooled"), 4, "{}", ran.dump());
+    assert!(!files_ending(&spool, ".seg").is_empty() && !files_ending(&failed, ".fail").is_empty());
+    let seen = assert_private(&root, a, &format!("{side}: shutdown runner"));
+    eprintln!("{side}: {seen:?}");
+}
 
+#[test]
+fn files_and_directories_the_daemon_runner_the_daemon_and_a_drain_create_are_private_to_their_user() {
+    let Some(s) = Scene::new() else { return };
+    let a = &s.w.a;
     // The extension's daemon runner, the daemon (looked at while a slow batch is in
     // hand, so that its journal and progress files are there) and a drain whose
     // batches fail, all as A.

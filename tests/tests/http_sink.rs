@@ -12,8 +12,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use asyncbatch_e2e::{
-    fixture, percentile, read_status, repo_root, wait_until, Daemon, FcgiResponse, FpmBuilder, FpmPool,
-    HttpServer, Json, Millis, Output, Php, PhpCommand, Reply, Request, Sandbox,
+    fixture, not_run, percentile, read_status, repo_root, wait_until, Daemon, FcgiResponse, FpmBuilder,
+    FpmPool, HttpServer, Json, Millis, Output, Php, PhpCommand, Reply, Request, Sandbox,
 };
 
 /// The longest wait for items to arrive at the server.
@@ -331,14 +331,24 @@ fn a_stalled_server_does_not_delay_php_fpm_responses() {
         requests.len(),
     );
     assert!(held >= 1, "no POST reached the stalled server:\n{}", describe(&requests));
-    // A few ms each: cgi-fcgi's own start-up dominates. Never anything like the
-    // sink's 1 s timeout.
-    let limit = percentile(&h, 50.0) * 3 + Duration::from_millis(50);
+    // A few ms each: cgi-fcgi's own start-up dominates. The median is as with a
+    // healthy server (it does not move when another process takes a CPU now and
+    // then, a p99 of 60 requests does); no response comes near the sink's 1 s
+    // timeout, which a response waiting for the sender would take.
+    let typical = percentile(&h, 50.0) * 3 + Duration::from_millis(50);
     assert!(
-        percentile(&s, 99.0) < limit,
-        "responses slowed down while the server stalled: p99 {} (limit {})",
+        percentile(&s, 50.0) < typical,
+        "responses slowed down while the server stalled: p50 {} (limit {}: 3 x p50 with a healthy server + 50 ms)",
+        Millis(percentile(&s, 50.0)),
+        Millis(typical)
+    );
+    let timeout = Duration::from_secs(1);
+    assert!(
+        percentile(&s, 99.0) < timeout / 2,
+        "a response waited for the stalled sender: p99 {}, max {} (the sink's timeout: {})",
         Millis(percentile(&s, 99.0)),
-        Millis(limit)
+        Millis(percentile(&s, 100.0)),
+        Millis(timeout)
     );
     pool.assert_no_worker_died();
 }
@@ -583,7 +593,9 @@ fn batches_reuse_one_connection(side: Php) {
     if side == Php::Polyfill {
         let curl = Php::Polyfill.cli().code("echo extension_loaded('curl') ? 'yes' : 'no';").run();
         if curl.stdout_str() != "yes" {
-            eprintln!("[polyfill] skipped: without curl the polyfill opens a connection per request");
+            not_run(
+                "the curl extension is not loaded: without it the polyfill opens a connection per request",
+            );
             return;
         }
     }
@@ -665,7 +677,8 @@ fn extension_the_daemon_delivers_http_sink_jobs() {
         status.at(&["jobs", "e2e"])
     );
     assert!(requests.iter().all(|r| r.header("Content-Type") == Some("application/x-ndjson")));
-    daemon.terminate(Duration::from_secs(15));
+    let (exit, took) = daemon.terminate(Duration::from_secs(15));
+    assert!(exit.is_some(), "the daemon exits on SIGTERM: still running after {}", Millis(took));
 }
 
 fn read(path: &PathBuf) -> String {

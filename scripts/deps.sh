@@ -15,12 +15,13 @@ set -euo pipefail
 # nginx-light, wrk: the benchmarks drive php-fpm through nginx.
 # php-monolog: Monolog 2 (in /usr/share/php), which the Monolog handler is tested with.
 # valgrind: the phpt suite runs once more under memcheck.
+# python3: scripts/check-modules.py.
 PACKAGES=(
     php8.2-dev php8.2-cli php8.2-fpm php8.2-curl
     libclang-dev clang gcc libc6-dev
     libfcgi-bin supervisor
     nginx-light wrk
-    php-monolog valgrind
+    php-monolog valgrind python3
 )
 
 missing=()

@@ -9,7 +9,8 @@
 #   5. scripts/phpt.sh polyfill           the same suite against the polyfill
 #   6. scripts/phpt.sh ext -m             the suite again under valgrind
 #   7. scripts/fuzz.sh                    the decoders, fuzzed for a bounded time
-#   8. scripts/check-stubs.php            stubs/asyncbatch.stub.php against both sides
+#   8. scripts/check-modules.py           the module graphs of core/ and src/ have no cycle
+#   9. scripts/check-stubs.php            stubs/asyncbatch.stub.php against both sides
 #
 # Usage: bash scripts/test.sh
 set -euo pipefail
@@ -111,6 +112,8 @@ count_phpt_tests
 step "phpt suite under valgrind, extension" bash scripts/phpt.sh ext -m -d pcre.jit=0
 count_phpt_tests
 step "fuzz the decoders (bounded)" bash scripts/fuzz.sh
+
+step "module graphs have no cycle" python3 scripts/check-modules.py
 
 if [[ -f stubs/asyncbatch.stub.php ]]; then
     step "stubs match both sides" php scripts/check-stubs.php

@@ -26,7 +26,7 @@ const PRODUCERS: usize = 4;
 const ITEMS_PER_PRODUCER: usize = 50_000;
 /// The longest wait for a delivery.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);
-/// After a SIGKILL, a journal segment the receiver was writing (`.part`) is taken
+/// After a SIGKILL, a received segment the receiver was writing (`.part`) is taken
 /// at once when its pid is gone, else once it is 5 s old (docs/internals.md,
 /// "Spool"); a loaded machine gets a generous margin.
 const DELIVERY_AFTER_KILL_TIMEOUT: Duration = Duration::from_secs(90);
@@ -460,7 +460,7 @@ fn the_daemon_killed_three_times_loses_nothing() {
     }
     assert!(t.unexpected.is_empty(), "unexpected items: {}", preview(&t.unexpected));
     // At most the batches in flight at each crash (2 workers) and a message or
-    // two the receiver had journalled but not yet removed.
+    // two the receiver had written to a segment but not yet removed.
     let bound = 3 * (2 + 1) * 1000;
     assert!(
         t.duplicates <= bound,
@@ -1052,7 +1052,7 @@ fn sigterm_lets_the_batches_in_hand_finish_and_exits_within_the_stop_timeout() {
 }
 
 #[test]
-fn sigterm_journals_what_waits_on_the_queue_before_the_daemon_exits() {
+fn sigterm_takes_what_waits_on_the_queue_into_the_spool_before_the_daemon_exits() {
     // In a container the queue goes away with the daemon (its IPC namespace): what
     // waits on it at a stop must be in the spool by the time the daemon has exited.
     let sandbox = Sandbox::new();
@@ -1074,7 +1074,7 @@ fn sigterm_journals_what_waits_on_the_queue_before_the_daemon_exits() {
     let left = queue_stat(sandbox.queue_key()).map(|q| q.messages).unwrap_or(0);
     eprintln!("SIGTERM with {waiting} messages on the queue: {left} left there when the daemon had exited");
     assert_eq!(exit.and_then(|s| s.code()), Some(0), "{}", diagnostics(&sandbox, Some(&d)));
-    assert_eq!(left, 0, "the queue was journaled before the exit\n{}", diagnostics(&sandbox, Some(&d)));
+    assert_eq!(left, 0, "the queue was taken into the spool before the exit\n{}", diagnostics(&sandbox, Some(&d)));
     assert_no_survivors(&mut d, Duration::from_secs(2));
     drop(d);
 

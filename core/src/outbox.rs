@@ -81,7 +81,8 @@ struct State {
     queued: usize,
     requested: u64,
     completed: u64,
-    handed_in_flush: u64,
+    /// Items queued since the last flush, which the next flush reports handed off.
+    accepted: u64,
     stop: bool,
     stopped: bool,
     warnings: Vec<(String, String)>,
@@ -144,6 +145,7 @@ impl Outbox {
         }
         st.jobs[job].queue.push_with(now, encode)?;
         st.queued += 1;
+        st.accepted += 1;
         let len = st.jobs[job].queue.len();
         // Wake the sender for the first item, and again for every full backlog step:
         // a fast producer must not wait for its next round.
@@ -175,19 +177,22 @@ impl Outbox {
     }
 
     /// Hands everything queued to the transport now, waiting at most `timeout`;
-    /// returns how many items the sender took. A stopped outbox takes nothing.
+    /// returns how many items were queued since the last flush and are handed off
+    /// now (whether the sender took them during this call or just before it). A
+    /// stopped outbox takes nothing.
     pub fn flush(&self, timeout: Duration) -> u64 {
         let mut st = self.bg.lock();
         if st.stopped {
             return 0;
         }
+        let accepted = std::mem::take(&mut st.accepted);
         st.requested += 1;
-        st.handed_in_flush = 0;
         let target = st.requested;
         self.bg.wake.notify_one();
         let deadline = Instant::now() + timeout;
-        let (st, _) = self.bg.wait_done(st, Some(deadline), |st| st.completed >= target);
-        st.handed_in_flush
+        let (st, done) = self.bg.wait_done(st, Some(deadline), |st| st.completed >= target);
+        // Timed out: what the sender has not taken yet is not handed off.
+        if done { accepted } else { accepted.saturating_sub(st.queued as u64) }
     }
 
     /// At process exit: lets the sender hand off what is queued for at most
@@ -283,7 +288,6 @@ impl Sender {
                 st.queued = 0;
                 (taken, st.requested, st.stop)
             };
-            let handed: u64 = taken.iter().map(|(_, _, b)| b.len() as u64).sum();
             let rounds = self.send(&taken);
             self.rotate_segment(stop);
             let mut st = self.bg.lock();
@@ -296,7 +300,6 @@ impl Sender {
                     c.last_error = round.error;
                 }
             }
-            st.handed_in_flush += handed;
             st.completed = flush_target;
             if stop && st.queued == 0 {
                 self.bg.say_stopped(&mut st);

@@ -23,11 +23,11 @@ $deliver = function (array $items): bool {
     return true;
 };
 $r = new AsyncBatchRunner();
-echo 'the default level: ', (new AsyncBatchHandler('logs', $deliver))->getLevel(), "\n";
+echo 'the default level: ', mono_level((new AsyncBatchHandler('logs', $deliver))->getLevel()), "\n";
 foreach (['int' => Logger::WARNING, 'name' => 'WARNING', 'PSR-3 level' => LogLevel::WARNING] as $how => $level) {
     echo "level given as $how:\n";
     $h = new AsyncBatchHandler('logs', $deliver, [], $level);
-    echo '  getLevel(): ', $h->getLevel(), "\n";
+    echo '  getLevel(): ', mono_level($h->getLevel()), "\n";
     $log = new Logger('app', [$h]);
     $log->debug('debug');
     $log->notice('notice');

@@ -33,7 +33,13 @@ use Psr\Log\LogLevel;
  *   queued, or that no job takes (an unknown job), is written to PHP's error log in
  *   one line, as JSON, instead.
  * - handleBatch() (a FingersCrossedHandler's flush) queues every record it is given.
- * - close() delivers nothing: delivery is asyncbatch's, after the response.
+ * - reset() (Monolog's ResettableInterface: Logger::reset(), which Symfony's
+ *   kernel.reset and Laravel Octane call between the requests of a long-running
+ *   worker) and close() flush the job: its items are delivered now, not when the
+ *   worker exits. Calling either again flushes what came since, so close() is
+ *   idempotent. A flush that fails is written to PHP's error log, never thrown.
+ * - Destroying the handler delivers nothing: under php-fpm delivery is asyncbatch's,
+ *   after the response, and a flush there would make the request wait.
  *
  * Works with Monolog 2 (records are arrays) and 3 (LogRecord objects): write() takes
  * either, and both read `$record['formatted']`. Works the same with the extension and
@@ -100,6 +106,24 @@ class AsyncBatchHandler extends AbstractProcessingHandler
         }
     }
 
+    /** Flushes the job too: a long-running worker resets its loggers between requests. */
+    public function reset(): void
+    {
+        parent::reset();
+        $this->flushJob('reset');
+    }
+
+    public function close(): void
+    {
+        parent::close();
+        $this->flushJob('close');
+    }
+
+    /** Monolog's Handler closes in __destruct: here delivery stays asyncbatch's, after the response. */
+    public function __destruct()
+    {
+    }
+
     protected function getDefaultFormatter(): FormatterInterface
     {
         return new AsyncBatchFormatter();
@@ -131,6 +155,16 @@ class AsyncBatchHandler extends AbstractProcessingHandler
         }
 
         return \is_scalar($value) || $value === null ? $value : '[' . get_debug_type($value) . ']';
+    }
+
+    private function flushJob(string $why): void
+    {
+        try {
+            $this->runner->flush($this->job);
+        } catch (\Throwable $e) {
+            error_log(strtr("asyncbatch: job '{$this->job}': the Monolog handler's $why() could not flush the job ("
+                . \get_class($e) . ': ' . $e->getMessage() . ')', ["\r" => '\\r', "\n" => '\\n']));
+        }
     }
 
     /** One error_log() line: the record as JSON (at most 8 KiB) and why it was not queued. */

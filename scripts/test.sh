@@ -11,8 +11,13 @@
 #   7. scripts/fuzz.sh                    the decoders, fuzzed for a bounded time
 #   8. scripts/check-modules.py           the module graphs of core/ and src/ have no cycle
 #   9. scripts/check-stubs.php            stubs/asyncbatch.stub.php against both sides
+#  10. scripts/trixie.sh                  PHP 8.4 and Monolog 3 (Debian trixie, in a root
+#                                         made with debootstrap): the build, the phpt
+#                                         suite on both sides, the end-to-end tests
 #
 # Usage: bash scripts/test.sh
+# AB_SKIP_PHP84=1 leaves out step 10 (needs root, and 5 minutes to make the root the
+# first time); the summary says so.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -119,6 +124,24 @@ if [[ -f stubs/asyncbatch.stub.php ]]; then
     step "stubs match both sides" php scripts/check-stubs.php
 else
     SUMMARY+=("  skipped stubs check: stubs/asyncbatch.stub.php does not exist")
+fi
+
+# PHP 8.4: the same build and suites in a Debian trixie root (scripts/trixie.sh).
+if [[ ${AB_SKIP_PHP84:-} == 1 ]]; then
+    SUMMARY+=("  SKIPPED PHP 8.4 (trixie): AB_SKIP_PHP84=1")
+else
+    SUDO=()
+    [[ $(id -u) -eq 0 ]] || SUDO=(sudo)
+    step "PHP 8.4: the trixie root" "${SUDO[@]}" bash scripts/trixie.sh
+    step "PHP 8.4: build the extension" "${SUDO[@]}" bash scripts/trixie.sh run cargo build --release
+    step "PHP 8.4: phpt suite, extension" "${SUDO[@]}" bash scripts/trixie.sh run bash scripts/phpt.sh ext
+    count_phpt_tests
+    step "PHP 8.4: phpt suite, polyfill" "${SUDO[@]}" bash scripts/trixie.sh run bash scripts/phpt.sh polyfill
+    count_phpt_tests
+    # shellcheck disable=SC2046 # the test names, one word each
+    step "PHP 8.4: end-to-end tests" "${SUDO[@]}" bash scripts/trixie.sh run \
+        cargo test --release -p asyncbatch-e2e $(bash scripts/trixie.sh e2e-tests)
+    count_cargo_tests
 fi
 
 print_summary

@@ -2,6 +2,8 @@
 
 use std::env;
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
 
 /// The repository root (the parent of this crate's directory).
 pub fn repo_root() -> PathBuf {
@@ -80,16 +82,42 @@ pub fn find_polyfill_autoload() -> Result<PathBuf, String> {
 pub fn php_binary() -> PathBuf {
     match env::var_os("PHP_BIN") {
         Some(path) => PathBuf::from(path),
-        None => find_program(&["php"], "php8.2-cli"),
+        None => find_program(&["php"], "php-cli"),
     }
 }
 
-/// The php-fpm binary: `$PHP_FPM_BIN`, else `php-fpm8.2` or `php-fpm`, looked up
-/// in `PATH` and in `/usr/sbin` (which a non-root `PATH` often lacks).
+/// The `major.minor` version of [`php_binary`] (`8.2`, `8.4`): the php-fpm
+/// of the same version is the one the tests drive.
+pub fn php_version() -> String {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION
+        .get_or_init(|| {
+            let php = php_binary();
+            let out = Command::new(&php)
+                .args(["-n", "-r", "echo PHP_MAJOR_VERSION, '.', PHP_MINOR_VERSION;"])
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run {}: {e}", php.display()));
+            let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            assert!(
+                out.status.success() && !version.is_empty(),
+                "{} -r 'echo PHP_MAJOR_VERSION...' printed no version",
+                php.display()
+            );
+            version
+        })
+        .clone()
+}
+
+/// The php-fpm binary: `$PHP_FPM_BIN`, else `php-fpm{version}` (the version of
+/// [`php_binary`]) or `php-fpm`, looked up in `PATH` and in `/usr/sbin` (which a
+/// non-root `PATH` often lacks).
 pub fn php_fpm_binary() -> PathBuf {
     match env::var_os("PHP_FPM_BIN") {
         Some(path) => PathBuf::from(path),
-        None => find_program(&["php-fpm8.2", "php-fpm"], "php8.2-fpm"),
+        None => {
+            let version = php_version();
+            find_program(&[&format!("php-fpm{version}"), "php-fpm"], &format!("php{version}-fpm"))
+        }
     }
 }
 

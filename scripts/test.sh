@@ -11,12 +11,13 @@
 #   7. scripts/fuzz.sh                    the decoders, fuzzed for a bounded time
 #   8. scripts/check-modules.py           the module graphs of core/ and src/ have no cycle
 #   9. scripts/check-stubs.php            stubs/asyncbatch.stub.php against both sides
-#  10. scripts/trixie.sh                  PHP 8.4 and Monolog 3 (Debian trixie, in a root
+#  10. scripts/phpize.sh                  phpize && ./configure && make && make install
+#  11. scripts/trixie.sh                  PHP 8.4 and Monolog 3 (Debian trixie, in a root
 #                                         made with debootstrap): the build, the phpt
-#                                         suite on both sides, the end-to-end tests
+#                                         suite on both sides, the end-to-end tests, phpize
 #
 # Usage: bash scripts/test.sh
-# AB_SKIP_PHP84=1 leaves out step 10 (needs root, and 5 minutes to make the root the
+# AB_SKIP_PHP84=1 leaves out step 11 (needs root, and 5 minutes to make the root the
 # first time); the summary says so.
 set -euo pipefail
 
@@ -126,6 +127,8 @@ else
     SUMMARY+=("  skipped stubs check: stubs/asyncbatch.stub.php does not exist")
 fi
 
+step "install with phpize" bash scripts/phpize.sh
+
 # PHP 8.4: the same build and suites in a Debian trixie root (scripts/trixie.sh).
 if [[ ${AB_SKIP_PHP84:-} == 1 ]]; then
     SUMMARY+=("  SKIPPED PHP 8.4 (trixie): AB_SKIP_PHP84=1")
@@ -142,6 +145,7 @@ else
     step "PHP 8.4: end-to-end tests" "${SUDO[@]}" bash scripts/trixie.sh run \
         cargo test --release -p asyncbatch-e2e $(bash scripts/trixie.sh e2e-tests)
     count_cargo_tests
+    step "PHP 8.4: install with phpize" "${SUDO[@]}" bash scripts/trixie.sh run bash scripts/phpize.sh
 fi
 
 print_summary

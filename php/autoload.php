@@ -23,7 +23,7 @@ if (!defined('ASYNCBATCH_POLYFILL_DIR')) {
         } else {
             return;
         }
-        if (!str_starts_with($file, 'Internal/') && !str_starts_with($file, 'Monolog/')
+        if (!str_starts_with($file, 'Internal/') && !str_starts_with($file, 'Monolog/') && !str_starts_with($file, 'Symfony/')
             && extension_loaded('asyncbatch')) {
             return;
         }

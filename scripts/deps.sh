@@ -14,6 +14,8 @@ set -euo pipefail
 #   hosts); the tests compare it with the PHP-streams path.
 # nginx-light, wrk: the benchmarks drive php-fpm through nginx.
 # php-monolog: Monolog 2 (in /usr/share/php), which the Monolog handler is tested with.
+# php-symfony-http-kernel, php-symfony-service-contracts: Symfony 5.4, which the
+#   Symfony subscriber is tested with.
 # valgrind: the phpt suite runs once more under memcheck.
 # python3: scripts/check-modules.py.
 PACKAGES=(
@@ -21,7 +23,8 @@ PACKAGES=(
     libclang-dev clang gcc libc6-dev
     libfcgi-bin supervisor
     nginx-light wrk
-    php-monolog valgrind python3
+    php-monolog php-symfony-http-kernel php-symfony-service-contracts
+    valgrind python3
 )
 
 missing=()

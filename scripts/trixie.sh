@@ -28,12 +28,14 @@ RUSTUP_DIR=${RUSTUP_HOME:-$HOME/.rustup}
 # php8.4-*: the PHP under test (headers and run-tests.php, the CLI, php-fpm, curl
 #   for the polyfill's HttpSink); libclang-dev, clang, gcc, libc6-dev: the build;
 # libfcgi-bin, supervisor, procps: the end-to-end tests; php-monolog: Monolog 3;
+# php-symfony-http-kernel, php-symfony-service-contracts: Symfony 6.4;
 # git, make: scripts/phpize.sh (it copies the tracked sources, make runs cargo).
 TRIXIE_PACKAGES=(
     php8.4-dev php8.4-cli php8.4-fpm php8.4-curl
     libclang-dev clang gcc libc6-dev
     libfcgi-bin supervisor procps
-    php-monolog ca-certificates git make
+    php-monolog php-symfony-http-kernel php-symfony-service-contracts
+    ca-certificates git make
 )
 
 if [[ ${1:-} == e2e-tests ]]; then

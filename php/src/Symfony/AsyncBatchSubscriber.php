@@ -1,0 +1,70 @@
+<?php
+
+declare(strict_types=1);
+
+namespace AsyncBatch\Symfony;
+
+use AsyncBatchRunner;
+use Symfony\Component\EventDispatcher\EventSubscriberInterface;
+use Symfony\Component\HttpKernel\KernelEvents;
+use Symfony\Contracts\Service\ResetInterface;
+
+/**
+ * Delivers asyncbatch's jobs at the end of each request of a Symfony application:
+ * on `kernel.terminate` (after the response is sent) and on reset (the `kernel.reset`
+ * tag, which the services resetter calls between the requests of a long-running
+ * worker: Symfony Runtime with RoadRunner, Swoole or FrankenPHP, a Messenger worker).
+ *
+ * ```yaml
+ * # config/services.yaml (autoconfigure adds both tags from the interfaces)
+ * services:
+ *     AsyncBatch\Symfony\AsyncBatchSubscriber:
+ *         tags: [kernel.event_subscriber, { name: kernel.reset, method: reset }]
+ * ```
+ *
+ * Under php-fpm asyncbatch delivers after the response without it; with it, the
+ * delivery happens at kernel.terminate, which Symfony runs after
+ * fastcgi_finish_request() too. In a worker, where no request ends, it is what
+ * delivers the items of request N before request N+1 (see README: long-running
+ * workers). A failing flush is written to PHP's error log, never thrown: the next
+ * request must not fail for the telemetry of the last one.
+ */
+final class AsyncBatchSubscriber implements EventSubscriberInterface, ResetInterface
+{
+    private AsyncBatchRunner $runner;
+
+    /** @param list<string>|null $jobs the jobs to flush; null: every registered job */
+    public function __construct(?AsyncBatchRunner $runner = null, private ?array $jobs = null)
+    {
+        $this->runner = $runner ?? new AsyncBatchRunner();
+    }
+
+    public static function getSubscribedEvents(): array
+    {
+        // Late: after the application's own terminate listeners have logged.
+        return [KernelEvents::TERMINATE => ['onTerminate', -1024]];
+    }
+
+    public function onTerminate(): void
+    {
+        $this->flush('kernel.terminate');
+    }
+
+    public function reset(): void
+    {
+        $this->flush('reset');
+    }
+
+    private function flush(string $when): void
+    {
+        foreach ($this->jobs ?? [null] as $job) {
+            try {
+                $this->runner->flush($job);
+            } catch (\Throwable $e) {
+                error_log(strtr('asyncbatch: ' . ($job === null ? '' : "job '$job': ")
+                    . "the Symfony subscriber could not flush at $when (" . \get_class($e) . ': ' . $e->getMessage() . ')',
+                    ["\r" => '\\r', "\n" => '\\n']));
+            }
+        }
+    }
+}

@@ -149,7 +149,7 @@ impl Outbox {
         let len = st.jobs[job].queue.len();
         // Wake the sender for the first item, and again for every full backlog step:
         // a fast producer must not wait for its next round.
-        if st.queued == 1 || st.queued % BACKLOG == 0 {
+        if st.queued == 1 || st.queued.is_multiple_of(BACKLOG) {
             self.bg.wake.notify_one();
         }
         Ok(len)

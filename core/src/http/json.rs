@@ -169,7 +169,7 @@ pub fn write_float(f: f64, out: &mut Vec<u8>) {
 /// Returns the number of digits (a trailing zero is dropped, as zend_dtoa does).
 fn break_tie_to_even(x: f64, digits: &mut [u8; 17], ndigits: usize, decpt: i32) -> usize {
     let last = digits[ndigits - 1] - b'0';
-    if last % 2 == 0 {
+    if last.is_multiple_of(2) {
         return ndigits;
     }
     let d: u64 = digits[..ndigits].iter().fold(0, |acc, &c| acc * 10 + u64::from(c - b'0'));

@@ -7,7 +7,8 @@
  * public classes come from the polyfill only when the asyncbatch extension is not
  * loaded; with the extension, only the classes it does not define are loaded from
  * here: the internal helpers (AsyncBatch\Internal\, used by the CLI to read the
- * shared file formats) and the Monolog handler (AsyncBatch\Monolog\).
+ * shared file formats), the Monolog handler (AsyncBatch\Monolog\) and the framework
+ * glue (AsyncBatch\Symfony\, AsyncBatch\Laravel\).
  */
 
 declare(strict_types=1);
@@ -23,8 +24,8 @@ if (!defined('ASYNCBATCH_POLYFILL_DIR')) {
         } else {
             return;
         }
-        if (!str_starts_with($file, 'Internal/') && !str_starts_with($file, 'Monolog/') && !str_starts_with($file, 'Symfony/')
-            && extension_loaded('asyncbatch')) {
+        $ours = strstr($file, '/', true);
+        if (!\in_array($ours, ['Internal', 'Monolog', 'Symfony', 'Laravel'], true) && extension_loaded('asyncbatch')) {
             return;
         }
         $path = ASYNCBATCH_POLYFILL_DIR . '/' . $file . '.php';

@@ -29,12 +29,13 @@ RUSTUP_DIR=${RUSTUP_HOME:-$HOME/.rustup}
 #   for the polyfill's HttpSink); libclang-dev, clang, gcc, libc6-dev: the build;
 # libfcgi-bin, supervisor, procps: the end-to-end tests; php-monolog: Monolog 3;
 # php-symfony-http-kernel, php-symfony-service-contracts: Symfony 6.4;
+# php-laravel-framework: Laravel 10 (tests/tests/frameworks.rs);
 # git, make: scripts/phpize.sh (it copies the tracked sources, make runs cargo).
 TRIXIE_PACKAGES=(
     php8.4-dev php8.4-cli php8.4-fpm php8.4-curl
     libclang-dev clang gcc libc6-dev
     libfcgi-bin supervisor procps
-    php-monolog php-symfony-http-kernel php-symfony-service-contracts
+    php-monolog php-symfony-http-kernel php-symfony-service-contracts php-laravel-framework
     ca-certificates git make
 )
 

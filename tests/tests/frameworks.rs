@@ -1,13 +1,21 @@
 //! The framework glue of the Composer package under real php-fpm, with the
-//! framework's real packages (Debian's: Symfony 5.4 on bookworm, 6.4 on trixie),
-//! for the extension and the polyfill: a Symfony HttpKernel app whose
-//! AsyncBatchSubscriber delivers at kernel.terminate, after the response.
+//! frameworks' real packages (Debian's), for the extension and the polyfill:
+//!
+//! - a Symfony HttpKernel app (Symfony 5.4 on bookworm, 6.4 on trixie) whose
+//!   AsyncBatchSubscriber delivers at kernel.terminate, after the response;
+//! - a Laravel app (Laravel 10.48, trixie only: bookworm has no Laravel package, so
+//!   scripts/test.sh runs `laravel` tests in its PHP 8.4 step) that discovers the
+//!   package's provider, logs with `Log::info()` through the asyncbatch channel,
+//!   and has each request's records delivered in one batch at terminate.
 
+use std::fs;
 use std::path::Path;
 use std::thread;
 use std::time::Duration;
 
-use asyncbatch_e2e::{delivery_counts, fixture, not_run, read_batches, wait_until, FpmPool, Php, Sandbox};
+use asyncbatch_e2e::{
+    delivery_counts, fixture, not_run, read_batches, repo_root, wait_until, FpmPool, Php, Sandbox,
+};
 
 /// Work the callable does per batch: a response held for delivery would take
 /// at least this long; one sent first takes a few ms.
@@ -17,7 +25,10 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 const REQUESTS: usize = 4;
 const ITEMS_PER_REQUEST: usize = 3;
 
-asyncbatch_e2e::on_both_sides!(symfony_app_delivers_each_request_in_one_batch_at_kernel_terminate_after_the_response);
+asyncbatch_e2e::on_both_sides!(
+    symfony_app_delivers_each_request_in_one_batch_at_kernel_terminate_after_the_response,
+    laravel_app_discovers_the_provider_and_delivers_log_info_in_one_batch_per_request_after_the_response,
+);
 
 fn symfony_installed() -> bool {
     ["/usr/share/php/Symfony/Component/HttpKernel/autoload.php", "/usr/share/php/Symfony/Contracts/Service/autoload.php"]
@@ -38,13 +49,56 @@ fn symfony_app_delivers_each_request_in_one_batch_at_kernel_terminate_after_the_
         .inis(sandbox.asyncbatch_ini())
         .children(1)
         .start(sandbox.path());
+    requests_are_delivered_after_their_responses_at_terminate(&pool, &sandbox, &fixture("symfony_front.php"));
+    let errors = pool.php_errors();
+    assert!(errors.trim().is_empty(), "PHP errors: {errors}");
+}
+
+fn laravel_app_discovers_the_provider_and_delivers_log_info_in_one_batch_per_request_after_the_response(side: Php) {
+    if !Path::new("/usr/share/php/Illuminate/Foundation/Application.php").is_file() {
+        return not_run("php-laravel-framework is not installed (Debian trixie has it; bookworm does not)");
+    }
+    if let Err(problem) = side.check() {
+        panic!("the {side} is not usable: {problem}");
+    }
+    let sandbox = Sandbox::new();
+    // The application, as `composer require asyncbatch/asyncbatch` leaves it: the
+    // package listed in vendor/composer/installed.json, from which Laravel's
+    // package discovery reads extra.laravel.providers.
+    let app = sandbox.join("app");
+    copy_dir(&repo_root().join("tests/php/laravel"), &app);
+    for dir in ["vendor/composer", "bootstrap/cache", "storage"] {
+        fs::create_dir_all(app.join(dir)).expect("app dir");
+    }
+    let package = fs::read_to_string(repo_root().join("php/composer.json")).expect("php/composer.json");
+    fs::write(app.join("vendor/composer/installed.json"), format!("{{\"packages\": [{package}]}}")).expect("installed.json");
+    let pool = FpmPool::builder(side)
+        .ini("asyncbatch.runner", "shutdown")
+        .inis(sandbox.asyncbatch_ini())
+        .env("AB_REPO", repo_root().display())
+        .children(1)
+        .start(sandbox.path());
+    requests_are_delivered_after_their_responses_at_terminate(&pool, &sandbox, &app.join("public/index.php"));
+    let discovered = fs::read_to_string(app.join("bootstrap/cache/packages.php")).unwrap_or_default();
+    assert!(
+        discovered.contains("AsyncBatch\\\\Laravel\\\\AsyncBatchServiceProvider"),
+        "Laravel did not discover the provider: {discovered}"
+    );
+    let errors = pool.php_errors();
+    assert!(errors.trim().is_empty(), "PHP errors: {errors}");
+}
+
+/// Sends [`REQUESTS`] requests of [`ITEMS_PER_REQUEST`] items to `script`, one at a
+/// time; checks that each response left before its batch was delivered, that each
+/// request's items came in one batch, once, and that every batch was delivered at
+/// the framework's terminate.
+fn requests_are_delivered_after_their_responses_at_terminate(pool: &FpmPool, sandbox: &Sandbox, script: &Path) {
     let out = sandbox.join("batches.log");
-    let script = fixture("symfony_front.php");
     let mut expected = Vec::new();
     for r in 0..REQUESTS {
         let query = format!("out={}&req=r{r}&k={ITEMS_PER_REQUEST}&sleep_ms={CALLABLE_MS}", out.display());
-        let response = pool.get_ok(&script, &query);
-        // The first request compiles Symfony's classes: only the later ones are timed.
+        let response = pool.get_ok(script, &query);
+        // The first request compiles the framework's classes: only the later ones are timed.
         if r > 0 {
             assert!(
                 response.elapsed < Duration::from_millis(CALLABLE_MS),
@@ -69,12 +123,23 @@ fn symfony_app_delivers_each_request_in_one_batch_at_kernel_terminate_after_the_
         assert_eq!(counts.get(item), Some(&1), "{item} delivered {:?} times: {batches:?}", counts.get(item));
     }
     assert_eq!(batches.len(), REQUESTS, "one batch per request: {batches:?}");
-    let phases = std::fs::read_to_string(out.with_extension("log.phase")).unwrap_or_default();
+    let phases = fs::read_to_string(out.with_extension("log.phase")).unwrap_or_default();
     assert_eq!(
         phases.lines().collect::<Vec<_>>(),
         vec!["terminate"; REQUESTS],
-        "every batch delivered by the subscriber at kernel.terminate"
+        "every batch delivered by the framework glue at terminate"
     );
-    let errors = pool.php_errors();
-    assert!(errors.trim().is_empty(), "PHP errors: {errors}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("create dir");
+    for entry in fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
 }

@@ -1,0 +1,10 @@
+<?php
+// The application's copy of the package's config/asyncbatch.php.
+return [
+    'jobs' => [
+        'logs' => [
+            'via' => BatchWriter::class,
+            'config' => ['batchSize' => 100],
+        ],
+    ],
+];

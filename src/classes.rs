@@ -19,7 +19,6 @@ fn keep_runner(_ce: &'static mut ClassEntry, tables: ArgInfoTables) {
     crate::keep_forever(tables);
 }
 
-
 /// An optional `?string` argument: `Ok(None)` for null or absent.
 fn opt_string<'a>(ex: &ExecuteData, n: usize) -> Result<Option<&'a [u8]>, ()> {
     if php::given(ex) <= n {
@@ -151,4 +150,3 @@ pub fn register_class() -> ext_php_rs::error::Result<()> {
 
     Ok(())
 }
-

@@ -132,12 +132,7 @@ fn supervise(options: &ffi::zend_array) -> Result<Zval, Failure> {
         }
     }
     let role = supervisor::supervise(
-        supervisor::Options {
-            daemon,
-            bootstrap,
-            spool_dir: settings.spool_dir.clone(),
-            queue,
-        },
+        supervisor::Options { daemon, bootstrap, spool_dir: settings.spool_dir.clone(), queue },
         &|line| php::log(line),
         &fatal,
     );

@@ -220,7 +220,10 @@ impl Failure {
                 return;
             }
             Failure::Internal(what) => {
-                throw(ce::error() as *const ClassEntry as *mut zend_class_entry, &format!("asyncbatch internal error: {what}"));
+                throw(
+                    ce::error() as *const ClassEntry as *mut zend_class_entry,
+                    &format!("asyncbatch internal error: {what}"),
+                );
                 return;
             }
             Failure::Pending => return,

@@ -69,9 +69,7 @@ fn callable(job: JobId) -> Option<Zval> {
 pub fn current_settings() -> (Settings, Vec<String>) {
     let mut raw: Vec<Option<String>> = INI.iter().map(|d| php::ini(d.name)).collect();
     raw.push(runner_env());
-    with_producer(|p| {
-        p.settings_cache().get(raw, || (PathBuf::from(php::temp_dir()), secure_fs::euid()))
-    })
+    with_producer(|p| p.settings_cache().get(raw, || (PathBuf::from(php::temp_dir()), secure_fs::euid())))
 }
 
 /// `ASYNCBATCH_RUNNER`: the SAPI's variable (a FastCGI parameter) for this request,
@@ -208,7 +206,11 @@ pub fn register_class() -> ext_php_rs::error::Result<()> {
         .flags(ClassFlags::Final)
         .method(FunctionBuilder::constructor(hook_construct), MethodFlags::Private)
         .method(
-            FunctionBuilder::new("__invoke", hook_invoke).required_args(0).returns(DataType::Void, false, false),
+            FunctionBuilder::new("__invoke", hook_invoke).required_args(0).returns(
+                DataType::Void,
+                false,
+                false,
+            ),
             MethodFlags::Public,
         )
         .registration(keep_hook)

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 use asyncbatch_core::batch::Batch;
 use asyncbatch_core::config::{ConfigKey, ConfigValue};
-use asyncbatch_core::outcome::CallOutcome;
 use asyncbatch_core::http::client::{Client, HttpCounters};
 use asyncbatch_core::http::config::{OptionValue, SinkConfig, SinkError};
 use asyncbatch_core::item::ItemError;
+use asyncbatch_core::outcome::CallOutcome;
 use ext_php_rs::args::{Arg, ArgInfoTables};
 use ext_php_rs::builders::{ClassBuilder, FunctionBuilder};
 use ext_php_rs::ffi::{self, zend_class_entry};

@@ -4,10 +4,10 @@
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int};
 
+use ext_php_rs::builders::ClassProperty;
 use ext_php_rs::ffi::{
     self, _zend_expected_type as zend_expected_type, zend_class_entry, zend_object, zend_string, zval,
 };
-use ext_php_rs::builders::ClassProperty;
 use ext_php_rs::flags::{DataType, PropertyFlags};
 use ext_php_rs::types::{ZendObject, Zval};
 use ext_php_rs::zend::ExecuteData;

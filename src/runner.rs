@@ -82,7 +82,12 @@ pub fn submit(id: &[u8], item: &Zval) -> Result<(), Failure> {
 
 /// Encodes `item` (running `jsonSerialize()` where it must) into the scratch
 /// buffer, then hands the bytes to `push`.
-fn submit_via_scratch<T>(id: &[u8], item: &Zval, max: usize, push: impl FnOnce(&[u8]) -> T) -> Result<T, Failure> {
+fn submit_via_scratch<T>(
+    id: &[u8],
+    item: &Zval,
+    max: usize,
+    push: impl FnOnce(&[u8]) -> T,
+) -> Result<T, Failure> {
     let mut buf = SCRATCH.take();
     buf.clear();
     let result = match encode::encode_item(item, &mut buf, max) {

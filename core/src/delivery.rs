@@ -228,7 +228,10 @@ where
         }
         // At shutdown, what earlier callables of this run submitted to this job is
         // delivered in its turn too; what its own callable submits waits.
-        if mode != Mode::Shutdown || queued == 0 || !runtime(host, |rt| rt.journal_queue(j, queued, tick, run)) {
+        if mode != Mode::Shutdown
+            || queued == 0
+            || !runtime(host, |rt| rt.journal_queue(j, queued, tick, run))
+        {
             return;
         }
     } else {

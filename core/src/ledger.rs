@@ -121,7 +121,8 @@ impl Disk {
     pub fn failure_store(&mut self) -> Result<&mut FailureStore, StorageError> {
         if self.failures.as_ref().is_none_or(|s| s.dir() != self.config.failure_dir) {
             self.check_default_base()?;
-            self.failures = Some(FailureStore::open(&self.config.failure_dir, self.config.failure_cap_bytes)?);
+            self.failures =
+                Some(FailureStore::open(&self.config.failure_dir, self.config.failure_cap_bytes)?);
         }
         Ok(self.failures.as_mut().expect("just opened"))
     }
@@ -418,7 +419,10 @@ impl Ledger {
                 job.stats.dropped += n;
                 let msg = match &e {
                     StorageError::Full { .. } => {
-                        format!("asyncbatch: {e}; dropped a failed batch of {n} items for job '{}'", job.name())
+                        format!(
+                            "asyncbatch: {e}; dropped a failed batch of {n} items for job '{}'",
+                            job.name()
+                        )
                     }
                     _ => format!(
                         "asyncbatch: cannot store a failed batch: {e}; dropped {n} items for job '{}'",

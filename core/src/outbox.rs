@@ -192,7 +192,11 @@ impl Outbox {
         let deadline = Instant::now() + timeout;
         let (st, done) = self.bg.wait_done(st, Some(deadline), |st| st.completed >= target);
         // Timed out: what the sender has not taken yet is not handed off.
-        if done { accepted } else { accepted.saturating_sub(st.queued as u64) }
+        if done {
+            accepted
+        } else {
+            accepted.saturating_sub(st.queued as u64)
+        }
     }
 
     /// At process exit: lets the sender hand off what is queued for at most

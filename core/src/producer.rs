@@ -338,8 +338,11 @@ impl Producer {
                 TransportKind::Sysv => Transport::Sysv { key: s.queue_key, mode: s.queue_mode },
                 TransportKind::Spool => Transport::Spool,
             };
-            let config =
-                OutboxConfig { transport, spool_dir: s.spool_dir.clone(), default_base: s.default_base.clone() };
+            let config = OutboxConfig {
+                transport,
+                spool_dir: s.spool_dir.clone(),
+                default_base: s.default_base.clone(),
+            };
             self.outbox = Some(Outbox::start(config)?);
         }
         Ok(self.outbox.as_ref().expect("started"))
@@ -412,7 +415,8 @@ impl Producer {
         let from_outbox = self.live_outbox().map(Outbox::take_warnings).unwrap_or_default();
         let logs = self.live_http().map(HttpSender::take_logs).unwrap_or_default();
         let notices = self.rt.ledger().notices();
-        let warnings = from_outbox.into_iter().filter(|(key, _)| notices.first_time(key)).map(|(_, m)| m).collect();
+        let warnings =
+            from_outbox.into_iter().filter(|(key, _)| notices.first_time(key)).map(|(_, m)| m).collect();
         (warnings, logs)
     }
 
@@ -470,7 +474,8 @@ impl Producer {
         if self.outbox.is_none() && self.http.is_none() {
             return Vec::new();
         }
-        let timeout = if self.rt.in_request() { self.rt.settings().exit_timeout } else { settings.exit_timeout };
+        let timeout =
+            if self.rt.in_request() { self.rt.settings().exit_timeout } else { settings.exit_timeout };
         // Both get the whole timeout: they work side by side.
         let deadline = Instant::now() + timeout;
         let mut lines = Vec::new();

@@ -10,11 +10,11 @@ use std::time::Duration;
 use asyncbatch_core::batch::Batch;
 use asyncbatch_core::config::JobConfig;
 use asyncbatch_core::delivery::{self, Mode};
-use asyncbatch_core::outcome::{CallError, CallOutcome, RetryAction};
-use asyncbatch_core::retry::Rng;
 use asyncbatch_core::failure_store::{FailureRecord, FailureStore};
 use asyncbatch_core::item::Value;
 use asyncbatch_core::ledger::HasLedger;
+use asyncbatch_core::outcome::{CallError, CallOutcome, RetryAction};
+use asyncbatch_core::retry::Rng;
 use asyncbatch_core::runtime::AfterPush;
 use common::{settings, Mock};
 
@@ -445,7 +445,12 @@ fn segments_holding_other_jobs_give_those_items_back_to_the_spool() {
     let mut theirs = Batch::new();
     theirs.push(&Value::Int(2).encode());
     // A mixed segment named for "logs" (as a jobkey collision would be).
-    m.rt.borrow_mut().ledger().spool().unwrap().write("logs", &[(b"logs", &mine), (b"metrics", &theirs)]).unwrap();
+    m.rt.borrow_mut()
+        .ledger()
+        .spool()
+        .unwrap()
+        .write("logs", &[(b"logs", &mine), (b"metrics", &theirs)])
+        .unwrap();
     delivery::deliver(&m, &[j], &[j], Mode::Shutdown);
     assert_eq!(m.delivered_ints(), vec![1]);
     let left = m.rt.borrow_mut().ledger().spool().unwrap().ready(None).unwrap();

@@ -1074,7 +1074,12 @@ fn sigterm_takes_what_waits_on_the_queue_into_the_spool_before_the_daemon_exits(
     let left = queue_stat(sandbox.queue_key()).map(|q| q.messages).unwrap_or(0);
     eprintln!("SIGTERM with {waiting} messages on the queue: {left} left there when the daemon had exited");
     assert_eq!(exit.and_then(|s| s.code()), Some(0), "{}", diagnostics(&sandbox, Some(&d)));
-    assert_eq!(left, 0, "the queue was taken into the spool before the exit\n{}", diagnostics(&sandbox, Some(&d)));
+    assert_eq!(
+        left,
+        0,
+        "the queue was taken into the spool before the exit\n{}",
+        diagnostics(&sandbox, Some(&d))
+    );
     assert_no_survivors(&mut d, Duration::from_secs(2));
     drop(d);
 

@@ -31,9 +31,12 @@ asyncbatch_e2e::on_both_sides!(
 );
 
 fn symfony_installed() -> bool {
-    ["/usr/share/php/Symfony/Component/HttpKernel/autoload.php", "/usr/share/php/Symfony/Contracts/Service/autoload.php"]
-        .iter()
-        .all(|f| Path::new(f).is_file())
+    [
+        "/usr/share/php/Symfony/Component/HttpKernel/autoload.php",
+        "/usr/share/php/Symfony/Contracts/Service/autoload.php",
+    ]
+    .iter()
+    .all(|f| Path::new(f).is_file())
 }
 
 fn symfony_app_delivers_each_request_in_one_batch_at_kernel_terminate_after_the_response(side: Php) {
@@ -54,7 +57,9 @@ fn symfony_app_delivers_each_request_in_one_batch_at_kernel_terminate_after_the_
     assert!(errors.trim().is_empty(), "PHP errors: {errors}");
 }
 
-fn laravel_app_discovers_the_provider_and_delivers_log_info_in_one_batch_per_request_after_the_response(side: Php) {
+fn laravel_app_discovers_the_provider_and_delivers_log_info_in_one_batch_per_request_after_the_response(
+    side: Php,
+) {
     if !Path::new("/usr/share/php/Illuminate/Foundation/Application.php").is_file() {
         return not_run("php-laravel-framework is not installed (Debian trixie has it; bookworm does not)");
     }
@@ -71,7 +76,8 @@ fn laravel_app_discovers_the_provider_and_delivers_log_info_in_one_batch_per_req
         fs::create_dir_all(app.join(dir)).expect("app dir");
     }
     let package = fs::read_to_string(repo_root().join("php/composer.json")).expect("php/composer.json");
-    fs::write(app.join("vendor/composer/installed.json"), format!("{{\"packages\": [{package}]}}")).expect("installed.json");
+    fs::write(app.join("vendor/composer/installed.json"), format!("{{\"packages\": [{package}]}}"))
+        .expect("installed.json");
     let pool = FpmPool::builder(side)
         .ini("asyncbatch.runner", "shutdown")
         .inis(sandbox.asyncbatch_ini())
@@ -92,7 +98,11 @@ fn laravel_app_discovers_the_provider_and_delivers_log_info_in_one_batch_per_req
 /// time; checks that each response left before its batch was delivered, that each
 /// request's items came in one batch, once, and that every batch was delivered at
 /// the framework's terminate.
-fn requests_are_delivered_after_their_responses_at_terminate(pool: &FpmPool, sandbox: &Sandbox, script: &Path) {
+fn requests_are_delivered_after_their_responses_at_terminate(
+    pool: &FpmPool,
+    sandbox: &Sandbox,
+    script: &Path,
+) {
     let out = sandbox.join("batches.log");
     let mut expected = Vec::new();
     for r in 0..REQUESTS {

@@ -28,7 +28,8 @@ pub fn drain<H: Host>(host: &H, jobs: &[JobId], queue: Option<Queue>, spool: Spo
         host.log(&line);
     }
     let report = worker::run(host, jobs, true, None);
-    let known: HashSet<String> = delivery::ledger(host, |l| jobs.iter().map(|&j| l.job(j).key.clone()).collect());
+    let known: HashSet<String> =
+        delivery::ledger(host, |l| jobs.iter().map(|&j| l.job(j).key.clone()).collect());
     for (key, n) in unknown_segments(&dir, &known) {
         host.log(&format!(
             "asyncbatch drain: {n} segments for job key '{key}' left in the spool: the bootstrap registers no such job"

@@ -25,7 +25,10 @@ pub struct DaemonOptions {
 
 impl Default for DaemonOptions {
     fn default() -> Self {
-        DaemonOptions { workers: DEFAULT_WORKERS, stop_timeout: Duration::from_secs_f64(DEFAULT_STOP_TIMEOUT) }
+        DaemonOptions {
+            workers: DEFAULT_WORKERS,
+            stop_timeout: Duration::from_secs_f64(DEFAULT_STOP_TIMEOUT),
+        }
     }
 }
 
@@ -36,7 +39,9 @@ pub enum OptionError {
     #[error("option '--workers' needs a whole number from 1 to {MAX_WORKERS}, got '{0}'")]
     Workers(String),
     /// `--stop-timeout` is not a number of seconds in range.
-    #[error("option '--stop-timeout' needs a number of seconds > 0 and at most {MAX_STOP_TIMEOUT}, got '{0}'")]
+    #[error(
+        "option '--stop-timeout' needs a number of seconds > 0 and at most {MAX_STOP_TIMEOUT}, got '{0}'"
+    )]
     StopTimeout(String),
     /// An option the daemon does not have.
     #[error("unknown option '{0}'")]

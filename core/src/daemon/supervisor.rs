@@ -13,9 +13,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::daemon::receiver::{Receiver, Step};
 use crate::daemon::lock::ProcessLock;
 use crate::daemon::options::DaemonOptions;
+use crate::daemon::receiver::{Receiver, Step};
 use crate::daemon::signals;
 use crate::daemon::status::{
     self, DaemonStatus, JobCounters, QueueEntry, ReceiverStatus, SpoolEntry, UnknownJob, WorkerEntry,

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use crate::batch::Batch;
 use crate::daemon::status::{self, WorkerStatus};
 use crate::delivery::{self, BatchEnd, Host, Limit};
-use crate::naming;
 use crate::ledger::JobId;
+use crate::naming;
 use crate::spool::Claimed;
 
 /// A job holds segments until it has this many batches' worth of items.
@@ -163,7 +163,9 @@ fn top_up<H: Host>(host: &H, job: &mut JobState, held: &mut HashSet<PathBuf>) {
     if job.pending >= job.batch_size * HOLD_BATCHES {
         return;
     }
-    let ready = match delivery::ledger(host, |l| l.spool().and_then(|s| s.ready(Some(std::slice::from_ref(&job.key))))) {
+    let ready = match delivery::ledger(host, |l| {
+        l.spool().and_then(|s| s.ready(Some(std::slice::from_ref(&job.key))))
+    }) {
         Ok(r) => r,
         Err(e) => {
             delivery::log_once(host, &format!("asyncbatch: cannot read the spool: {e}"));

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crate::batch::Batch;
-use crate::outcome::{CallError, CallOutcome, HttpAnswer, RetryAction};
 use crate::http::config::{Format, SinkConfig};
 use crate::http::json;
+use crate::outcome::{CallError, CallOutcome, HttpAnswer, RetryAction};
 use crate::sync::Mutex;
 
 /// The longest `Retry-After` honoured.

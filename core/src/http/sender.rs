@@ -90,7 +90,14 @@ impl HttpSender {
     /// Sets (or updates, at each registration) a sink job. Does not wake the thread:
     /// a request must not pay for a context switch (the thread looks again within
     /// `callPeriod`).
-    pub fn set_job(&self, job: JobId, id: &[u8], config: &JobConfig, sink: &Arc<SinkConfig>, counters: &Arc<HttpCounters>) {
+    pub fn set_job(
+        &self,
+        job: JobId,
+        id: &[u8],
+        config: &JobConfig,
+        sink: &Arc<SinkConfig>,
+        counters: &Arc<HttpCounters>,
+    ) {
         let mut st = self.bg.lock();
         if st.jobs.len() <= job {
             st.jobs.resize_with(job + 1, SenderJob::default);

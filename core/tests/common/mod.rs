@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use asyncbatch_core::batch::Batch;
 use asyncbatch_core::config::JobConfig;
 use asyncbatch_core::delivery::Host;
+use asyncbatch_core::item::Value;
 use asyncbatch_core::ledger::JobId;
 use asyncbatch_core::outcome::CallOutcome;
-use asyncbatch_core::item::Value;
 use asyncbatch_core::runtime::{AfterPush, Runtime};
 use asyncbatch_core::settings::Settings;
 

@@ -83,6 +83,14 @@ extern "C" fn flush(ex: &mut ExecuteData, retval: &mut Zval) {
     })
 }
 
+extern "C" fn end_request(ex: &mut ExecuteData, retval: &mut Zval) {
+    errors::guarded(|| {
+        if php::check_arg_count(ex, 0, 0) {
+            retval.set_long(runner::end_of_request() as i64);
+        }
+    })
+}
+
 extern "C" fn stats(ex: &mut ExecuteData, retval: &mut Zval) {
     errors::guarded(|| {
         if php::check_arg_count(ex, 0, 0) {
@@ -132,6 +140,10 @@ pub fn register_class() -> ext_php_rs::error::Result<()> {
                 false,
                 false,
             ),
+            public,
+        )
+        .method(
+            FunctionBuilder::new("endRequest", end_request).required_args(0).returns(DataType::Long, false, false),
             public,
         )
         .method(

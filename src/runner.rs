@@ -107,6 +107,11 @@ pub fn flush(id: Option<&[u8]>) -> Result<u64, Failure> {
     Ok(producer::flush(&PhpHost, id)?)
 }
 
+/// `endRequest()`.
+pub fn end_of_request() -> u64 {
+    producer::end_of_request(&PhpHost)
+}
+
 /// `retryFailed()`.
 pub fn retry_failed(id: Option<&[u8]>) -> Result<u64, Failure> {
     Ok(producer::retry_failed(&PhpHost, id)?)

@@ -51,6 +51,18 @@ namespace {
         public function flush(?string $identifier = null): int {}
 
         /**
+         * The end of a request in a long-running worker (Octane, RoadRunner, Swoole,
+         * FrankenPHP's worker mode), called once the response is sent: what the end
+         * of a php-fpm request does. Every job's spooled segments, then its queue,
+         * are delivered within asyncbatch.shutdown_budget; the rest is spooled for
+         * the next call. Jobs with a background thread (an HttpSink, the daemon
+         * runner) are left to it. Delivery failures are recorded, not thrown.
+         *
+         * @return int Items delivered.
+         */
+        public function endRequest(): int {}
+
+        /**
          * Counters per job: submitted, delivered, batches, failedBatches, retries,
          * persisted, queued, spooled, dropped, lastError, lastFlushAt.
          *

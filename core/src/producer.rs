@@ -613,6 +613,31 @@ pub fn flush<S: Sapi>(host: &S, id: Option<&[u8]>) -> Result<u64, UnknownJob> {
     Ok(delivered)
 }
 
+/// `endRequest()`: what the end of a php-fpm request does, for a long-running
+/// worker whose requests do not end PHP's (the framework calls it once the
+/// response is sent): every job's spooled segments, then its queue, delivered
+/// within `asyncbatch.shutdown_budget` counted from now; what the budget leaves is
+/// spooled, for the next call. Items with a background thread (an HttpSink, the
+/// daemon runner) are that thread's, which delivers them idle worker or not.
+/// Returns the items delivered.
+pub fn end_of_request<S: Sapi>(host: &S) -> u64 {
+    ensure_request(host);
+    arm(host);
+    let Some((jobs, spool)) = host.with(|p| {
+        (p.mode != RunMode::Daemon).then(|| {
+            p.rt.restart_shutdown_budget();
+            let jobs = p.rt.registered_jobs().to_vec();
+            let spool = p.spool_readers(&jobs);
+            (jobs, spool)
+        })
+    }) else {
+        return 0;
+    };
+    let delivered = delivery::deliver(host, &jobs, &spool, Mode::Shutdown).delivered;
+    raise_thread_messages(host);
+    delivered
+}
+
 /// `retryFailed()`.
 pub fn retry_failed<S: Sapi>(host: &S, id: Option<&[u8]>) -> Result<u64, ApiError> {
     ensure_request(host);

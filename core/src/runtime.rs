@@ -257,6 +257,16 @@ impl Runtime {
         *r.shutdown_started.get_or_insert((now, calls))
     }
 
+    /// Starts the shutdown budget again at the next delivery of [`Mode::Shutdown`]:
+    /// an explicit end of request in a long-running worker has a budget of its own.
+    ///
+    /// [`Mode::Shutdown`]: crate::delivery::Mode::Shutdown
+    pub fn restart_shutdown_budget(&mut self) {
+        if let Some(r) = self.request.as_mut() {
+            r.shutdown_started = None;
+        }
+    }
+
     /// Whether a delivery is running (callables must not start another).
     pub fn is_delivering(&self) -> bool {
         self.delivering

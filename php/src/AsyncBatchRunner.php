@@ -71,6 +71,19 @@ class AsyncBatchRunner
     }
 
     /**
+     * The end of a request in a long-running worker, once the response is sent:
+     * what the end of a php-fpm request does. Spooled segments, then queued items,
+     * delivered within asyncbatch.shutdown_budget; the rest is spooled for the next
+     * call. Delivery failures are recorded, not thrown.
+     *
+     * @return int items delivered
+     */
+    public function endRequest(): int
+    {
+        return Runtime::endRequest();
+    }
+
+    /**
      * Counters per job identifier: submitted, delivered, batches, failedBatches,
      * retries, persisted, queued, spooled, dropped, lastError, lastFlushAt.
      *

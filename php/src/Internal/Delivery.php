@@ -67,8 +67,9 @@ final class Delivery
      *
      * @param array<string, Job> $jobs
      * @param list<string> $names the spool's ready segments
+     * @return int items delivered
      */
-    public function atShutdown(array $jobs, array $names, Budget $budget): void
+    public function atShutdown(array $jobs, array $names, Budget $budget): int
     {
         // Every queued item is on disk before the first callable runs.
         $journaled = $this->journalQueues($jobs);
@@ -93,6 +94,8 @@ final class Delivery
                 }
             }
         }
+
+        return $delivered;
     }
 
     /**

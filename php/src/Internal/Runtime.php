@@ -167,6 +167,28 @@ final class Runtime
         }
     }
 
+    /**
+     * endRequest(): delivery as at shutdown (segments, then queues), with a budget
+     * of its own, for a long-running worker whose requests do not end PHP's; the
+     * client is not released (the framework has answered) and the request goes on.
+     */
+    public static function endRequest(): int
+    {
+        self::afterFork();
+        $jobs = self::$jobs;
+        if ($jobs === []) {
+            return 0;
+        }
+        self::arm();
+        $delivery = self::delivery();
+        self::$delivering++;
+        try {
+            return $delivery->atShutdown($jobs, $delivery->ready(), new Budget(Settings::get()->shutdownBudget));
+        } finally {
+            self::$delivering--;
+        }
+    }
+
     /** The runner's shutdown function (see "Delivery", steps 2 to 4). */
     public static function shutdown(): void
     {

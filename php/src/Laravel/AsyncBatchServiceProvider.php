@@ -16,10 +16,12 @@ use Illuminate\Support\ServiceProvider;
  * - Registers the jobs of config/asyncbatch.php (`php artisan vendor:publish
  *   --tag=asyncbatch-config`) when the application boots: in every request under
  *   php-fpm (a registration lasts one request), once per worker under Octane.
- * - Flushes every job when the application terminates: after the response, in
- *   Kernel::terminate(), so the items of a request are delivered before the next
- *   one in a long-running worker too. A flush that fails is written to PHP's error
- *   log, never thrown.
+ * - Ends asyncbatch's request when the application terminates, after the response
+ *   (Kernel::terminate(), which Octane runs after each request too):
+ *   AsyncBatchRunner::endRequest() delivers every job's items within
+ *   asyncbatch.shutdown_budget, so the items of a request are delivered before the
+ *   next one in a long-running worker. A failure is written to PHP's error log,
+ *   never thrown.
  * - Binds AsyncBatchRunner as a singleton, for code that submits items, and the
  *   log channel (LogChannel) that sends records to a job.
  */
@@ -41,9 +43,9 @@ final class AsyncBatchServiceProvider extends ServiceProvider
         }
         $this->app->terminating(static function () use ($runner): void {
             try {
-                $runner->flush();
+                $runner->endRequest();
             } catch (\Throwable $e) {
-                error_log(strtr('asyncbatch: the Laravel provider could not flush at terminate ('
+                error_log(strtr('asyncbatch: the Laravel provider could not deliver at terminate ('
                     . \get_class($e) . ': ' . $e->getMessage() . ')', ["\r" => '\\r', "\n" => '\\n']));
             }
         });

@@ -10,8 +10,10 @@ use Symfony\Component\HttpKernel\KernelEvents;
 use Symfony\Contracts\Service\ResetInterface;
 
 /**
- * Delivers asyncbatch's jobs at the end of each request of a Symfony application:
- * on `kernel.terminate` (after the response is sent) and on reset (the `kernel.reset`
+ * Ends asyncbatch's request (AsyncBatchRunner::endRequest(): every job's items
+ * delivered, within asyncbatch.shutdown_budget) at the end of each request of a
+ * Symfony application: on `kernel.terminate` (after the response is sent) and on
+ * reset (the `kernel.reset`
  * tag, which the services resetter calls between the requests of a long-running
  * worker: Symfony Runtime with RoadRunner, Swoole or FrankenPHP, a Messenger worker).
  *
@@ -26,15 +28,14 @@ use Symfony\Contracts\Service\ResetInterface;
  * delivery happens at kernel.terminate, which Symfony runs after
  * fastcgi_finish_request() too. In a worker, where no request ends, it is what
  * delivers the items of request N before request N+1 (see README: long-running
- * workers). A failing flush is written to PHP's error log, never thrown: the next
+ * workers). A failure is written to PHP's error log, never thrown: the next
  * request must not fail for the telemetry of the last one.
  */
 final class AsyncBatchSubscriber implements EventSubscriberInterface, ResetInterface
 {
     private AsyncBatchRunner $runner;
 
-    /** @param list<string>|null $jobs the jobs to flush; null: every registered job */
-    public function __construct(?AsyncBatchRunner $runner = null, private ?array $jobs = null)
+    public function __construct(?AsyncBatchRunner $runner = null)
     {
         $this->runner = $runner ?? new AsyncBatchRunner();
     }
@@ -47,24 +48,21 @@ final class AsyncBatchSubscriber implements EventSubscriberInterface, ResetInter
 
     public function onTerminate(): void
     {
-        $this->flush('kernel.terminate');
+        $this->endRequest('kernel.terminate');
     }
 
     public function reset(): void
     {
-        $this->flush('reset');
+        $this->endRequest('reset');
     }
 
-    private function flush(string $when): void
+    private function endRequest(string $when): void
     {
-        foreach ($this->jobs ?? [null] as $job) {
-            try {
-                $this->runner->flush($job);
-            } catch (\Throwable $e) {
-                error_log(strtr('asyncbatch: ' . ($job === null ? '' : "job '$job': ")
-                    . "the Symfony subscriber could not flush at $when (" . \get_class($e) . ': ' . $e->getMessage() . ')',
-                    ["\r" => '\\r', "\n" => '\\n']));
-            }
+        try {
+            $this->runner->endRequest();
+        } catch (\Throwable $e) {
+            error_log(strtr("asyncbatch: the Symfony subscriber could not deliver at $when ("
+                . \get_class($e) . ': ' . $e->getMessage() . ')', ["\r" => '\\r', "\n" => '\\n']));
         }
     }
 }

@@ -143,7 +143,11 @@ pub fn register_class() -> ext_php_rs::error::Result<()> {
             public,
         )
         .method(
-            FunctionBuilder::new("endRequest", end_request).required_args(0).returns(DataType::Long, false, false),
+            FunctionBuilder::new("endRequest", end_request).required_args(0).returns(
+                DataType::Long,
+                false,
+                false,
+            ),
             public,
         )
         .method(

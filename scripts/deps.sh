@@ -7,7 +7,8 @@ set -euo pipefail
 # php8.2-dev: php-config and headers for ext-php-rs, run-tests.php for the phpt suite.
 # libclang-dev, clang: bindgen (ext-php-rs generates its PHP bindings at build time).
 # gcc, libc6-dev: the linker cargo calls.
-# php8.2-cli, php8.2-fpm: the SAPIs the tests and the demo drive.
+# php8.2-cli, php8.2-fpm: the SAPIs the tests and the demo drive; php8.2-phpdbg: a
+#   SAPI the extension does not support (phpt 129).
 # libfcgi-bin: cgi-fcgi, the FastCGI client of the end-to-end tests and the demo.
 # supervisor: supervisord, which the end-to-end test of deploy/'s program runs.
 # php8.2-curl: the polyfill's HttpSink posts with curl when it is loaded (as on most
@@ -19,7 +20,7 @@ set -euo pipefail
 # valgrind: the phpt suite runs once more under memcheck.
 # python3: scripts/check-modules.py.
 PACKAGES=(
-    php8.2-dev php8.2-cli php8.2-fpm php8.2-curl
+    php8.2-dev php8.2-cli php8.2-fpm php8.2-curl php8.2-phpdbg
     libclang-dev clang gcc libc6-dev
     libfcgi-bin supervisor
     nginx-light wrk

@@ -32,8 +32,17 @@ esac
 
 PHP=$(command -v php) || { echo "phpt.sh: php not found in PATH" >&2; exit 1; }
 RUN_TESTS=$("$PHP" -r 'echo PHP_EXTENSION_DIR;')/build/run-tests.php
+# Debian keeps it in the extension directory; a PHP built from source (scripts/zts.sh)
+# under its prefix.
 if [ ! -f "$RUN_TESTS" ] && command -v php-config >/dev/null; then
-    RUN_TESTS=$(php-config --extension-dir)/build/run-tests.php
+    prefix=$(php-config --prefix)
+    for candidate in "$(php-config --extension-dir)/build" "$prefix/lib/php/$(php-config --phpapi)/build" \
+        "$prefix/lib/php/build"; do
+        if [ -f "$candidate/run-tests.php" ]; then
+            RUN_TESTS=$candidate/run-tests.php
+            break
+        fi
+    done
 fi
 [ -f "$RUN_TESTS" ] || { echo "phpt.sh: run-tests.php not found (install php-dev)" >&2; exit 1; }
 
@@ -72,6 +81,9 @@ export NO_INTERACTION=1
 export TEST_PHP_EXECUTABLE=$PHP
 unset TEST_PHP_ARGS ASYNCBATCH_RUNNER
 
+# A test's time limit: run-tests.php's 60 s would end phpt 127 (100,000 requests
+# of the polyfill) on a loaded machine; a hang still ends.
+TIMEOUT=(--set-timeout 240)
 JOBS=(-j2)
 [ "$(nproc 2>/dev/null || echo 1)" -gt 1 ] || JOBS=()
 
@@ -105,7 +117,7 @@ fi
 echo "phpt: $SIDE, $(ls "$WORK"/phpt/*.phpt | wc -l) tests, in $WORK"
 set +e
 (cd "$WORK" && "$PHP" "$RUN_TESTS" -p "$PHP" -q --show-diff \
-    "${JOBS[@]}" "${LOAD[@]}" "${ARGS[@]}" "${TESTS[@]}") >"$WORK/output.txt" 2>&1
+    "${JOBS[@]}" "${TIMEOUT[@]}" "${LOAD[@]}" "${ARGS[@]}" "${TESTS[@]}") >"$WORK/output.txt" 2>&1
 STATUS=$?
 set -e
 cat "$WORK/output.txt"

@@ -17,10 +17,13 @@
 #                                         made with debootstrap): the build, the phpt
 #                                         suite on both sides, the end-to-end tests (with
 #                                         Laravel 10 and Symfony 6.4), phpize
+#  12. scripts/zts.sh                     PHP 8.4 ZTS, built from Debian's source package
+#                                         in that root (once; then reused): the build,
+#                                         the phpt suite on both sides, phpize
 #
 # Usage: bash scripts/test.sh
-# AB_SKIP_PHP84=1 leaves out step 11 (needs root, and 5 minutes to make the root the
-# first time); the summary says so.
+# AB_SKIP_PHP84=1 leaves out steps 11 and 12 (they need root, and 5 minutes to make
+# the root and 3 to 8 to build PHP ZTS the first time); the summary says so.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -135,7 +138,7 @@ step "install with phpize" bash scripts/phpize.sh
 
 # PHP 8.4: the same build and suites in a Debian trixie root (scripts/trixie.sh).
 if [[ ${AB_SKIP_PHP84:-} == 1 ]]; then
-    SUMMARY+=("  SKIPPED PHP 8.4 (trixie): AB_SKIP_PHP84=1")
+    SUMMARY+=("  SKIPPED PHP 8.4 NTS and ZTS (trixie): AB_SKIP_PHP84=1")
 else
     SUDO=()
     [[ $(id -u) -eq 0 ]] || SUDO=(sudo)
@@ -150,6 +153,15 @@ else
         cargo test --release -p asyncbatch-e2e $(bash scripts/trixie.sh e2e-tests)
     count_cargo_tests
     step "PHP 8.4: install with phpize" "${SUDO[@]}" bash scripts/trixie.sh run bash scripts/phpize.sh
+
+    # PHP 8.4 ZTS (scripts/zts.sh): built in the root once, then reused.
+    step "PHP 8.4 ZTS: PHP built or reused" "${SUDO[@]}" bash scripts/zts.sh
+    step "PHP 8.4 ZTS: build the extension" "${SUDO[@]}" bash scripts/zts.sh run cargo build --release
+    step "PHP 8.4 ZTS: phpt suite, extension" "${SUDO[@]}" bash scripts/zts.sh run bash scripts/phpt.sh ext
+    count_phpt_tests
+    step "PHP 8.4 ZTS: phpt suite, polyfill" "${SUDO[@]}" bash scripts/zts.sh run bash scripts/phpt.sh polyfill
+    count_phpt_tests
+    step "PHP 8.4 ZTS: install with phpize" "${SUDO[@]}" bash scripts/zts.sh run bash scripts/phpize.sh
 fi
 
 print_summary

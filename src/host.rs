@@ -16,6 +16,7 @@ use asyncbatch_core::delivery::Host;
 use asyncbatch_core::ledger::JobId;
 use asyncbatch_core::outcome::CallOutcome;
 use asyncbatch_core::producer::{self, Producer, Sapi};
+use asyncbatch_core::sapi;
 use asyncbatch_core::secure_fs;
 use asyncbatch_core::settings::{Settings, INI};
 use ext_php_rs::args::ArgInfoTables;
@@ -147,7 +148,7 @@ impl Sapi for PhpHost {
     }
 
     fn is_cli(&self) -> bool {
-        php::sapi_name() == "cli"
+        sapi::kind(&php::sapi_name()).script
     }
 
     fn register_shutdown_function(&self) -> bool {
@@ -156,8 +157,8 @@ impl Sapi for PhpHost {
     }
 
     fn finish_request(&self) {
-        if php::function_exists("fastcgi_finish_request") {
-            php::call_function("fastcgi_finish_request", &mut []);
+        if let Some(f) = sapi::kind(&php::sapi_name()).finish_request.filter(|f| php::function_exists(f)) {
+            php::call_function(f, &mut []);
         }
     }
 }

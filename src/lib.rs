@@ -49,7 +49,12 @@ extern "C" fn startup(_ty: i32, module_number: i32) -> i32 {
             .and_then(|_| daemon::register_class())
             .and_then(|_| http_sink::register_class())
         {
-            Ok(()) => 0,
+            Ok(()) => {
+                if let Some(line) = asyncbatch_core::sapi::unsupported_notice(&php::sapi_name()) {
+                    php::log(&line);
+                }
+                0
+            }
             Err(e) => {
                 php::log(&format!("asyncbatch: cannot register classes: {e}"));
                 1
@@ -78,6 +83,12 @@ extern "C" fn info(module: *mut ModuleEntry) {
         info_table_start!();
         info_table_row!("asyncbatch support", "enabled");
         info_table_row!("Version", env!("CARGO_PKG_VERSION"));
+        let name = php::sapi_name();
+        let sapi = match asyncbatch_core::sapi::lookup(&name) {
+            Some(_) => name,
+            None => format!("{name} (not supported)"),
+        };
+        info_table_row!("SAPI", sapi);
         info_table_row!("Runner", settings.runner.as_str());
         info_table_row!("Spool directory", settings.spool_dir.display().to_string());
         info_table_row!("Failure directory", settings.failure_dir.display().to_string());

@@ -36,6 +36,7 @@ pub mod outcome;
 pub mod producer;
 pub mod retry;
 pub mod runtime;
+pub mod sapi;
 pub mod secure_fs;
 pub mod settings;
 pub mod spool;

@@ -48,11 +48,12 @@ pub enum RunMode {
 pub trait Sapi: Host<State = Producer> {
     /// This request's settings and the warnings resolving them gave.
     fn settings(&self) -> (Settings, Vec<String>);
-    /// Whether this is the CLI SAPI.
+    /// Whether this SAPI runs one script rather than requests, as the CLI
+    /// ([`crate::sapi::SapiKind::script`]).
     fn is_cli(&self) -> bool;
     /// Registers the extension's shutdown function; false when PHP refused.
     fn register_shutdown_function(&self) -> bool;
-    /// Sends the response now, where the SAPI can (`fastcgi_finish_request()`).
+    /// Sends the response now, where the SAPI can ([`crate::sapi::SapiKind::finish_request`]).
     fn finish_request(&self);
 }
 

@@ -19,6 +19,12 @@ final class Log
         error_log('asyncbatch: ' . strtr($message, ["\r" => '\\r', "\n" => '\\n']));
     }
 
+    /** Logs that $what failed, and why: "asyncbatch: $what (Class: message)", one line. */
+    public static function caught(string $what, \Throwable $e): void
+    {
+        self::line($what . ' (' . \get_class($e) . ': ' . $e->getMessage() . ')');
+    }
+
     /** "1 item", "2 items". */
     public static function items(int $n): string
     {

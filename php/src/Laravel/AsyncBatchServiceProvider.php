@@ -5,6 +5,7 @@ declare(strict_types=1);
 namespace AsyncBatch\Laravel;
 
 use AsyncBatch\HttpSink;
+use AsyncBatch\Internal\Log;
 use AsyncBatch\InvalidConfigException;
 use AsyncBatchRunner;
 use Illuminate\Support\ServiceProvider;
@@ -45,8 +46,7 @@ final class AsyncBatchServiceProvider extends ServiceProvider
             try {
                 $runner->endRequest();
             } catch (\Throwable $e) {
-                error_log(strtr('asyncbatch: the Laravel provider could not deliver at terminate ('
-                    . \get_class($e) . ': ' . $e->getMessage() . ')', ["\r" => '\\r', "\n" => '\\n']));
+                Log::caught('the Laravel provider could not deliver at terminate', $e);
             }
         });
     }

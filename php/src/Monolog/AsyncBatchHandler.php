@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace AsyncBatch\Monolog;
 
+use AsyncBatch\Internal\Log;
 use AsyncBatch\InvalidConfigException;
 use AsyncBatch\InvalidItemException;
 use AsyncBatchRunner;
@@ -162,8 +163,7 @@ class AsyncBatchHandler extends AbstractProcessingHandler
         try {
             $this->runner->flush($this->job);
         } catch (\Throwable $e) {
-            error_log(strtr("asyncbatch: job '{$this->job}': the Monolog handler's $why() could not flush the job ("
-                . \get_class($e) . ': ' . $e->getMessage() . ')', ["\r" => '\\r', "\n" => '\\n']));
+            Log::caught("job '{$this->job}': the Monolog handler's $why() could not flush the job", $e);
         }
     }
 
@@ -178,7 +178,6 @@ class AsyncBatchHandler extends AbstractProcessingHandler
             $json = substr($json, 0, self::LOG_LINE_BYTES) . '... (' . \strlen($json) . ' bytes, truncated)';
         }
         $why = $e instanceof \InvalidArgumentException ? $e->getMessage() : \get_class($e) . ': ' . $e->getMessage();
-        error_log(strtr("asyncbatch: job '{$this->job}': a Monolog record was not queued$how ($why): $json",
-            ["\r" => '\\r', "\n" => '\\n']));
+        Log::line("job '{$this->job}': a Monolog record was not queued$how ($why): $json");
     }
 }

@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace AsyncBatch\Symfony;
 
+use AsyncBatch\Internal\Log;
 use AsyncBatchRunner;
 use Symfony\Component\EventDispatcher\EventSubscriberInterface;
 use Symfony\Component\HttpKernel\KernelEvents;
@@ -61,8 +62,7 @@ final class AsyncBatchSubscriber implements EventSubscriberInterface, ResetInter
         try {
             $this->runner->endRequest();
         } catch (\Throwable $e) {
-            error_log(strtr("asyncbatch: the Symfony subscriber could not deliver at $when ("
-                . \get_class($e) . ': ' . $e->getMessage() . ')', ["\r" => '\\r', "\n" => '\\n']));
+            Log::caught("the Symfony subscriber could not deliver at $when", $e);
         }
     }
 }

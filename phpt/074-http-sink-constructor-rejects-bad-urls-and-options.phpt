@@ -93,9 +93,9 @@ AsyncBatch\InvalidConfigException: Invalid URL 'http://h:0/' for AsyncBatch\Http
 AsyncBatch\InvalidConfigException: Invalid URL 'http://h:/' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 AsyncBatch\InvalidConfigException: Invalid URL 'http://h:?x' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 -- unknown options
-AsyncBatch\InvalidConfigException: Unknown option 'nope' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
-AsyncBatch\InvalidConfigException: Unknown option 'Format' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
-AsyncBatch\InvalidConfigException: Unknown option '0' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+AsyncBatch\InvalidConfigException: Unknown option 'nope' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+AsyncBatch\InvalidConfigException: Unknown option 'Format' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+AsyncBatch\InvalidConfigException: Unknown option '0' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
 -- headers
 AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got string
 AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'X-A'
@@ -139,7 +139,7 @@ AsyncBatch\InvalidConfigException: Option 'maxQueueSize' of AsyncBatch\HttpSink 
 -- the first bad one is reported
 AsyncBatch\InvalidConfigException: Option 'format' of AsyncBatch\HttpSink must be 'json' or 'ndjson', got string
 AsyncBatch\InvalidConfigException: Option 'timeout' of AsyncBatch\HttpSink must be a number of seconds > 0, got 0
-AsyncBatch\InvalidConfigException: Unknown option 'nope' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+AsyncBatch\InvalidConfigException: Unknown option 'nope' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
 AsyncBatch\InvalidConfigException: Invalid URL 'ftp://h/' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 -- every option at once
 ok

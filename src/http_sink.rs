@@ -28,7 +28,7 @@ static SINK_CE: AtomicPtr<zend_class_entry> = AtomicPtr::new(std::ptr::null_mut(
 thread_local! {
     // Connections kept alive for posts made in the PHP thread (spooled batches at the
     // end of a request, retryFailed(), daemon workers, direct calls).
-    static CLIENT: Client = Client::new();
+    static CLIENT: Client = const { Client::new() };
 }
 
 fn sink_class() -> *mut zend_class_entry {
@@ -121,7 +121,7 @@ extern "C" fn construct(ex: &mut ExecuteData, _retval: &mut Zval) {
                 None => return php::wrong_array_arg(options_zv.expect("present"), 2),
             },
         };
-        if let Err(e) = sink_config(url, options) {
+        if let Err(e) = sink_config(url, options).and_then(|sink| sink.check_files()) {
             return Failure::Sink(e).throw();
         }
         let Some(this) = ex.get_self() else { return };

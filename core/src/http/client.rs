@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use crate::batch::Batch;
 use crate::http::config::{Format, SinkConfig};
 use crate::http::json;
+use crate::http::tls::TlsKey;
 use crate::outcome::{CallError, CallOutcome, HttpAnswer, RetryAction};
 use crate::sync::Mutex;
 
@@ -145,7 +146,9 @@ pub fn body(sink: &SinkConfig, batch: &Batch) -> Result<Vec<u8>, String> {
 
 /// Posts batches, keeping connections alive between them. One per thread.
 pub struct Client {
-    agent: ureq::Agent,
+    // An agent per TLS configuration in use (most processes have one): its
+    // connections are kept alive between batches.
+    agents: Mutex<Vec<(Option<TlsKey>, ureq::Agent)>>,
 }
 
 impl Default for Client {
@@ -160,9 +163,29 @@ fn seconds_text(d: Duration) -> String {
 
 impl Client {
     /// A client with asyncbatch's defaults: no redirects, statuses as answers.
-    pub fn new() -> Self {
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
-        Client { agent }
+    pub const fn new() -> Self {
+        Client { agents: Mutex::new(Vec::new()) }
+    }
+
+    /// The agent for `sink`: one without TLS settings for http:// URLs, else one
+    /// for the sink's TLS files as they are now.
+    fn agent(&self, sink: &SinkConfig) -> Result<ureq::Agent, String> {
+        let key =
+            sink.url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://")).then(|| sink.tls.key());
+        let mut agents = self.agents.lock();
+        if let Some((_, agent)) = agents.iter().find(|(k, _)| *k == key) {
+            return Ok(agent.clone());
+        }
+        let config = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0);
+        let config = match &key {
+            Some(_) => config.tls_config(sink.tls.config()?),
+            None => config,
+        };
+        let agent: ureq::Agent = config.build().into();
+        // An agent for files that changed since replaces the one for them before.
+        agents.retain(|(k, _)| k.as_ref().map(TlsKey::files) != key.as_ref().map(TlsKey::files));
+        agents.push((key, agent.clone()));
+        Ok(agent)
     }
 
     /// Posts one batch; the outcome says whether it was delivered, or failed and how.
@@ -171,8 +194,11 @@ impl Client {
             Ok(b) => b,
             Err(e) => return CallOutcome::failed(e),
         };
-        let mut req = self
-            .agent
+        let agent = match self.agent(sink) {
+            Ok(a) => a,
+            Err(e) => return CallOutcome::failed(format!("cannot connect to {}: {e}", sink.authority)),
+        };
+        let mut req = agent
             .post(&sink.url)
             .config()
             .timeout_connect(Some(sink.timeout))
@@ -274,6 +300,7 @@ mod tests {
             format,
             timeout: Duration::from_secs(1),
             gzip,
+            tls: Default::default(),
             job: Default::default(),
         };
         assert_eq!(body(&sink(Format::Json, false), &b).unwrap(), b"[1,\"x\"]");

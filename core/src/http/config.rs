@@ -1,19 +1,24 @@
 //! An HttpSink's options: the URL and the request (headers, format, timeout, gzip),
 //! plus job keys it brings to the job it is registered for. Validated once, here.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use thiserror::Error;
 
 use crate::config::{known_key, ConfigKey, ConfigValue, JobConfig};
+use crate::http::tls::{self, TlsFiles};
 use crate::item::printable_id;
 
 /// The option names, in the order messages list them.
-pub const OPTIONS: [&str; 9] = [
+pub const OPTIONS: [&str; 12] = [
     "headers",
     "format",
     "timeout",
     "gzip",
+    "caFile",
+    "clientCert",
+    "clientKey",
     "batchSize",
     "callPeriod",
     "maxRetries",
@@ -59,6 +64,8 @@ pub struct SinkConfig {
     pub timeout: Duration,
     /// Whether bodies are gzip-compressed. By default not.
     pub gzip: bool,
+    /// Whom to trust and the client certificate. By default the system's store.
+    pub tls: TlsFiles,
     /// The job keys among the options, applied to the job before its own config.
     pub job: JobConfig,
 }
@@ -94,7 +101,7 @@ pub enum SinkError {
     #[error("Invalid URL '{0}' for AsyncBatch\\HttpSink: it must be an http:// or https:// URL with a host")]
     Url(String),
     /// An option it does not have.
-    #[error("Unknown option '{0}' for AsyncBatch\\HttpSink (known options: headers, format, timeout, gzip, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)")]
+    #[error("Unknown option '{0}' for AsyncBatch\\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)")]
     UnknownOption(String),
     /// An option with a bad value.
     #[error("Option '{key}' of AsyncBatch\\HttpSink must be {rule}, got {got}")]
@@ -106,6 +113,9 @@ pub enum SinkError {
         /// What it was.
         got: String,
     },
+    /// One of `clientCert` and `clientKey` without the other.
+    #[error("Options 'clientCert' and 'clientKey' of AsyncBatch\\HttpSink go together: '{0}' is missing")]
+    ClientPair(&'static str),
 }
 
 impl SinkConfig {
@@ -122,8 +132,10 @@ impl SinkConfig {
             format: Format::Json,
             timeout: Duration::from_secs(5),
             gzip: false,
+            tls: TlsFiles::default(),
             job: JobConfig::default(),
         };
+        let (mut client_cert, mut client_key) = (None, None);
         for (key, value) in options {
             let name = match key {
                 ConfigKey::Str(k) => OPTIONS.iter().find(|o| o.as_bytes() == k).copied(),
@@ -154,6 +166,14 @@ impl SinkConfig {
                 ("timeout", _) => return Err(bad("a number of seconds > 0")),
                 ("gzip", OptionValue::Bool(b)) => sink.gzip = *b,
                 ("gzip", _) => return Err(bad("a bool")),
+                ("caFile" | "clientCert" | "clientKey", v) => {
+                    let path = file_path(v).ok_or_else(|| bad("a path to a PEM file"))?;
+                    match name {
+                        "caFile" => sink.tls.ca_file = Some(path),
+                        "clientCert" => client_cert = Some(path),
+                        _ => client_key = Some(path),
+                    }
+                }
                 (job_key, v) => {
                     let key = known_key(job_key.as_bytes()).expect("the other options are job keys");
                     let plain = match v {
@@ -168,7 +188,43 @@ impl SinkConfig {
                 }
             }
         }
+        sink.tls.client = match (client_cert, client_key) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            (Some(_), None) => return Err(SinkError::ClientPair("clientKey")),
+            (None, Some(_)) => return Err(SinkError::ClientPair("clientCert")),
+        };
         Ok(sink)
+    }
+
+    /// Checks that the TLS files can be used now, as the constructor of
+    /// `AsyncBatch\HttpSink` does. (They are read again where a connection needs
+    /// them: a renewed certificate is taken up.)
+    pub fn check_files(&self) -> Result<(), SinkError> {
+        let bad = |key: &'static str, rule: &'static str, path: &std::path::Path, e: tls::PemError| {
+            SinkError::BadOption { key, rule, got: format!("'{}' ({e})", path.display()) }
+        };
+        const CERTS: &str = "a readable PEM file of certificates";
+        if let Some(ca) = &self.tls.ca_file {
+            tls::certificates(ca).map_err(|e| bad("caFile", CERTS, ca, e))?;
+        }
+        if let Some((cert, key)) = &self.tls.client {
+            tls::certificates(cert).map_err(|e| bad("clientCert", CERTS, cert, e))?;
+            tls::private_key(key)
+                .map_err(|e| bad("clientKey", "a readable PEM file with a private key", key, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// A file path option: a non-empty string without NUL.
+fn file_path(v: &OptionValue<'_>) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    match v {
+        OptionValue::Str(s) if !s.is_empty() && !s.contains(&0) => {
+            Some(PathBuf::from(std::ffi::OsStr::from_bytes(s)))
+        }
+        _ => None,
     }
 }
 
@@ -296,6 +352,46 @@ mod tests {
         for (k, v, want) in cases {
             assert_eq!(sink("http://h", vec![(k, v)]).unwrap_err().to_string(), want);
         }
+    }
+
+    #[test]
+    fn tls_files_are_paths_the_client_pair_goes_together_and_files_are_checked_at_construction() {
+        let e = sink("https://h", vec![("caFile", OptionValue::Str(b""))]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Option 'caFile' of AsyncBatch\\HttpSink must be a path to a PEM file, got string"
+        );
+        let e = sink("https://h", vec![("clientCert", OptionValue::Str(b"/c.pem"))]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Options 'clientCert' and 'clientKey' of AsyncBatch\\HttpSink go together: 'clientKey' is missing"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let path = |p: &std::path::Path| -> &'static [u8] { p.to_str().unwrap().as_bytes().to_vec().leak() };
+        let (junk_b, missing_b) = (path(&junk), path(&dir.path().join("none.pem")));
+        let s = sink("https://h", vec![("caFile", OptionValue::Str(missing_b))]).unwrap();
+        assert_eq!(s.tls.ca_file.as_deref(), Some(dir.path().join("none.pem").as_path()));
+        assert_eq!(
+            s.check_files().unwrap_err().to_string(),
+            format!(
+                "Option 'caFile' of AsyncBatch\\HttpSink must be a readable PEM file of certificates, got '{}' (no such file)",
+                dir.path().join("none.pem").display()
+            )
+        );
+        let s = sink(
+            "https://h",
+            vec![("clientCert", OptionValue::Str(junk_b)), ("clientKey", OptionValue::Str(junk_b))],
+        )
+        .unwrap();
+        assert_eq!(
+            s.check_files().unwrap_err().to_string(),
+            format!(
+                "Option 'clientCert' of AsyncBatch\\HttpSink must be a readable PEM file of certificates, got '{}' (no certificate in it)",
+                junk.display()
+            )
+        );
     }
 
     #[test]

@@ -6,3 +6,4 @@ pub mod client;
 pub mod config;
 pub mod json;
 pub mod sender;
+pub mod tls;

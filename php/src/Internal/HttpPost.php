@@ -197,7 +197,7 @@ final class HttpPost
                 $headers[$i] = substr($line, 0, -2) . ';';
             }
         }
-        curl_setopt_array($curl, [
+        curl_setopt_array($curl, self::curlTls($c) + [
             CURLOPT_URL => $c->url,
             CURLOPT_POST => true,
             CURLOPT_POSTFIELDS => $body,
@@ -239,6 +239,55 @@ final class HttpPost
         return $r;
     }
 
+    /**
+     * Whom curl trusts and who it is, as the extension: only caFile when given; else
+     * SSL_CERT_FILE and SSL_CERT_DIR when either is set (in the process's own
+     * environment, not a request's), as OpenSSL reads them; else curl's default,
+     * the system's bundle.
+     *
+     * @return array<int, mixed>
+     */
+    private static function curlTls(HttpSinkConfig $c): array
+    {
+        $file = self::env('SSL_CERT_FILE');
+        $dir = self::env('SSL_CERT_DIR');
+        $options = [CURLOPT_SSL_VERIFYPEER => true, CURLOPT_SSL_VERIFYHOST => 2];
+        if ($c->caFile !== null) {
+            $options += [CURLOPT_CAINFO => $c->caFile, CURLOPT_CAPATH => null];
+        } elseif ($file !== null || $dir !== null) {
+            $options += [CURLOPT_CAINFO => $file, CURLOPT_CAPATH => $dir];
+        }
+        if ($c->clientCert !== null) {
+            $options += [CURLOPT_SSLCERT => $c->clientCert, CURLOPT_SSLKEY => $c->clientKey];
+        }
+        return $options;
+    }
+
+    /**
+     * The same for PHP's streams: given no cafile, OpenSSL's default paths, which
+     * honour SSL_CERT_FILE and SSL_CERT_DIR themselves.
+     *
+     * @return array<string, mixed>
+     */
+    private static function streamTls(HttpSinkConfig $c): array
+    {
+        $options = ['verify_peer' => true, 'verify_peer_name' => true];
+        if ($c->caFile !== null) {
+            $options['cafile'] = $c->caFile;
+        }
+        if ($c->clientCert !== null) {
+            $options += ['local_cert' => $c->clientCert, 'local_pk' => $c->clientKey];
+        }
+        return $options;
+    }
+
+    /** A variable of the process's environment (not a FastCGI request's), if set and not empty. */
+    private static function env(string $name): ?string
+    {
+        $v = getenv($name, true);
+        return is_string($v) && $v !== '' ? $v : null;
+    }
+
     /** @param list<string> $headers */
     private static function viaStreams(HttpSinkConfig $c, string $body, array $headers): self
     {
@@ -251,7 +300,7 @@ final class HttpPost
             'ignore_errors' => true,
             'follow_location' => 0,
             'protocol_version' => 1.1,
-        ]]);
+        ], 'ssl' => self::streamTls($c)]);
         $warning = null;
         set_error_handler(static function (int $no, string $message) use (&$warning): bool {
             $warning = $message;

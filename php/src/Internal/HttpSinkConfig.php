@@ -18,7 +18,7 @@ final class HttpSinkConfig
 
     /** The options, in the order the message of an unknown one lists them. */
     public const OPTIONS = [
-        'headers', 'format', 'timeout', 'gzip',
+        'headers', 'format', 'timeout', 'gzip', 'caFile', 'clientCert', 'clientKey',
         'batchSize', 'callPeriod', 'maxRetries', 'retryDelay', 'maxQueueSize',
     ];
 
@@ -44,6 +44,11 @@ final class HttpSinkConfig
     public float $timeout = 5.0;
     /** Whether the body is gzip-compressed. By default, false. */
     public bool $gzip = false;
+    /** A PEM bundle trusted instead of the system's store (SSL_CERT_FILE, SSL_CERT_DIR, the distribution's bundle). */
+    public ?string $caFile = null;
+    /** The client certificate (chain) and its key, PEM, for mutual TLS: both or neither. */
+    public ?string $clientCert = null;
+    public ?string $clientKey = null;
     /** The job config keys among the options, on the job defaults. */
     public JobConfig $job;
 
@@ -88,6 +93,14 @@ final class HttpSinkConfig
                     }
                     $c->gzip = $value;
                     break;
+                case 'caFile':
+                case 'clientCert':
+                case 'clientKey':
+                    if (!is_string($value) || $value === '' || str_contains($value, "\0")) {
+                        throw self::bad($key, 'a path to a PEM file', $value);
+                    }
+                    $c->$key = $value;
+                    break;
                 default:
                     if (!in_array($key, JobConfig::KEYS, true)) {
                         throw new InvalidConfigException(sprintf(
@@ -98,6 +111,12 @@ final class HttpSinkConfig
                     }
                     $c->job->set($key, $value, self::subject($key));
             }
+        }
+        if (($c->clientCert === null) !== ($c->clientKey === null)) {
+            throw new InvalidConfigException(sprintf(
+                "Options 'clientCert' and 'clientKey' of AsyncBatch\\HttpSink go together: '%s' is missing",
+                $c->clientCert === null ? 'clientCert' : 'clientKey',
+            ));
         }
         $c->headers = [
             'Content-Type' => $c->format === 'json' ? 'application/json' : 'application/x-ndjson',
@@ -113,6 +132,42 @@ final class HttpSinkConfig
             $c->headers[$name] = $value;
         }
         return $c;
+    }
+
+    /**
+     * Checks that the TLS files can be used now, as the constructor does (they are
+     * read again at each connection: a renewed certificate is taken up).
+     *
+     * @throws InvalidConfigException
+     */
+    public function checkFiles(): void
+    {
+        $certs = 'a readable PEM file of certificates';
+        foreach (['caFile' => $certs, 'clientCert' => $certs, 'clientKey' => 'a readable PEM file with a private key'] as $key => $rule) {
+            $path = $this->$key;
+            $why = $path === null ? null : self::pemProblem($path, $key === 'clientKey');
+            if ($why !== null) {
+                throw new InvalidConfigException(sprintf('%s must be %s, got \'%s\' (%s)', self::subject($key), $rule, $path, $why));
+            }
+        }
+    }
+
+    /** Why a PEM file cannot be used, in the extension's words; null when it can. */
+    private static function pemProblem(string $path, bool $key): ?string
+    {
+        if (!file_exists($path)) {
+            return 'no such file';
+        }
+        $pem = is_file($path) ? @file_get_contents($path) : false;
+        if ($pem === false) {
+            return 'not readable';
+        }
+        // A whole block; an encrypted key cannot be used (there is no passphrase option).
+        $block = $key ? '(?:RSA |EC )?PRIVATE KEY' : 'CERTIFICATE';
+        if (!preg_match("/^-----BEGIN $block-----\\s+[A-Za-z0-9+\\/=\\s]+^-----END $block-----/m", $pem)) {
+            return $key ? 'no private key in it' : 'no certificate in it';
+        }
+        return null;
     }
 
     /**

@@ -47,6 +47,13 @@ foreach ([
     attempt('http://h/', $options);
 }
 
+echo "-- proxy\n";
+foreach (['socks5://p:1080', 'https://p:3128', 'http://p', 'http://:3128', 'http://p:0', 'http://p:70000', 'http://p q:1', 3128, null] as $proxy) {
+    attempt('http://h/', ['proxy' => $proxy]);
+}
+attempt('http://h/', ['proxy' => 'p:3128']);
+attempt('http://h/', ['proxy' => 'http://user:secret@p:3128']);
+
 echo "-- job keys\n";
 foreach ([
     ['batchSize' => 0], ['batchSize' => '10'], ['callPeriod' => 0], ['callPeriod' => 1e25 * 1e300],
@@ -93,9 +100,9 @@ AsyncBatch\InvalidConfigException: Invalid URL 'http://h:0/' for AsyncBatch\Http
 AsyncBatch\InvalidConfigException: Invalid URL 'http://h:/' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 AsyncBatch\InvalidConfigException: Invalid URL 'http://h:?x' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 -- unknown options
-AsyncBatch\InvalidConfigException: Unknown option 'nope' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
-AsyncBatch\InvalidConfigException: Unknown option 'Format' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
-AsyncBatch\InvalidConfigException: Unknown option '0' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+AsyncBatch\InvalidConfigException: Unknown option 'nope' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+AsyncBatch\InvalidConfigException: Unknown option 'Format' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+AsyncBatch\InvalidConfigException: Unknown option '0' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
 -- headers
 AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got string
 AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'X-A'
@@ -126,6 +133,18 @@ AsyncBatch\InvalidConfigException: Option 'timeout' of AsyncBatch\HttpSink must 
 AsyncBatch\InvalidConfigException: Option 'gzip' of AsyncBatch\HttpSink must be a bool, got 1
 AsyncBatch\InvalidConfigException: Option 'gzip' of AsyncBatch\HttpSink must be a bool, got string
 AsyncBatch\InvalidConfigException: Option 'gzip' of AsyncBatch\HttpSink must be a bool, got null
+-- proxy
+AsyncBatch\InvalidConfigException: Option 'proxy' of AsyncBatch\HttpSink must be an http:// URL with a host and a port, got string
+AsyncBatch\InvalidConfigException: Option 'proxy' of AsyncBatch\HttpSink must be an http:// URL with a host and a port, got string
+AsyncBatch\InvalidConfigException: Option 'proxy' of AsyncBatch\HttpSink must be an http:// URL with a host and a port, got string
+AsyncBatch\InvalidConfigException: Option 'proxy' of AsyncBatch\HttpSink must be an http:// URL with a host and a port, got string
+AsyncBatch\InvalidConfigException: Option 'proxy' of AsyncBatch\HttpSink must be an http:// URL with a host and a port, got string
+AsyncBatch\InvalidConfigException: Option 'proxy' of AsyncBatch\HttpSink must be an http:// URL with a host and a port, got string
+AsyncBatch\InvalidConfigException: Option 'proxy' of AsyncBatch\HttpSink must be an http:// URL with a host and a port, got string
+AsyncBatch\InvalidConfigException: Option 'proxy' of AsyncBatch\HttpSink must be an http:// URL with a host and a port, got 3128
+AsyncBatch\InvalidConfigException: Option 'proxy' of AsyncBatch\HttpSink must be an http:// URL with a host and a port, got null
+ok
+ok
 -- job keys
 AsyncBatch\InvalidConfigException: Option 'batchSize' of AsyncBatch\HttpSink must be an integer >= 1, got 0
 AsyncBatch\InvalidConfigException: Option 'batchSize' of AsyncBatch\HttpSink must be an integer >= 1, got string
@@ -139,7 +158,7 @@ AsyncBatch\InvalidConfigException: Option 'maxQueueSize' of AsyncBatch\HttpSink 
 -- the first bad one is reported
 AsyncBatch\InvalidConfigException: Option 'format' of AsyncBatch\HttpSink must be 'json' or 'ndjson', got string
 AsyncBatch\InvalidConfigException: Option 'timeout' of AsyncBatch\HttpSink must be a number of seconds > 0, got 0
-AsyncBatch\InvalidConfigException: Unknown option 'nope' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+AsyncBatch\InvalidConfigException: Unknown option 'nope' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
 AsyncBatch\InvalidConfigException: Invalid URL 'ftp://h/' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 -- every option at once
 ok

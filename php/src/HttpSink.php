@@ -35,7 +35,7 @@ final class HttpSink
 
     /**
      * @param array{headers?: array<string, string>, format?: 'json'|'ndjson', timeout?: int|float,
-     *              gzip?: bool, caFile?: string, clientCert?: string, clientKey?: string, batchSize?: int, callPeriod?: int|float, maxRetries?: int,
+     *              gzip?: bool, caFile?: string, clientCert?: string, clientKey?: string, proxy?: string, batchSize?: int, callPeriod?: int|float, maxRetries?: int,
      *              retryDelay?: int|float, maxQueueSize?: int} $options
      * @throws InvalidConfigException naming the URL or the option
      */

@@ -12,6 +12,8 @@
 //   AB_HTTP_TIMEOUT  timeout (default 5)
 //   AB_HTTP_FORMAT   json (default) or ndjson
 //   AB_HTTP_GZIP     1 to gzip the bodies
+//   AB_HTTP_CA_FILE, AB_HTTP_CLIENT_CERT, AB_HTTP_CLIENT_KEY, AB_HTTP_PROXY
+//                    caFile, clientCert, clientKey, proxy (when set)
 declare(strict_types=1);
 
 $url = getenv('AB_HTTP_URL');
@@ -19,7 +21,13 @@ if (!is_string($url) || $url === '') {
     throw new RuntimeException('AB_HTTP_URL is not set');
 }
 $env = static fn (string $name, string $default): string => getenv($name) ?: $default;
-(new AsyncBatchRunner())->registerAsyncJob($env('AB_HTTP_JOB', 'e2e'), new AsyncBatch\HttpSink($url, [
+$given = [];
+foreach (['caFile' => 'AB_HTTP_CA_FILE', 'clientCert' => 'AB_HTTP_CLIENT_CERT', 'clientKey' => 'AB_HTTP_CLIENT_KEY', 'proxy' => 'AB_HTTP_PROXY'] as $option => $name) {
+    if (($v = getenv($name)) !== false && $v !== '') {
+        $given[$option] = $v;
+    }
+}
+(new AsyncBatchRunner())->registerAsyncJob($env('AB_HTTP_JOB', 'e2e'), new AsyncBatch\HttpSink($url, $given + [
     'batchSize' => (int) $env('AB_HTTP_BATCH', '100'),
     'callPeriod' => (float) $env('AB_HTTP_PERIOD', '0.2'),
     'maxRetries' => (int) $env('AB_HTTP_RETRIES', '3'),

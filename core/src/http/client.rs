@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::batch::Batch;
 use crate::http::config::{Format, SinkConfig};
-use crate::http::json;
 use crate::http::tls::TlsKey;
+use crate::http::{json, proxy};
 use crate::outcome::{CallError, CallOutcome, HttpAnswer, RetryAction};
 use crate::sync::Mutex;
 
@@ -144,11 +144,18 @@ pub fn body(sink: &SinkConfig, batch: &Batch) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// What an agent is made for.
+#[derive(Debug, PartialEq, Eq)]
+struct AgentKey {
+    tls: Option<TlsKey>,
+    proxy: Option<String>,
+}
+
 /// Posts batches, keeping connections alive between them. One per thread.
 pub struct Client {
     // An agent per TLS configuration in use (most processes have one): its
     // connections are kept alive between batches.
-    agents: Mutex<Vec<(Option<TlsKey>, ureq::Agent)>>,
+    agents: Mutex<Vec<(AgentKey, ureq::Agent)>>,
 }
 
 impl Default for Client {
@@ -167,23 +174,36 @@ impl Client {
         Client { agents: Mutex::new(Vec::new()) }
     }
 
-    /// The agent for `sink`: one without TLS settings for http:// URLs, else one
-    /// for the sink's TLS files as they are now.
+    /// The agent for `sink`: for its TLS files as they are now (none for http://
+    /// URLs) and the proxy chosen for it now.
     fn agent(&self, sink: &SinkConfig) -> Result<ureq::Agent, String> {
-        let key =
-            sink.url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://")).then(|| sink.tls.key());
+        let https = sink.url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+        let host = sink.authority.rsplit_once(':').map_or(sink.authority.as_str(), |(h, _)| h);
+        let key = AgentKey {
+            tls: https.then(|| sink.tls.key()),
+            proxy: proxy::select(sink.proxy.as_deref(), https, host, |name| std::env::var(name).ok()),
+        };
         let mut agents = self.agents.lock();
         if let Some((_, agent)) = agents.iter().find(|(k, _)| *k == key) {
             return Ok(agent.clone());
         }
-        let config = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0);
-        let config = match &key {
+        // No proxy unless chosen: ureq's own default would read HTTP_PROXY, which
+        // a CGI request sets from its Proxy: header.
+        let via = match &key.proxy {
+            Some(url) => {
+                Some(ureq::Proxy::new(url).map_err(|e| format!("bad proxy {}: {e}", proxy::redacted(url)))?)
+            }
+            None => None,
+        };
+        let config = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).proxy(via);
+        let config = match &key.tls {
             Some(_) => config.tls_config(sink.tls.config()?),
             None => config,
         };
         let agent: ureq::Agent = config.build().into();
         // An agent for files that changed since replaces the one for them before.
-        agents.retain(|(k, _)| k.as_ref().map(TlsKey::files) != key.as_ref().map(TlsKey::files));
+        let files = |k: &AgentKey| k.tls.as_ref().map(|t| t.files().clone());
+        agents.retain(|(k, _)| !(files(k) == files(&key) && k.proxy == key.proxy));
         agents.push((key, agent.clone()));
         Ok(agent)
     }
@@ -301,6 +321,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             gzip,
             tls: Default::default(),
+            proxy: None,
             job: Default::default(),
         };
         assert_eq!(body(&sink(Format::Json, false), &b).unwrap(), b"[1,\"x\"]");

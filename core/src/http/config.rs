@@ -7,11 +7,12 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::config::{known_key, ConfigKey, ConfigValue, JobConfig};
+use crate::http::proxy;
 use crate::http::tls::{self, TlsFiles};
 use crate::item::printable_id;
 
 /// The option names, in the order messages list them.
-pub const OPTIONS: [&str; 12] = [
+pub const OPTIONS: [&str; 13] = [
     "headers",
     "format",
     "timeout",
@@ -19,6 +20,7 @@ pub const OPTIONS: [&str; 12] = [
     "caFile",
     "clientCert",
     "clientKey",
+    "proxy",
     "batchSize",
     "callPeriod",
     "maxRetries",
@@ -66,6 +68,8 @@ pub struct SinkConfig {
     pub gzip: bool,
     /// Whom to trust and the client certificate. By default the system's store.
     pub tls: TlsFiles,
+    /// The proxy option (`http://host:port`), which wins over the environment's.
+    pub proxy: Option<String>,
     /// The job keys among the options, applied to the job before its own config.
     pub job: JobConfig,
 }
@@ -101,7 +105,7 @@ pub enum SinkError {
     #[error("Invalid URL '{0}' for AsyncBatch\\HttpSink: it must be an http:// or https:// URL with a host")]
     Url(String),
     /// An option it does not have.
-    #[error("Unknown option '{0}' for AsyncBatch\\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)")]
+    #[error("Unknown option '{0}' for AsyncBatch\\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)")]
     UnknownOption(String),
     /// An option with a bad value.
     #[error("Option '{key}' of AsyncBatch\\HttpSink must be {rule}, got {got}")]
@@ -133,6 +137,7 @@ impl SinkConfig {
             timeout: Duration::from_secs(5),
             gzip: false,
             tls: TlsFiles::default(),
+            proxy: None,
             job: JobConfig::default(),
         };
         let (mut client_cert, mut client_key) = (None, None);
@@ -166,6 +171,13 @@ impl SinkConfig {
                 ("timeout", _) => return Err(bad("a number of seconds > 0")),
                 ("gzip", OptionValue::Bool(b)) => sink.gzip = *b,
                 ("gzip", _) => return Err(bad("a bool")),
+                ("proxy", v) => {
+                    let url = match v {
+                        OptionValue::Str(s) => std::str::from_utf8(s).ok().and_then(proxy::normalize),
+                        _ => None,
+                    };
+                    sink.proxy = Some(url.ok_or_else(|| bad(proxy::PROXY_RULE))?);
+                }
                 ("caFile" | "clientCert" | "clientKey", v) => {
                     let path = file_path(v).ok_or_else(|| bad("a path to a PEM file"))?;
                     match name {
@@ -342,6 +354,7 @@ mod tests {
             ("format", OptionValue::Str(b"xml"), "Option 'format' of AsyncBatch\\HttpSink must be 'json' or 'ndjson', got string"),
             ("timeout", OptionValue::Plain(ConfigValue::Int(0)), "Option 'timeout' of AsyncBatch\\HttpSink must be a number of seconds > 0, got 0"),
             ("gzip", OptionValue::Plain(ConfigValue::Int(1)), "Option 'gzip' of AsyncBatch\\HttpSink must be a bool, got 1"),
+            ("proxy", OptionValue::Str(b"socks5://p:1"), "Option 'proxy' of AsyncBatch\\HttpSink must be an http:// URL with a host and a port, got string"),
             ("batchSize", OptionValue::Plain(ConfigValue::Int(0)), "Option 'batchSize' of AsyncBatch\\HttpSink must be an integer >= 1, got 0"),
             ("retryDelay", OptionValue::Str(b"1"), "Option 'retryDelay' of AsyncBatch\\HttpSink must be a number >= 0, got string"),
             ("headers", OptionValue::Str(b"x"), "Option 'headers' of AsyncBatch\\HttpSink must be an array of header names to string values, got string"),

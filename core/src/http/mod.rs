@@ -5,5 +5,6 @@
 pub mod client;
 pub mod config;
 pub mod json;
+pub mod proxy;
 pub mod sender;
 pub mod tls;

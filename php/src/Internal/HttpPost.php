@@ -260,7 +260,22 @@ final class HttpPost
         if ($c->clientCert !== null) {
             $options += [CURLOPT_SSLCERT => $c->clientCert, CURLOPT_SSLKEY => $c->clientKey];
         }
-        return $options;
+        // The proxy by the extension's rules; curl reads no environment variable
+        // itself ('' is no proxy).
+        return $options + [
+            CURLOPT_PROXY => self::proxy($c) ?? '',
+            CURLOPT_NOPROXY => '',
+        ];
+    }
+
+    private static function proxy(HttpSinkConfig $c): ?string
+    {
+        return Proxy::select($c->proxy, self::isHttps($c), $c->host);
+    }
+
+    private static function isHttps(HttpSinkConfig $c): bool
+    {
+        return strncasecmp($c->url, 'https://', 8) === 0;
     }
 
     /**
@@ -292,7 +307,7 @@ final class HttpPost
     private static function viaStreams(HttpSinkConfig $c, string $body, array $headers): self
     {
         $r = new self();
-        $context = stream_context_create(['http' => [
+        $http = [
             'method' => 'POST',
             'header' => implode("\r\n", $headers),
             'content' => $body,
@@ -300,7 +315,19 @@ final class HttpPost
             'ignore_errors' => true,
             'follow_location' => 0,
             'protocol_version' => 1.1,
-        ], 'ssl' => self::streamTls($c)]);
+        ];
+        $proxy = self::proxy($c);
+        if ($proxy !== null) {
+            // An https URL goes through a CONNECT tunnel, an http one as a full URI.
+            $p = parse_url($proxy);
+            $http['proxy'] = 'tcp://' . ($p['host'] ?? '') . ':' . ($p['port'] ?? 0);
+            $http['request_fulluri'] = !self::isHttps($c);
+            if (isset($p['user'])) {
+                $auth = rawurldecode($p['user']) . ':' . rawurldecode($p['pass'] ?? '');
+                $http['header'] .= "\r\nProxy-Authorization: Basic " . base64_encode($auth);
+            }
+        }
+        $context = stream_context_create(['http' => $http, 'ssl' => self::streamTls($c)]);
         $warning = null;
         set_error_handler(static function (int $no, string $message) use (&$warning): bool {
             $warning = $message;

@@ -18,7 +18,7 @@ final class HttpSinkConfig
 
     /** The options, in the order the message of an unknown one lists them. */
     public const OPTIONS = [
-        'headers', 'format', 'timeout', 'gzip', 'caFile', 'clientCert', 'clientKey',
+        'headers', 'format', 'timeout', 'gzip', 'caFile', 'clientCert', 'clientKey', 'proxy',
         'batchSize', 'callPeriod', 'maxRetries', 'retryDelay', 'maxQueueSize',
     ];
 
@@ -49,6 +49,8 @@ final class HttpSinkConfig
     /** The client certificate (chain) and its key, PEM, for mutual TLS: both or neither. */
     public ?string $clientCert = null;
     public ?string $clientKey = null;
+    /** The `proxy` option (`http://host:port`), which wins over the environment's. */
+    public ?string $proxy = null;
     /** The job config keys among the options, on the job defaults. */
     public JobConfig $job;
 
@@ -92,6 +94,13 @@ final class HttpSinkConfig
                         throw self::bad($key, 'a bool', $value);
                     }
                     $c->gzip = $value;
+                    break;
+                case 'proxy':
+                    $proxy = is_string($value) ? Proxy::normalize($value) : null;
+                    if ($proxy === null) {
+                        throw self::bad($key, Proxy::RULE, $value);
+                    }
+                    $c->proxy = $proxy;
                     break;
                 case 'caFile':
                 case 'clientCert':

@@ -54,6 +54,12 @@ foreach (['socks5://p:1080', 'https://p:3128', 'http://p', 'http://:3128', 'http
 attempt('http://h/', ['proxy' => 'p:3128']);
 attempt('http://h/', ['proxy' => 'http://user:secret@p:3128']);
 
+echo "-- resource\n";
+foreach (['service.name=x', ['service.name' => 1], ['v'], ['' => 'v']] as $resource) {
+    attempt('http://h/', ['resource' => $resource]);
+}
+attempt('http://h/', ['format' => 'otlp', 'resource' => ['service.name' => 'shop', 'service.version' => '1.2']]);
+
 echo "-- job keys\n";
 foreach ([
     ['batchSize' => 0], ['batchSize' => '10'], ['callPeriod' => 0], ['callPeriod' => 1e25 * 1e300],
@@ -100,9 +106,9 @@ AsyncBatch\InvalidConfigException: Invalid URL 'http://h:0/' for AsyncBatch\Http
 AsyncBatch\InvalidConfigException: Invalid URL 'http://h:/' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 AsyncBatch\InvalidConfigException: Invalid URL 'http://h:?x' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 -- unknown options
-AsyncBatch\InvalidConfigException: Unknown option 'nope' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
-AsyncBatch\InvalidConfigException: Unknown option 'Format' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
-AsyncBatch\InvalidConfigException: Unknown option '0' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+AsyncBatch\InvalidConfigException: Unknown option 'nope' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, resource, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+AsyncBatch\InvalidConfigException: Unknown option 'Format' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, resource, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+AsyncBatch\InvalidConfigException: Unknown option '0' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, resource, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
 -- headers
 AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got string
 AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'X-A'
@@ -121,9 +127,9 @@ AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must 
 AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'X-Bad'
 AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 0
 -- format, timeout, gzip
-AsyncBatch\InvalidConfigException: Option 'format' of AsyncBatch\HttpSink must be 'json' or 'ndjson', got string
-AsyncBatch\InvalidConfigException: Option 'format' of AsyncBatch\HttpSink must be 'json' or 'ndjson', got string
-AsyncBatch\InvalidConfigException: Option 'format' of AsyncBatch\HttpSink must be 'json' or 'ndjson', got null
+AsyncBatch\InvalidConfigException: Option 'format' of AsyncBatch\HttpSink must be 'json', 'ndjson' or 'otlp', got string
+AsyncBatch\InvalidConfigException: Option 'format' of AsyncBatch\HttpSink must be 'json', 'ndjson' or 'otlp', got string
+AsyncBatch\InvalidConfigException: Option 'format' of AsyncBatch\HttpSink must be 'json', 'ndjson' or 'otlp', got null
 AsyncBatch\InvalidConfigException: Option 'timeout' of AsyncBatch\HttpSink must be a number of seconds > 0, got 0
 AsyncBatch\InvalidConfigException: Option 'timeout' of AsyncBatch\HttpSink must be a number of seconds > 0, got -1.5
 AsyncBatch\InvalidConfigException: Option 'timeout' of AsyncBatch\HttpSink must be a number of seconds > 0, got string
@@ -145,6 +151,12 @@ AsyncBatch\InvalidConfigException: Option 'proxy' of AsyncBatch\HttpSink must be
 AsyncBatch\InvalidConfigException: Option 'proxy' of AsyncBatch\HttpSink must be an http:// URL with a host and a port, got null
 ok
 ok
+-- resource
+AsyncBatch\InvalidConfigException: Option 'resource' of AsyncBatch\HttpSink must be an array of attribute names to string values, got string
+AsyncBatch\InvalidConfigException: Option 'resource' of AsyncBatch\HttpSink must be an array of attribute names to string values, got attribute 'service.name'
+AsyncBatch\InvalidConfigException: Option 'resource' of AsyncBatch\HttpSink must be an array of attribute names to string values, got attribute 0
+AsyncBatch\InvalidConfigException: Option 'resource' of AsyncBatch\HttpSink must be an array of attribute names to string values, got attribute ''
+ok
 -- job keys
 AsyncBatch\InvalidConfigException: Option 'batchSize' of AsyncBatch\HttpSink must be an integer >= 1, got 0
 AsyncBatch\InvalidConfigException: Option 'batchSize' of AsyncBatch\HttpSink must be an integer >= 1, got string
@@ -156,9 +168,9 @@ AsyncBatch\InvalidConfigException: Option 'retryDelay' of AsyncBatch\HttpSink mu
 AsyncBatch\InvalidConfigException: Option 'maxQueueSize' of AsyncBatch\HttpSink must be an integer >= 1, got 1.5
 AsyncBatch\InvalidConfigException: Option 'maxQueueSize' of AsyncBatch\HttpSink must be an integer >= 1, got ArrayObject
 -- the first bad one is reported
-AsyncBatch\InvalidConfigException: Option 'format' of AsyncBatch\HttpSink must be 'json' or 'ndjson', got string
+AsyncBatch\InvalidConfigException: Option 'format' of AsyncBatch\HttpSink must be 'json', 'ndjson' or 'otlp', got string
 AsyncBatch\InvalidConfigException: Option 'timeout' of AsyncBatch\HttpSink must be a number of seconds > 0, got 0
-AsyncBatch\InvalidConfigException: Unknown option 'nope' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+AsyncBatch\InvalidConfigException: Unknown option 'nope' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, resource, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
 AsyncBatch\InvalidConfigException: Invalid URL 'ftp://h/' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 -- every option at once
 ok

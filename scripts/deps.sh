@@ -18,7 +18,10 @@ set -euo pipefail
 # php-symfony-http-kernel, php-symfony-service-contracts: Symfony 5.4, which the
 #   Symfony subscriber is tested with.
 # valgrind: the phpt suite runs once more under memcheck.
-# python3: scripts/check-modules.py.
+# python3: scripts/check-modules.py, phpt/_otlp_check.py.
+# openssl, ca-certificates: the HttpSink TLS tests make their certificates with openssl
+#   and stand in for the system's trust store; tinyproxy: the forward proxy they
+#   post through (tests/src/proxy.rs).
 PACKAGES=(
     php8.2-dev php8.2-cli php8.2-fpm php8.2-curl php8.2-phpdbg
     libclang-dev clang gcc libc6-dev
@@ -26,6 +29,7 @@ PACKAGES=(
     nginx-light wrk
     php-monolog php-symfony-http-kernel php-symfony-service-contracts
     valgrind python3
+    openssl ca-certificates tinyproxy
 )
 
 missing=()
@@ -60,6 +64,20 @@ fi
 if ! command -v cargo >/dev/null; then
     echo "deps: cargo not found; install Rust (https://rustup.rs), then run this again" >&2
     exit 1
+fi
+
+# OpenTelemetry's definitions of OTLP (PyPI), for phpt/_otlp_check.py, which checks the
+# HttpSink's OTLP bodies with them; in target/, where the trixie root sees them too.
+OTLP_PYTHON=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/otlp-python
+OTLP_PACKAGES=(opentelemetry-proto==1.45.2 protobuf==7.36.2)
+if [[ ! -f $OTLP_PYTHON/.installed ]] || [[ $(cat "$OTLP_PYTHON/.installed") != "${OTLP_PACKAGES[*]}" ]]; then
+    echo "deps: pip install --target $OTLP_PYTHON ${OTLP_PACKAGES[*]}"
+    rm -rf "$OTLP_PYTHON"
+    python3 -m pip install -q --disable-pip-version-check --target "$OTLP_PYTHON" "${OTLP_PACKAGES[@]}" 2>&1 \
+        | grep -v "Running pip as the 'root' user" || true
+    python3 -c "import sys; sys.path.insert(0, '$OTLP_PYTHON'); import opentelemetry.proto.logs.v1.logs_pb2" \
+        || { echo "deps: opentelemetry-proto did not install into $OTLP_PYTHON" >&2; exit 1; }
+    echo "${OTLP_PACKAGES[*]}" >"$OTLP_PYTHON/.installed"
 fi
 
 for tool in php php-config php-fpm8.2 cgi-fcgi supervisord supervisorctl; do

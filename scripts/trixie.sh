@@ -27,16 +27,17 @@ RUSTUP_DIR=${RUSTUP_HOME:-$HOME/.rustup}
 
 # php8.4-*: the PHP under test (headers and run-tests.php, the CLI, php-fpm, curl
 #   for the polyfill's HttpSink, phpdbg for phpt 129); libclang-dev, clang, gcc, libc6-dev: the build;
-# libfcgi-bin, supervisor, procps: the end-to-end tests; php-monolog: Monolog 3;
+# libfcgi-bin, supervisor, procps, nginx-light, openssl, tinyproxy: the end-to-end tests; php-monolog: Monolog 3;
 # php-symfony-http-kernel, php-symfony-service-contracts: Symfony 6.4;
 # php-laravel-framework: Laravel 10 (tests/tests/frameworks.rs);
-# git, make: scripts/phpize.sh (it copies the tracked sources, make runs cargo).
+# git, make: scripts/phpize.sh (it copies the tracked sources, make runs cargo);
+# python3: phpt/_otlp_check.py (with the packages scripts/deps.sh put in target/).
 TRIXIE_PACKAGES=(
     php8.4-dev php8.4-cli php8.4-fpm php8.4-curl php8.4-phpdbg
     libclang-dev clang gcc libc6-dev
-    libfcgi-bin supervisor procps
+    libfcgi-bin supervisor procps nginx-light openssl tinyproxy
     php-monolog php-symfony-http-kernel php-symfony-service-contracts php-laravel-framework
-    ca-certificates git make
+    ca-certificates git make python3
 )
 
 if [[ ${1:-} == e2e-tests ]]; then

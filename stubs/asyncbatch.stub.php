@@ -106,9 +106,10 @@ namespace AsyncBatch {
     {
         /**
          * @param string $url http:// or https:// with a host.
-         * @param array{headers?: array<string, string>, format?: 'json'|'ndjson',
+         * @param array{headers?: array<string, string>, format?: 'json'|'ndjson'|'otlp',
          *        timeout?: int|float, gzip?: bool, caFile?: string, clientCert?: string,
-         *        clientKey?: string, proxy?: string, batchSize?: int, callPeriod?: int|float,
+         *        clientKey?: string, proxy?: string, resource?: array<string, string>,
+         *        batchSize?: int, callPeriod?: int|float,
          *        maxRetries?: int, retryDelay?: int|float, maxQueueSize?: int} $options
          *        The job keys become the config of the job it is registered for;
          *        caFile, clientCert and clientKey are PEM files, read here.

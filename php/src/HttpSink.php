@@ -34,8 +34,9 @@ final class HttpSink
     private int $curlPid = 0;
 
     /**
-     * @param array{headers?: array<string, string>, format?: 'json'|'ndjson', timeout?: int|float,
-     *              gzip?: bool, caFile?: string, clientCert?: string, clientKey?: string, proxy?: string, batchSize?: int, callPeriod?: int|float, maxRetries?: int,
+     * @param array{headers?: array<string, string>, format?: 'json'|'ndjson'|'otlp', timeout?: int|float,
+     *              gzip?: bool, caFile?: string, clientCert?: string, clientKey?: string, proxy?: string,
+     *              resource?: array<string, string>, batchSize?: int, callPeriod?: int|float, maxRetries?: int,
      *              retryDelay?: int|float, maxQueueSize?: int} $options
      * @throws InvalidConfigException naming the URL or the option
      */

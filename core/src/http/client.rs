@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use crate::batch::Batch;
 use crate::http::config::{Format, SinkConfig};
 use crate::http::tls::TlsKey;
-use crate::http::{json, proxy};
+use crate::http::{json, otlp, proxy};
 use crate::outcome::{CallError, CallOutcome, HttpAnswer, RetryAction};
 use crate::sync::Mutex;
 
@@ -134,6 +134,7 @@ pub fn body(sink: &SinkConfig, batch: &Batch) -> Result<Vec<u8>, String> {
                 out.push(b'\n');
             }
         }
+        Format::Otlp => otlp::body(batch, &sink.resource, &mut out).map_err(bad)?,
     }
     if sink.gzip {
         let mut gz =
@@ -322,6 +323,7 @@ mod tests {
             gzip,
             tls: Default::default(),
             proxy: None,
+            resource: Vec::new(),
             job: Default::default(),
         };
         assert_eq!(body(&sink(Format::Json, false), &b).unwrap(), b"[1,\"x\"]");

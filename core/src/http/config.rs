@@ -9,10 +9,10 @@ use thiserror::Error;
 use crate::config::{known_key, ConfigKey, ConfigValue, JobConfig};
 use crate::http::proxy;
 use crate::http::tls::{self, TlsFiles};
-use crate::item::printable_id;
+use crate::item::{printable_id, Value};
 
 /// The option names, in the order messages list them.
-pub const OPTIONS: [&str; 13] = [
+pub const OPTIONS: [&str; 14] = [
     "headers",
     "format",
     "timeout",
@@ -21,6 +21,7 @@ pub const OPTIONS: [&str; 13] = [
     "clientCert",
     "clientKey",
     "proxy",
+    "resource",
     "batchSize",
     "callPeriod",
     "maxRetries",
@@ -39,6 +40,8 @@ pub enum Format {
     Json,
     /// One JSON document per item, each ending in a newline.
     Ndjson,
+    /// An OTLP/HTTP JSON `ExportLogsServiceRequest` of the items as log records.
+    Otlp,
 }
 
 impl Format {
@@ -47,6 +50,7 @@ impl Format {
         match self {
             Format::Json => "application/json",
             Format::Ndjson => "application/x-ndjson",
+            Format::Otlp => "application/json",
         }
     }
 }
@@ -70,6 +74,8 @@ pub struct SinkConfig {
     pub tls: TlsFiles,
     /// The proxy option (`http://host:port`), which wins over the environment's.
     pub proxy: Option<String>,
+    /// The resource attributes of OTLP bodies, in order.
+    pub resource: Vec<(String, Value)>,
     /// The job keys among the options, applied to the job before its own config.
     pub job: JobConfig,
 }
@@ -105,7 +111,7 @@ pub enum SinkError {
     #[error("Invalid URL '{0}' for AsyncBatch\\HttpSink: it must be an http:// or https:// URL with a host")]
     Url(String),
     /// An option it does not have.
-    #[error("Unknown option '{0}' for AsyncBatch\\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)")]
+    #[error("Unknown option '{0}' for AsyncBatch\\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, resource, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)")]
     UnknownOption(String),
     /// An option with a bad value.
     #[error("Option '{key}' of AsyncBatch\\HttpSink must be {rule}, got {got}")]
@@ -138,6 +144,7 @@ impl SinkConfig {
             gzip: false,
             tls: TlsFiles::default(),
             proxy: None,
+            resource: Vec::new(),
             job: JobConfig::default(),
         };
         let (mut client_cert, mut client_key) = (None, None);
@@ -164,7 +171,16 @@ impl SinkConfig {
                 ("headers", _) => return Err(bad("an array of header names to string values")),
                 ("format", OptionValue::Str(b"json")) => sink.format = Format::Json,
                 ("format", OptionValue::Str(b"ndjson")) => sink.format = Format::Ndjson,
-                ("format", _) => return Err(bad("'json' or 'ndjson'")),
+                ("format", OptionValue::Str(b"otlp")) => sink.format = Format::Otlp,
+                ("format", _) => return Err(bad("'json', 'ndjson' or 'otlp'")),
+                ("resource", OptionValue::Map(pairs)) => {
+                    sink.resource = attributes(pairs).map_err(|got| SinkError::BadOption {
+                        key: "resource",
+                        rule: RESOURCE_RULE,
+                        got,
+                    })?
+                }
+                ("resource", _) => return Err(bad(RESOURCE_RULE)),
                 ("timeout", OptionValue::Plain(v)) => {
                     sink.timeout = seconds(v).ok_or_else(|| bad("a number of seconds > 0"))?
                 }
@@ -238,6 +254,24 @@ fn file_path(v: &OptionValue<'_>) -> Option<PathBuf> {
         }
         _ => None,
     }
+}
+
+const RESOURCE_RULE: &str = "an array of attribute names to string values";
+
+/// OTLP resource attributes: string names to string values.
+fn attributes(pairs: &[(ConfigKey<'_>, Option<&[u8]>)]) -> Result<Vec<(String, Value)>, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            let name = match k {
+                ConfigKey::Str(n) if !n.is_empty() => String::from_utf8_lossy(n).into_owned(),
+                ConfigKey::Str(_) => return Err("attribute ''".to_string()),
+                ConfigKey::Int(i) => return Err(format!("attribute {i}")),
+            };
+            let value = v.ok_or_else(|| format!("attribute '{name}'"))?;
+            Ok((name, Value::Bytes(value.to_vec())))
+        })
+        .collect()
 }
 
 fn seconds(v: &ConfigValue<'_>) -> Option<Duration> {
@@ -351,7 +385,7 @@ mod tests {
             .to_string()
             .starts_with("Unknown option 'timeOut' for AsyncBatch\\HttpSink (known options: headers,"));
         let cases: Vec<(&'static str, OptionValue<'static>, &str)> = vec![
-            ("format", OptionValue::Str(b"xml"), "Option 'format' of AsyncBatch\\HttpSink must be 'json' or 'ndjson', got string"),
+            ("format", OptionValue::Str(b"xml"), "Option 'format' of AsyncBatch\\HttpSink must be 'json', 'ndjson' or 'otlp', got string"),
             ("timeout", OptionValue::Plain(ConfigValue::Int(0)), "Option 'timeout' of AsyncBatch\\HttpSink must be a number of seconds > 0, got 0"),
             ("gzip", OptionValue::Plain(ConfigValue::Int(1)), "Option 'gzip' of AsyncBatch\\HttpSink must be a bool, got 1"),
             ("proxy", OptionValue::Str(b"socks5://p:1"), "Option 'proxy' of AsyncBatch\\HttpSink must be an http:// URL with a host and a port, got string"),

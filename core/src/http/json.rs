@@ -80,7 +80,7 @@ fn is_list_map(r: &Reader<'_>, n: usize) -> Result<bool, DecodeError> {
 }
 
 /// An integer in decimal, without allocating (a batch has many).
-fn write_int(i: i64, out: &mut Vec<u8>) {
+pub fn write_int(i: i64, out: &mut Vec<u8>) {
     let mut buf = [0u8; 20];
     let mut n = i.unsigned_abs();
     let mut pos = buf.len();

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod config;
 pub mod json;
+pub mod otlp;
 pub mod proxy;
 pub mod sender;
 pub mod tls;

@@ -85,6 +85,9 @@ final class HttpPost
         try {
             if ($c->format === 'json') {
                 $body = (string) json_encode($items, self::JSON_FLAGS, self::JSON_DEPTH);
+            } elseif ($c->format === 'otlp') {
+                // Each level of an item is three in its AnyValue.
+                $body = (string) json_encode(Otlp::request($items, $c->resource), self::JSON_FLAGS, 4 * self::JSON_DEPTH);
             } else {
                 $body = '';
                 foreach ($items as $item) {

@@ -18,7 +18,7 @@ final class HttpSinkConfig
 
     /** The options, in the order the message of an unknown one lists them. */
     public const OPTIONS = [
-        'headers', 'format', 'timeout', 'gzip', 'caFile', 'clientCert', 'clientKey', 'proxy',
+        'headers', 'format', 'timeout', 'gzip', 'caFile', 'clientCert', 'clientKey', 'proxy', 'resource',
         'batchSize', 'callPeriod', 'maxRetries', 'retryDelay', 'maxQueueSize',
     ];
 
@@ -38,7 +38,7 @@ final class HttpSinkConfig
      * @var array<string, string>
      */
     public array $headers;
-    /** `json` (a JSON array of the items) or `ndjson` (one JSON document a line). By default, `json`. */
+    /** `json` (a JSON array of the items), `ndjson` (one JSON document a line) or `otlp` (an OTLP logs request). By default, `json`. */
     public string $format = 'json';
     /** Seconds allowed for connecting, for sending and for reading the response, each. By default, 5. */
     public float $timeout = 5.0;
@@ -49,6 +49,12 @@ final class HttpSinkConfig
     /** The client certificate (chain) and its key, PEM, for mutual TLS: both or neither. */
     public ?string $clientCert = null;
     public ?string $clientKey = null;
+    /**
+     * The resource attributes of OTLP bodies (`service.name`...).
+     *
+     * @var array<string, string>
+     */
+    public array $resource = [];
     /** The `proxy` option (`http://host:port`), which wins over the environment's. */
     public ?string $proxy = null;
     /** The job config keys among the options, on the job defaults. */
@@ -78,8 +84,8 @@ final class HttpSinkConfig
                     $headers = self::checkHeaders($value);
                     break;
                 case 'format':
-                    if ($value !== 'json' && $value !== 'ndjson') {
-                        throw self::bad($key, "'json' or 'ndjson'", $value);
+                    if ($value !== 'json' && $value !== 'ndjson' && $value !== 'otlp') {
+                        throw self::bad($key, "'json', 'ndjson' or 'otlp'", $value);
                     }
                     $c->format = $value;
                     break;
@@ -94,6 +100,9 @@ final class HttpSinkConfig
                         throw self::bad($key, 'a bool', $value);
                     }
                     $c->gzip = $value;
+                    break;
+                case 'resource':
+                    $c->resource = self::checkResource($value);
                     break;
                 case 'proxy':
                     $proxy = is_string($value) ? Proxy::normalize($value) : null;
@@ -128,7 +137,7 @@ final class HttpSinkConfig
             ));
         }
         $c->headers = [
-            'Content-Type' => $c->format === 'json' ? 'application/json' : 'application/x-ndjson',
+            'Content-Type' => $c->format === 'ndjson' ? 'application/x-ndjson' : 'application/json',
             'User-Agent' => 'asyncbatch/' . self::VERSION,
         ];
         foreach ($headers ?? [] as $name => $value) {
@@ -220,6 +229,29 @@ final class HttpSinkConfig
                 throw new InvalidConfigException(sprintf(
                     '%s must be an array of header names to string values, got header %s',
                     self::subject('headers'),
+                    is_int($name) ? $name : "'$name'",
+                ));
+            }
+        }
+        return $value;
+    }
+
+    /**
+     * @return array<string, string>
+     * @throws InvalidConfigException
+     */
+    private static function checkResource(mixed $value): array
+    {
+        $rule = 'an array of attribute names to string values';
+        if (!is_array($value)) {
+            throw self::bad('resource', $rule, $value);
+        }
+        foreach ($value as $name => $v) {
+            if (!is_string($name) || $name === '' || !is_string($v)) {
+                throw new InvalidConfigException(sprintf(
+                    '%s must be %s, got attribute %s',
+                    self::subject('resource'),
+                    $rule,
                     is_int($name) ? $name : "'$name'",
                 ));
             }

@@ -41,11 +41,13 @@ mod json;
 mod paths;
 mod php;
 mod process;
+mod proxy;
 mod sandbox;
 mod skip;
 mod spool;
 mod stats;
 mod sysv;
+mod tls;
 mod tmpfs;
 
 pub use batchlog::{all_delivered, delivery_counts, read_batches, Batch};
@@ -62,6 +64,7 @@ pub use paths::{
 };
 pub use php::{Php, PhpCommand};
 pub use process::{run_with_timeout, wait_until, Output};
+pub use proxy::Tinyproxy;
 pub use sandbox::Sandbox;
 pub use skip::{is_root, not_run, require_root, root_required};
 pub use spool::{
@@ -72,4 +75,5 @@ pub use sysv::{
     create_queue, derived_queue_key, queue_bytes, queue_id, queue_stat, remove_queue, send_message,
     set_queue_owner, QueueStat,
 };
+pub use tls::{TestPki, TlsFront, TlsFrontOptions};
 pub use tmpfs::Tmpfs;

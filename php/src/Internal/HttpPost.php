@@ -244,9 +244,8 @@ final class HttpPost
 
     /**
      * Whom curl trusts and who it is, as the extension: only caFile when given; else
-     * SSL_CERT_FILE and SSL_CERT_DIR when either is set (in the process's own
-     * environment, not a request's), as OpenSSL reads them; else curl's default,
-     * the system's bundle.
+     * SSL_CERT_FILE and SSL_CERT_DIR (in the process's own environment, not a
+     * request's) in place of curl's default bundle and directory, as OpenSSL reads them.
      *
      * @return array<int, mixed>
      */
@@ -256,9 +255,16 @@ final class HttpPost
         $dir = self::env('SSL_CERT_DIR');
         $options = [CURLOPT_SSL_VERIFYPEER => true, CURLOPT_SSL_VERIFYHOST => 2];
         if ($c->caFile !== null) {
-            $options += [CURLOPT_CAINFO => $c->caFile, CURLOPT_CAPATH => null];
-        } elseif ($file !== null || $dir !== null) {
-            $options += [CURLOPT_CAINFO => $file, CURLOPT_CAPATH => $dir];
+            // PHP passes null as '', which curl refuses: a directory lookup under a
+            // file finds nothing, so only the bundle is trusted.
+            $options += [CURLOPT_CAINFO => $c->caFile, CURLOPT_CAPATH => $c->caFile];
+        } else {
+            if ($file !== null) {
+                $options[CURLOPT_CAINFO] = $file;
+            }
+            if ($dir !== null) {
+                $options[CURLOPT_CAPATH] = $dir;
+            }
         }
         if ($c->clientCert !== null) {
             $options += [CURLOPT_SSLCERT => $c->clientCert, CURLOPT_SSLKEY => $c->clientKey];

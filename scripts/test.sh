@@ -142,26 +142,29 @@ if [[ ${AB_SKIP_PHP84:-} == 1 ]]; then
 else
     SUDO=()
     [[ $(id -u) -eq 0 ]] || SUDO=(sudo)
+    # suites_in_root LABEL SCRIPT: the build and the phpt suite on both sides with the PHP
+    # that SCRIPT (trixie.sh, zts.sh) runs commands with; then, for trixie.sh, the
+    # end-to-end tests; then phpize.
+    suites_in_root() {
+        local label=$1 script=$2
+        step "$label: build the extension" "${SUDO[@]}" bash "$script" run cargo build --release
+        step "$label: phpt suite, extension" "${SUDO[@]}" bash "$script" run bash scripts/phpt.sh ext
+        count_phpt_tests
+        step "$label: phpt suite, polyfill" "${SUDO[@]}" bash "$script" run bash scripts/phpt.sh polyfill
+        count_phpt_tests
+        if [[ $script == scripts/trixie.sh ]]; then
+            # shellcheck disable=SC2046 # the test names, one word each
+            step "$label: end-to-end tests" "${SUDO[@]}" bash "$script" run \
+                cargo test --release -p asyncbatch-e2e $(bash scripts/trixie.sh e2e-tests)
+            count_cargo_tests
+        fi
+        step "$label: install with phpize" "${SUDO[@]}" bash "$script" run bash scripts/phpize.sh
+    }
     step "PHP 8.4: the trixie root" "${SUDO[@]}" bash scripts/trixie.sh
-    step "PHP 8.4: build the extension" "${SUDO[@]}" bash scripts/trixie.sh run cargo build --release
-    step "PHP 8.4: phpt suite, extension" "${SUDO[@]}" bash scripts/trixie.sh run bash scripts/phpt.sh ext
-    count_phpt_tests
-    step "PHP 8.4: phpt suite, polyfill" "${SUDO[@]}" bash scripts/trixie.sh run bash scripts/phpt.sh polyfill
-    count_phpt_tests
-    # shellcheck disable=SC2046 # the test names, one word each
-    step "PHP 8.4: end-to-end tests" "${SUDO[@]}" bash scripts/trixie.sh run \
-        cargo test --release -p asyncbatch-e2e $(bash scripts/trixie.sh e2e-tests)
-    count_cargo_tests
-    step "PHP 8.4: install with phpize" "${SUDO[@]}" bash scripts/trixie.sh run bash scripts/phpize.sh
-
+    suites_in_root "PHP 8.4" scripts/trixie.sh
     # PHP 8.4 ZTS (scripts/zts.sh): built in the root once, then reused.
     step "PHP 8.4 ZTS: PHP built or reused" "${SUDO[@]}" bash scripts/zts.sh
-    step "PHP 8.4 ZTS: build the extension" "${SUDO[@]}" bash scripts/zts.sh run cargo build --release
-    step "PHP 8.4 ZTS: phpt suite, extension" "${SUDO[@]}" bash scripts/zts.sh run bash scripts/phpt.sh ext
-    count_phpt_tests
-    step "PHP 8.4 ZTS: phpt suite, polyfill" "${SUDO[@]}" bash scripts/zts.sh run bash scripts/phpt.sh polyfill
-    count_phpt_tests
-    step "PHP 8.4 ZTS: install with phpize" "${SUDO[@]}" bash scripts/zts.sh run bash scripts/phpize.sh
+    suites_in_root "PHP 8.4 ZTS" scripts/zts.sh
 fi
 
 print_summary

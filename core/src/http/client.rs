@@ -154,7 +154,7 @@ struct AgentKey {
 
 /// Posts batches, keeping connections alive between them. One per thread.
 pub struct Client {
-    // An agent per TLS configuration in use (most processes have one): its
+    // An agent per TLS configuration and proxy in use (most processes have one): its
     // connections are kept alive between batches.
     agents: Mutex<Vec<(AgentKey, ureq::Agent)>>,
 }

@@ -70,12 +70,6 @@ final class Proxy
         return false;
     }
 
-    /** The URL with its userinfo replaced by `***`, for messages. */
-    public static function redacted(string $url): string
-    {
-        return preg_replace('~^([a-z][a-z0-9+.-]*://)[^/@]*@~i', '$1***@', $url) ?? $url;
-    }
-
     /** @param list<string> $names */
     private static function env(array $names): ?string
     {

@@ -49,6 +49,8 @@ pub enum Failure {
     DaemonOption(OptionError),
     /// A direct call of an HttpSink failed.
     Http(CallError),
+    /// A direct call of an HttpSink was given a batch id that is not one.
+    BatchId,
     /// A bug: a Rust panic in a method, caught before it reached PHP.
     Internal(String),
     /// PHP code (`jsonSerialize()`) threw: that exception is pending already.
@@ -205,6 +207,9 @@ fn throw(class: *mut zend_class_entry, message: &str) -> Option<&'static mut ffi
     unsafe { ffi::zend_throw_exception(class, msg.as_ptr(), 0).as_mut() }
 }
 
+const BAD_BATCH_ID: &str =
+    "AsyncBatch\\HttpSink::__invoke(): Argument #2 ($batchId) must be a batch id (a lowercase UUID) or null";
+
 impl Failure {
     /// Throws the exception for this failure.
     pub fn throw(self) {
@@ -217,6 +222,10 @@ impl Failure {
             Failure::Http(e) => return throw_http(e),
             Failure::DaemonOption(e) => {
                 throw(ce::value_error() as *const ClassEntry as *mut zend_class_entry, &e.to_string());
+                return;
+            }
+            Failure::BatchId => {
+                throw(ce::value_error() as *const ClassEntry as *mut zend_class_entry, BAD_BATCH_ID);
                 return;
             }
             Failure::Internal(what) => {

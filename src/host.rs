@@ -11,8 +11,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use asyncbatch_core::batch::Batch;
+use asyncbatch_core::batch_id::BatchId;
 use asyncbatch_core::daemon::signals;
-use asyncbatch_core::delivery::Host;
+use asyncbatch_core::delivery::{Host, Pieces};
+use asyncbatch_core::http::cap;
 use asyncbatch_core::ledger::JobId;
 use asyncbatch_core::outcome::CallOutcome;
 use asyncbatch_core::producer::{self, Producer, Sapi};
@@ -91,13 +93,14 @@ impl Host for PhpHost {
         with_producer(f)
     }
 
-    fn call(&self, job: JobId, items: &Batch) -> CallOutcome {
+    fn call(&self, job: JobId, items: &Batch, id: &BatchId) -> CallOutcome {
         // An HttpSink job is posted from Rust: no PHP code per batch.
-        if let Some((sink, counters)) = with_producer(|p| {
+        let (sink, with_id) = with_producer(|p| {
             let j = p.jobs().job(job);
-            j.sink.clone().map(|s| (s, std::sync::Arc::clone(&j.http)))
-        }) {
-            return http_sink::post(&sink, items, &counters);
+            (j.sink.clone().map(|s| (s, std::sync::Arc::clone(&j.http))), j.config.with_batch_id)
+        });
+        if let Some((sink, counters)) = sink {
+            return http_sink::post(&sink, items, id, &counters);
         }
         let Some(callable) = callable(job) else {
             return CallOutcome::failed("the job has no callable in this request");
@@ -106,12 +109,15 @@ impl Host for PhpHost {
             Ok(l) => l,
             Err(e) => return CallOutcome::failed(format!("cannot decode the batch: {e}")),
         };
-        let mut args = [list];
         // In a daemon, a stop signal waits until the call returns: a sleep() or a
         // socket read in the callable is not cut short (a hung one is killed at the
         // stop timeout).
         let _blocked = with_producer(|p| p.is_daemon_process()).then(signals::BlockedDuringCall::new);
-        let result = php::call(&callable, &mut args);
+        let result = if with_id {
+            php::call(&callable, &mut [list, php::string_zval(id.text().as_bytes())])
+        } else {
+            php::call(&callable, &mut [list])
+        };
         if let Some(message) = take_exception() {
             return match message {
                 Some(m) => CallOutcome::failed(m),
@@ -123,6 +129,11 @@ impl Host for PhpHost {
             Some(r) if r.is_false() => CallOutcome::failed("callable returned false"),
             Some(_) => CallOutcome::Accepted,
         }
+    }
+
+    fn split(&self, job: JobId, items: &Batch) -> Option<Pieces> {
+        let sink = with_producer(|p| p.jobs().job(job).sink.clone())?;
+        cap::split(&sink, items)
     }
 
     fn log(&self, msg: &str) {

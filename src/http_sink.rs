@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use asyncbatch_core::batch::Batch;
+use asyncbatch_core::batch_id::BatchId;
 use asyncbatch_core::config::{ConfigKey, ConfigValue};
 use asyncbatch_core::http::client::{Client, HttpCounters};
 use asyncbatch_core::http::config::{OptionValue, SinkConfig, SinkError};
@@ -99,8 +100,8 @@ fn sink_of_object(obj: &ZendObject) -> Option<SinkConfig> {
 }
 
 /// Posts a batch for a sink job from the calling thread.
-pub fn post(sink: &SinkConfig, items: &Batch, counters: &HttpCounters) -> CallOutcome {
-    CLIENT.with(|c| c.post(sink, items, counters))
+pub fn post(sink: &SinkConfig, items: &Batch, id: &BatchId, counters: &HttpCounters) -> CallOutcome {
+    CLIENT.with(|c| c.post(sink, items, id, counters))
 }
 
 extern "C" fn construct(ex: &mut ExecuteData, _retval: &mut Zval) {
@@ -139,9 +140,20 @@ extern "C" fn construct(ex: &mut ExecuteData, _retval: &mut Zval) {
 
 extern "C" fn invoke(ex: &mut ExecuteData, retval: &mut Zval) {
     errors::guarded(|| {
-        if !php::check_arg_count(ex, 1, 1) {
+        if !php::check_arg_count(ex, 1, 2) {
             return;
         }
+        // The batch id to send; a new one when none is given.
+        let id = match php::arg(ex, 1).filter(|z| !z.is_null()) {
+            None => BatchId::new(),
+            Some(z) => {
+                let Some(text) = php::arg_string(z, 2) else { return };
+                match BatchId::parse(php::str_bytes(text)) {
+                    Some(id) => id,
+                    None => return Failure::BatchId.throw(),
+                }
+            }
+        };
         let Some(z) = php::arg(ex, 0) else { return };
         let Some(items) = z.array() else { return php::wrong_array_arg(z, 1) };
         let Some(this) = ex.get_self() else { return };
@@ -165,7 +177,7 @@ extern "C" fn invoke(ex: &mut ExecuteData, retval: &mut Zval) {
             Err(_) => return,
             Ok(()) => {}
         }
-        match post(&sink, &batch, &HttpCounters::default()) {
+        match post(&sink, &batch, &id, &HttpCounters::default()) {
             CallOutcome::Accepted => retval.set_bool(true),
             CallOutcome::Failed(e) => Failure::Http(e).throw(),
             CallOutcome::Abort => {}
@@ -195,6 +207,7 @@ pub fn register_class() -> ext_php_rs::error::Result<()> {
         .method(
             FunctionBuilder::new("__invoke", invoke)
                 .arg(Arg::new("items", DataType::Array))
+                .arg(Arg::new("batchId", DataType::String).allow_null().default("null"))
                 .required_args(1)
                 .returns(DataType::Bool, false, false),
             public,

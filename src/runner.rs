@@ -24,6 +24,7 @@ thread_local! {
 enum RawValue {
     Int(i64),
     Float(f64),
+    Bool(bool),
     Other(String),
 }
 
@@ -32,9 +33,10 @@ pub fn register(id: &[u8], func: &Zval, config: &zend_array) -> Result<(), Failu
     let mut entries: Vec<(Key<'_>, RawValue)> = Vec::with_capacity(array::len(config));
     let _ = array::try_for_each::<()>(config, |k, v| {
         let v = v.dereference();
-        let raw = match (v.long(), v.double()) {
-            (Some(i), _) => RawValue::Int(i),
-            (_, Some(f)) => RawValue::Float(f),
+        let raw = match (v.long(), v.double(), v.bool()) {
+            (Some(i), ..) => RawValue::Int(i),
+            (_, Some(f), _) => RawValue::Float(f),
+            (.., Some(b)) => RawValue::Bool(b),
             _ => RawValue::Other(php::debug_type(v)),
         };
         entries.push((k, raw));
@@ -49,6 +51,7 @@ pub fn register(id: &[u8], func: &Zval, config: &zend_array) -> Result<(), Failu
             let value = match v {
                 RawValue::Int(i) => ConfigValue::Int(*i),
                 RawValue::Float(f) => ConfigValue::Float(*f),
+                RawValue::Bool(b) => ConfigValue::Bool(*b),
                 RawValue::Other(t) => ConfigValue::Other(t),
             };
             (k.config_key(), value)

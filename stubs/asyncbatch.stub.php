@@ -27,7 +27,7 @@ namespace {
          * @param callable(list<mixed>): mixed $func Receives a list of items; fails when
          *        it returns false or throws, and is then retried.
          * @param array{batchSize?: int, callPeriod?: int|float, maxRetries?: int,
-         *        retryDelay?: int|float, maxQueueSize?: int} $config
+         *        retryDelay?: int|float, maxQueueSize?: int, withBatchId?: bool} $config
          * @throws \AsyncBatch\InvalidConfigException naming the bad identifier, key or value.
          */
         public function registerAsyncJob(string $identifier, callable $func, array $config = []): void {}
@@ -109,6 +109,7 @@ namespace AsyncBatch {
          * @param array{headers?: array<string, string>, format?: 'json'|'ndjson'|'otlp',
          *        timeout?: int|float, gzip?: bool, caFile?: string, clientCert?: string,
          *        clientKey?: string, proxy?: string, resource?: array<string, string>,
+         *        idempotencyHeader?: string|false, maxBatchBytes?: int,
          *        batchSize?: int, callPeriod?: int|float,
          *        maxRetries?: int, retryDelay?: int|float, maxQueueSize?: int} $options
          *        The job keys become the config of the job it is registered for;
@@ -118,11 +119,12 @@ namespace AsyncBatch {
         public function __construct(string $url, array $options = []) {}
 
         /**
-         * Posts the items now.
+         * Posts the items now, under `$batchId` (sent as the Idempotency-Key; a new id
+         * when null). Not cut by maxBatchBytes: a larger body throws.
          *
          * @throws HttpSinkException when the endpoint does not answer 2xx.
          */
-        public function __invoke(array $items): bool {}
+        public function __invoke(array $items, ?string $batchId = null): bool {}
     }
 
     /** A batch an HttpSink could not deliver. */

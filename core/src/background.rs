@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::batch::Batch;
+use crate::batch_id::BatchId;
 use crate::ledger::{dropped_message, Disk, DiskConfig};
 use crate::naming;
 use crate::sync::{Condvar, Mutex, MutexGuard};
@@ -137,10 +138,15 @@ impl<S: Lifecycle + Send + 'static> Background<S> {
     }
 }
 
-/// Writes what a thread left, per job, to the spool from the calling thread.
+/// Writes what a thread left, per job, to the spool from the calling thread (a batch
+/// it had cut under its id).
 /// Returns a message for what could not be written (`what` names those items when
 /// the spool cannot be opened at all).
-pub fn spool_left(disk: &DiskConfig, left: Vec<(Vec<u8>, Batch)>, what: &str) -> Vec<String> {
+pub fn spool_left(
+    disk: &DiskConfig,
+    left: Vec<(Vec<u8>, Batch, Option<BatchId>)>,
+    what: &str,
+) -> Vec<String> {
     if left.is_empty() {
         return Vec::new();
     }
@@ -150,9 +156,12 @@ pub fn spool_left(disk: &DiskConfig, left: Vec<(Vec<u8>, Batch)>, what: &str) ->
         Err(e) => return vec![format!("asyncbatch: cannot write to the spool: {e}; {what} dropped at exit")],
     };
     let mut messages = Vec::new();
-    for (id, items) in left {
-        if let Err(e) = spool.write(&naming::jobkey(&id), &[(&id, &items)]) {
-            messages.push(dropped_message(&e, items.len(), &id));
+    for (id, items, batch) in left {
+        let n = items.len();
+        let key = naming::jobkey(&id);
+        let written = spool.write_runs(&key, &id, &[(batch, items)]);
+        if let Err(e) = written {
+            messages.push(dropped_message(&e, n, &id));
         }
     }
     messages

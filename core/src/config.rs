@@ -11,7 +11,8 @@ use crate::item::printable_id;
 pub const MAX_IDENTIFIER_LEN: usize = 128;
 
 /// The user-facing keys, in the order messages list them.
-pub const KEYS: [&str; 5] = ["batchSize", "callPeriod", "maxRetries", "retryDelay", "maxQueueSize"];
+pub const KEYS: [&str; 6] =
+    ["batchSize", "callPeriod", "maxRetries", "retryDelay", "maxQueueSize", "withBatchId"];
 
 /// A job's validated settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +31,9 @@ pub struct JobConfig {
     /// Items held in memory per job and process before they spill to the spool.
     /// `maxQueueSize`, default 10000.
     pub max_queue_size: usize,
+    /// Whether the callable is given the batch id as a second argument.
+    /// `withBatchId`, default false (callables of one parameter keep working).
+    pub with_batch_id: bool,
 }
 
 impl Default for JobConfig {
@@ -40,6 +44,7 @@ impl Default for JobConfig {
             max_retries: 3,
             retry_delay: Duration::from_millis(100),
             max_queue_size: 10_000,
+            with_batch_id: false,
         }
     }
 }
@@ -60,6 +65,8 @@ pub enum ConfigValue<'a> {
     Int(i64),
     /// A PHP `float`.
     Float(f64),
+    /// A PHP `bool`.
+    Bool(bool),
     /// Anything else, by its `get_debug_type()` name.
     Other(&'a str),
 }
@@ -70,6 +77,7 @@ impl ConfigValue<'_> {
         match self {
             ConfigValue::Int(i) => i.to_string(),
             ConfigValue::Float(f) => php_float_string(*f),
+            ConfigValue::Bool(_) => "bool".to_string(),
             ConfigValue::Other(t) => (*t).to_string(),
         }
     }
@@ -82,7 +90,7 @@ pub enum ConfigError {
     #[error("Invalid job identifier '{0}': it must be 1 to 128 bytes long with no NUL byte")]
     InvalidIdentifier(String),
     /// A key that is not one of [`KEYS`].
-    #[error("Unknown config key '{key}' for job '{job}' (known keys: batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)")]
+    #[error("Unknown config key '{key}' for job '{job}' (known keys: batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize, withBatchId)")]
     UnknownKey {
         /// The job.
         job: String,
@@ -169,6 +177,10 @@ impl JobConfig {
             }
             "callPeriod" => self.call_period = seconds(value, false).ok_or("a number > 0")?,
             "retryDelay" => self.retry_delay = seconds(value, true).ok_or("a number >= 0")?,
+            "withBatchId" => match value {
+                ConfigValue::Bool(b) => self.with_batch_id = *b,
+                _ => return Err("a bool"),
+            },
             _ => unreachable!("every name in KEYS is handled"),
         }
         Ok(())
@@ -186,7 +198,7 @@ fn seconds(v: &ConfigValue<'_>, zero_ok: bool) -> Option<Duration> {
     let s = match *v {
         ConfigValue::Int(i) => i as f64,
         ConfigValue::Float(f) => f,
-        ConfigValue::Other(_) => return None,
+        ConfigValue::Bool(_) | ConfigValue::Other(_) => return None,
     };
     let in_range = if zero_ok { s >= 0.0 } else { s > 0.0 };
     if !in_range || !s.is_finite() {
@@ -276,7 +288,7 @@ mod tests {
         let e = JobConfig::from_entries(b"logs", entries(&[("batchsize", ConfigValue::Int(5))])).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "Unknown config key 'batchsize' for job 'logs' (known keys: batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)"
+            "Unknown config key 'batchsize' for job 'logs' (known keys: batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize, withBatchId)"
         );
         let e = JobConfig::from_entries(b"logs", [(ConfigKey::Int(0), ConfigValue::Int(5))]).unwrap_err();
         assert!(e.to_string().starts_with("Unknown config key '0' for job 'logs'"));

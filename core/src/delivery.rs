@@ -10,6 +10,7 @@
 use std::time::{Duration, Instant};
 
 use crate::batch::Batch;
+use crate::batch_id::BatchId;
 use crate::budget::Budget;
 use crate::clock::Tick;
 use crate::failure_store::FailureRecord;
@@ -19,7 +20,7 @@ use crate::outcome::CallOutcome;
 use crate::retry::Backoff;
 use crate::runtime::{HasRuntime, Runtime};
 use crate::secure_fs::{self, StorageError};
-use crate::spool::{Claimed, Finished};
+use crate::spool::{Claimed, Finished, Run};
 
 /// What the delivery loop needs from its embedder (the extension, the HTTP sender's
 /// thread, or a test).
@@ -28,8 +29,13 @@ pub trait Host {
     type State: HasLedger;
     /// Runs `f` on the state. Never called from within `f`.
     fn with<R>(&self, f: impl FnOnce(&mut Self::State) -> R) -> R;
-    /// Calls job `job`'s callable with `items`.
-    fn call(&self, job: JobId, items: &Batch) -> CallOutcome;
+    /// Calls job `job`'s callable with `items`, the batch `id`.
+    fn call(&self, job: JobId, items: &Batch, id: &BatchId) -> CallOutcome;
+    /// The pieces `items` must be sent in when one call cannot take them whole (an
+    /// HTTP sink's byte cap); `None` when they go in one call.
+    fn split(&self, _job: JobId, _items: &Batch) -> Option<Pieces> {
+        None
+    }
     /// The time.
     fn now(&self) -> Instant {
         Instant::now()
@@ -106,6 +112,15 @@ pub struct Report {
     pub stopped: bool,
     /// A callable ended the script.
     pub aborted: bool,
+}
+
+/// A batch cut into pieces that each fit one call, and the items too big for any.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Pieces {
+    /// The pieces, in order.
+    pub sends: Vec<Batch>,
+    /// Items no call can take, each with why.
+    pub too_big: Vec<(Batch, String)>,
 }
 
 /// How a batch's delivery ended.
@@ -259,8 +274,8 @@ where
             report.stopped = true;
             break;
         }
-        let Some(batch) = runtime(host, |rt| rt.journal_front(j)) else { break };
-        match run_batch(host, j, &batch, limit) {
+        let Some((batch, id)) = runtime(host, |rt| rt.journal_front(j)) else { break };
+        match run_batch(host, j, &batch, &id, limit) {
             BatchEnd::Delivered => {
                 report.delivered += batch.len() as u64;
                 runtime(host, |rt| rt.journal_done(j, batch.len()));
@@ -282,9 +297,60 @@ where
     !report.stopped
 }
 
+/// Delivers one batch under its id: whole, or in the pieces the host cuts it into
+/// (each under its piece id). Pieces are sent first and the items too big for any
+/// are stored as failed last, so a run that stops midway leaves nothing stored
+/// twice: the batch is cut the same way again and sends the same piece ids.
+pub fn run_batch<H: Host>(host: &H, j: JobId, batch: &Batch, id: &BatchId, limit: &Limit) -> BatchEnd {
+    let Some(pieces) = host.split(j, batch) else {
+        return run_whole(host, j, batch, id, limit);
+    };
+    let mut end = BatchEnd::Delivered;
+    for (i, piece) in pieces.sends.iter().enumerate() {
+        match run_whole(host, j, piece, &id.piece(i), limit) {
+            BatchEnd::Delivered => {}
+            BatchEnd::Failed => end = BatchEnd::Failed,
+            stopped => return stopped,
+        }
+    }
+    let at = naming::unix_secs();
+    for (k, (item, why)) in pieces.too_big.into_iter().enumerate() {
+        let piece = id.piece(pieces.sends.len() + k);
+        let line = ledger(host, |l| {
+            let record = failure(l, j, 0, why, at, piece, item);
+            l.store_failure(j, &record)
+        });
+        host.log(&line);
+        end = BatchEnd::Failed;
+    }
+    end
+}
+
+fn failure(
+    l: &Ledger,
+    j: JobId,
+    attempts: u32,
+    why: String,
+    first: f64,
+    id: BatchId,
+    items: Batch,
+) -> FailureRecord {
+    FailureRecord {
+        job: l.job(j).id.clone(),
+        attempts,
+        last_error: why,
+        first_attempt_at: first,
+        failed_at: naming::unix_secs(),
+        pid: std::process::id(),
+        host: secure_fs::hostname(),
+        batch_id: Some(id),
+        items,
+    }
+}
+
 /// Calls the callable with one batch until it accepts it, retries are used up (the
 /// batch is stored as failed) or the budget or the script ends.
-pub fn run_batch<H: Host>(host: &H, j: JobId, batch: &Batch, limit: &Limit) -> BatchEnd {
+fn run_whole<H: Host>(host: &H, j: JobId, batch: &Batch, id: &BatchId, limit: &Limit) -> BatchEnd {
     let (max_retries, backoff) = ledger(host, |l| {
         let c = &l.job(j).config;
         (c.max_retries, Backoff::new(c.retry_delay))
@@ -293,7 +359,7 @@ pub fn run_batch<H: Host>(host: &H, j: JobId, batch: &Batch, limit: &Limit) -> B
     let mut attempts: u32 = 0;
     loop {
         let t0 = host.now();
-        let outcome = host.call(j, batch);
+        let outcome = host.call(j, batch, id);
         let took = host.now().saturating_duration_since(t0);
         attempts += 1;
         ledger(host, |l| l.record_call(j, batch.len(), took, &outcome));
@@ -304,16 +370,7 @@ pub fn run_batch<H: Host>(host: &H, j: JobId, batch: &Batch, limit: &Limit) -> B
         };
         if attempts > max_retries || !error.retry.retries() {
             let line = ledger(host, |l| {
-                let record = FailureRecord {
-                    job: l.job(j).id.clone(),
-                    attempts,
-                    last_error: error.message,
-                    first_attempt_at,
-                    failed_at: naming::unix_secs(),
-                    pid: std::process::id(),
-                    host: secure_fs::hostname(),
-                    items: batch.clone(),
-                };
+                let record = failure(l, j, attempts, error.message, first_attempt_at, *id, batch.clone());
                 l.store_failure(j, &record)
             });
             host.log(&line);
@@ -351,15 +408,17 @@ pub fn deliver_spooled<H: Host>(host: &H, j: JobId, limit: &Limit, report: &mut 
     }
 }
 
-/// Splits a claimed segment into the items of job `id` and the frames of other jobs,
-/// which go back to the spool for whoever has those jobs. Also says what damage the
-/// segment had, for the log line when it is finished. `None` when the other frames
-/// could not be written: the claim is then released and the segment stays whole.
+/// Splits a claimed segment into the runs of items of job `id` (frames of batches
+/// already cut stay whole, under their ids; the others are merged) and the frames of
+/// other jobs, which go back to the spool for whoever has those jobs. Also says what
+/// damage the segment had, for the log line when it is finished. `None` when the
+/// other frames could not be written: the claim is then released and the segment
+/// stays whole.
 pub fn split_claimed<H: Host>(
     host: &H,
     mut claimed: Claimed,
     id: &[u8],
-) -> Option<(Claimed, Batch, Option<String>)> {
+) -> Option<(Claimed, Vec<Run>, Option<String>)> {
     let damage = claimed.scan.is_damaged().then(|| {
         let s = &claimed.scan;
         let path = claimed.path().display().to_string();
@@ -370,21 +429,25 @@ pub fn split_claimed<H: Host>(
         }
     });
     let frames = std::mem::take(&mut claimed.scan.frames);
-    let mut items = Batch::new();
+    let mut runs: Vec<Run> = Vec::new();
     for frame in frames {
         if frame.job == id {
-            items.append(frame.items);
+            match (frame.batch, runs.last_mut()) {
+                (None, Some((None, items))) => items.append(frame.items),
+                (batch, _) => runs.push((batch, frame.items)),
+            }
             continue;
         }
         let k = naming::jobkey(&frame.job);
-        let written = ledger(host, |l| l.spool().and_then(|s| s.write(&k, &[(&frame.job, &frame.items)])));
+        let run = [(frame.batch, frame.items)];
+        let written = ledger(host, |l| l.spool().and_then(|s| s.write_runs(&k, &frame.job, &run)));
         if let Err(e) = written {
             warn_once(host, &format!("asyncbatch: cannot write to the spool: {e}"));
             claimed.release();
             return None;
         }
     }
-    Some((claimed, items, damage))
+    Some((claimed, runs, damage))
 }
 
 /// Removes a segment whose items are all done, logging where a damaged one was kept.
@@ -408,17 +471,26 @@ fn deliver_segment<H: Host>(host: &H, j: JobId, claimed: Claimed, limit: &Limit,
     // Progress counts the segment's items in order: it can be recorded only when
     // they are all this job's.
     let one_job = claimed.scan.frames.iter().all(|f| f.job == id);
-    let Some((claimed, mut items, damage)) = split_claimed(host, claimed, &id) else { return };
+    let Some((claimed, runs, damage)) = split_claimed(host, claimed, &id) else { return };
+    let mut runs: std::collections::VecDeque<Run> = runs.into();
 
     let ticket = ledger(host, |l| l.hold(Held::Segment(claimed)));
-    while !items.is_empty() {
+    while let Some((cut, mut items)) = runs.pop_front() {
         if !may_start(host, j, limit) {
             report.stopped = true;
+            runs.push_front((cut, items));
             break;
         }
-        let batch = items.split_front(batch_size);
-        let end = run_batch(host, j, &batch, limit);
-        if one_job && matches!(end, BatchEnd::Delivered | BatchEnd::Failed) && !items.is_empty() {
+        // A batch cut before it was spooled goes whole, under its id.
+        let (batch, batch_id) = match cut {
+            Some(b) => (std::mem::take(&mut items), b),
+            None => (items.split_front(batch_size), BatchId::new()),
+        };
+        if !items.is_empty() {
+            runs.push_front((None, items));
+        }
+        let end = run_batch(host, j, &batch, &batch_id, limit);
+        if one_job && matches!(end, BatchEnd::Delivered | BatchEnd::Failed) && !runs.is_empty() {
             // A crash from here on delivers again only the batch in flight.
             if let Err(e) = ledger(host, |l| l.record_progress(ticket, batch.len() as u64)) {
                 warn_once(host, &format!("asyncbatch: cannot record delivery progress: {e}"));
@@ -428,8 +500,8 @@ fn deliver_segment<H: Host>(host: &H, j: JobId, claimed: Claimed, limit: &Limit,
             BatchEnd::Delivered => report.delivered += batch.len() as u64,
             BatchEnd::Failed => {}
             end @ (BatchEnd::Stopped | BatchEnd::Aborted) => {
-                let rest = std::mem::replace(&mut items, batch);
-                items.append(rest);
+                // It was called: it keeps its id in the spool.
+                runs.push_front((Some(batch_id), batch));
                 if matches!(end, BatchEnd::Aborted) {
                     report.aborted = true;
                 } else {
@@ -440,10 +512,11 @@ fn deliver_segment<H: Host>(host: &H, j: JobId, claimed: Claimed, limit: &Limit,
         }
     }
     let Some(Held::Segment(claimed)) = ledger(host, |l| l.unhold(ticket)) else { return };
-    let kept: Result<(), StorageError> = if items.is_empty() {
+    let kept: Result<(), StorageError> = if runs.is_empty() {
         Ok(())
     } else {
-        ledger(host, |l| l.spool().and_then(|s| s.write(&key, &[(&id, &items)]))).map(|_| ())
+        let runs: Vec<Run> = runs.into();
+        ledger(host, |l| l.spool().and_then(|s| s.write_runs(&key, &id, &runs))).map(|_| ())
     };
     match kept {
         Ok(()) => finish_segment(host, claimed, damage),
@@ -454,6 +527,38 @@ fn deliver_segment<H: Host>(host: &H, j: JobId, claimed: Claimed, limit: &Limit,
             claimed.release();
         }
     }
+}
+
+/// One call for a stored batch, or one per piece when the host cuts it: the first
+/// piece that fails is the outcome. Also returns the items too big for any call.
+fn call_once<H: Host>(
+    host: &H,
+    j: JobId,
+    items: &Batch,
+    id: &BatchId,
+) -> (CallOutcome, Option<(Batch, String)>) {
+    let call = |items: &Batch, id: &BatchId| {
+        let t0 = host.now();
+        let outcome = host.call(j, items, id);
+        let took = host.now().saturating_duration_since(t0);
+        ledger(host, |l| l.record_call(j, items.len(), took, &outcome));
+        outcome
+    };
+    let Some(pieces) = host.split(j, items) else { return (call(items, id), None) };
+    for (i, piece) in pieces.sends.iter().enumerate() {
+        let outcome = call(piece, &id.piece(i));
+        if !matches!(outcome, CallOutcome::Accepted) {
+            return (outcome, None);
+        }
+    }
+    let mut left: Option<(Batch, String)> = None;
+    for (item, why) in pieces.too_big {
+        match &mut left {
+            Some((b, _)) => b.append(item),
+            None => left = Some((item, why)),
+        }
+    }
+    (CallOutcome::Accepted, left)
 }
 
 /// Replays the failure files of `jobs` through their callables, once each. Returns
@@ -494,24 +599,28 @@ fn retry_jobs<H: Host>(host: &H, jobs: &[JobId]) -> Result<u64, StorageError> {
                     continue;
                 }
             };
+            // A version 1 file has no id: it gets one now, which its rewrite keeps.
+            let batch_id = *record.batch_id.get_or_insert_with(BatchId::new);
             let ticket = ledger(host, |l| l.hold(Held::Failure(claimed)));
-            let t0 = host.now();
-            let outcome = host.call(j, &record.items);
-            let took = host.now().saturating_duration_since(t0);
+            let (outcome, too_big) = call_once(host, j, &record.items, &batch_id);
             let Some(Held::Failure(claimed)) = ledger(host, |l| l.unhold(ticket)) else { continue };
-            let n = record.items.len();
-            let stored = ledger(host, |l| {
-                l.record_call(j, n, took, &outcome);
-                match &outcome {
-                    CallOutcome::Accepted => l.failure_store().and_then(|s| s.remove(claimed)),
-                    CallOutcome::Failed(error) => {
-                        record.attempts += 1;
-                        record.last_error = error.message.clone();
-                        record.failed_at = naming::unix_secs();
-                        l.failure_store().and_then(|s| s.replace(claimed, &record))
-                    }
-                    CallOutcome::Abort => Ok(()),
+            let n = record.items.len() - too_big.as_ref().map_or(0, |(b, _)| b.len());
+            let stored = ledger(host, |l| match (&outcome, too_big) {
+                (CallOutcome::Accepted, None) => l.failure_store().and_then(|s| s.remove(claimed)),
+                // What was sent is delivered; what no call can take stays.
+                (CallOutcome::Accepted, Some((items, why))) => {
+                    record.items = items;
+                    record.last_error = why;
+                    record.failed_at = naming::unix_secs();
+                    l.failure_store().and_then(|s| s.replace(claimed, &record))
                 }
+                (CallOutcome::Failed(error), _) => {
+                    record.attempts += 1;
+                    record.last_error = error.message.clone();
+                    record.failed_at = naming::unix_secs();
+                    l.failure_store().and_then(|s| s.replace(claimed, &record))
+                }
+                (CallOutcome::Abort, _) => Ok(()),
             });
             match outcome {
                 CallOutcome::Accepted => delivered += n as u64,

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::batch::Batch;
+use crate::batch_id::BatchId;
 use crate::msgpack::{self, DecodeError, Reader};
 use crate::naming;
 use crate::retry::Rng;
@@ -16,8 +17,8 @@ use crate::secure_fs::{self, StorageError};
 
 /// First bytes of every failure file: magic, then the format version as u16 LE.
 pub const MAGIC: &[u8; 6] = b"ABFAIL";
-/// The format version written.
-pub const VERSION: u16 = 1;
+/// The format version written (2 added `batchId`); versions 1 and 2 are read.
+pub const VERSION: u16 = 2;
 
 /// Failure files larger than this are not read into memory.
 const MAX_FILE_BYTES: u64 = 512 << 20;
@@ -39,6 +40,8 @@ pub struct FailureRecord {
     pub pid: u32,
     /// The host that stored it.
     pub host: String,
+    /// The batch's id; none in a version 1 file (its first retry gives it one).
+    pub batch_id: Option<BatchId>,
     /// The batch.
     pub items: Batch,
 }
@@ -55,6 +58,9 @@ pub enum CorruptRecord {
     /// The body does not decode.
     #[error("bad body: {0}")]
     Body(#[from] DecodeError),
+    /// `batchId` is not a batch id.
+    #[error("bad batchId")]
+    BadBatchId,
     /// A required field is missing.
     #[error("missing field '{0}'")]
     Missing(&'static str),
@@ -64,7 +70,7 @@ impl FailureRecord {
     /// The file's bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut body = Vec::with_capacity(self.items.byte_len() + 256);
-        msgpack::write_map_len(&mut body, 9);
+        msgpack::write_map_len(&mut body, 10);
         let field = |body: &mut Vec<u8>, k: &str| msgpack::write_bytes(body, k.as_bytes());
         field(&mut body, "v");
         msgpack::write_int(&mut body, VERSION as i64);
@@ -82,6 +88,10 @@ impl FailureRecord {
         msgpack::write_int(&mut body, self.pid as i64);
         field(&mut body, "host");
         msgpack::write_bytes(&mut body, self.host.as_bytes());
+        // Every record written has an id (a version 1 record gets one at its retry).
+        let id = self.batch_id.unwrap_or_default();
+        field(&mut body, "batchId");
+        msgpack::write_bytes(&mut body, id.text().as_bytes());
         field(&mut body, "items");
         self.items.write_array(&mut body);
 
@@ -96,7 +106,8 @@ impl FailureRecord {
 
     /// Reads a file's bytes.
     pub fn decode(data: &[u8]) -> Result<FailureRecord, CorruptRecord> {
-        if data.len() < 16 || &data[..6] != MAGIC || data[6..8] != VERSION.to_le_bytes() {
+        if data.len() < 16 || &data[..6] != MAGIC || !matches!(u16::from_le_bytes([data[6], data[7]]), 1 | 2)
+        {
             return Err(CorruptRecord::BadHeader);
         }
         let len = u32::from_le_bytes(data[8..12].try_into().expect("4 bytes")) as usize;
@@ -109,6 +120,7 @@ impl FailureRecord {
         let n = r.read_map_len()?;
         let (mut job, mut attempts, mut last_error, mut first, mut failed, mut pid, mut host, mut items) =
             (None, None, None, None, None, None, None, None);
+        let mut batch_id = None;
         for _ in 0..n {
             let key = r.read_bytes()?;
             match key {
@@ -119,6 +131,9 @@ impl FailureRecord {
                 b"failedAt" => failed = Some(r.read_f64()?),
                 b"pid" => pid = Some(r.read_int()?.clamp(0, u32::MAX as i64) as u32),
                 b"host" => host = Some(String::from_utf8_lossy(r.read_bytes()?).into_owned()),
+                b"batchId" => {
+                    batch_id = Some(BatchId::parse(r.read_bytes()?).ok_or(CorruptRecord::BadBatchId)?)
+                }
                 b"items" => items = Some(Batch::read_array(&mut r)?),
                 _ => {
                     r.skip_value()?;
@@ -136,6 +151,7 @@ impl FailureRecord {
             failed_at: failed.unwrap_or(0.0),
             pid: pid.unwrap_or(0),
             host: host.unwrap_or_default(),
+            batch_id,
             items: items.ok_or(CorruptRecord::Missing("items"))?,
         })
     }
@@ -290,6 +306,7 @@ mod tests {
             failed_at: 1_700_000_001.5,
             pid: 42,
             host: "web-1".into(),
+            batch_id: Some(BatchId::from_parts(1_700_000_000_250, [7; 10])),
             items,
         }
     }
@@ -303,12 +320,48 @@ mod tests {
     #[test]
     fn the_documented_header() {
         let data = record(b"logs", 1).encode();
-        assert_eq!(&data[..8], b"ABFAIL\x01\x00");
+        assert_eq!(&data[..8], b"ABFAIL\x02\x00");
         let len = u32::from_le_bytes(data[8..12].try_into().unwrap()) as usize;
         assert_eq!(len, data.len() - 16);
         assert_eq!(u32::from_le_bytes(data[12..16].try_into().unwrap()), crc32fast::hash(&data[16..]));
         // The body starts with the map header and the "v" field.
-        assert_eq!(&data[16..20], &[0x89, 0xa1, b'v', 0x01]);
+        assert_eq!(&data[16..20], &[0x8a, 0xa1, b'v', 0x02]);
+    }
+
+    #[test]
+    fn version_1_files_are_read_without_an_id() {
+        // A version 1 file as the previous release wrote it: nine keys, no batchId.
+        let r = record(b"logs", 2);
+        let mut body = Vec::new();
+        msgpack::write_map_len(&mut body, 9);
+        let kv = |body: &mut Vec<u8>, k: &str| msgpack::write_bytes(body, k.as_bytes());
+        kv(&mut body, "v");
+        msgpack::write_int(&mut body, 1);
+        kv(&mut body, "job");
+        msgpack::write_bytes(&mut body, b"logs");
+        kv(&mut body, "attempts");
+        msgpack::write_int(&mut body, 4);
+        kv(&mut body, "lastError");
+        msgpack::write_bytes(&mut body, r.last_error.as_bytes());
+        kv(&mut body, "firstAttemptAt");
+        msgpack::write_f64(&mut body, r.first_attempt_at);
+        kv(&mut body, "failedAt");
+        msgpack::write_f64(&mut body, r.failed_at);
+        kv(&mut body, "pid");
+        msgpack::write_int(&mut body, 42);
+        kv(&mut body, "host");
+        msgpack::write_bytes(&mut body, b"web-1");
+        kv(&mut body, "items");
+        r.items.write_array(&mut body);
+        let mut data = b"ABFAIL\x01\x00".to_vec();
+        data.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        data.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        data.extend_from_slice(&body);
+        let read = FailureRecord::decode(&data).unwrap();
+        assert_eq!(read, FailureRecord { batch_id: None, ..r });
+        // Version 3 is not known.
+        data[6] = 3;
+        assert_eq!(FailureRecord::decode(&data), Err(CorruptRecord::BadHeader));
     }
 
     #[test]

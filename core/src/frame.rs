@@ -1,9 +1,11 @@
 //! Spool frames: `u32 LE length | u32 LE CRC-32 | payload`, the payload being the
-//! MessagePack array `[identifier, [item, ...]]`. Reading never trusts the bytes: a
+//! MessagePack array `[identifier, [item, ...]]`, or `[identifier, [item, ...], batch
+//! id]` for a batch that was cut (and called) before it was spooled. Reading never trusts the bytes: a
 //! bad frame is skipped by scanning for the next offset where a whole valid frame
 //! starts.
 
 use crate::batch::Batch;
+use crate::batch_id::BatchId;
 use crate::msgpack::{self, DecodeError, Reader};
 
 /// First bytes of every segment: magic and format version 1.
@@ -14,11 +16,20 @@ pub const MAX_FRAME: usize = 64 << 20;
 
 /// Appends one frame for `job`'s `items` to `out`.
 pub fn write_frame(out: &mut Vec<u8>, job: &[u8], items: &Batch) {
+    write_frame_of(out, job, items, None);
+}
+
+/// Appends one frame for `job`'s `items`, carrying `batch` when they are a batch
+/// already cut: its reader delivers them as that one batch, under that id.
+pub fn write_frame_of(out: &mut Vec<u8>, job: &[u8], items: &Batch, batch: Option<&BatchId>) {
     let at = out.len();
     out.extend_from_slice(&[0; 8]);
-    msgpack::write_array_len(out, 2);
+    msgpack::write_array_len(out, if batch.is_some() { 3 } else { 2 });
     msgpack::write_bytes(out, job);
     items.write_array(out);
+    if let Some(id) = batch {
+        msgpack::write_bytes(out, id.text().as_bytes());
+    }
     let payload = &out[at + 8..];
     let len = payload.len() as u32;
     let crc = crc32fast::hash(payload);
@@ -56,6 +67,8 @@ pub struct Frame {
     pub job: Vec<u8>,
     /// Its items.
     pub items: Batch,
+    /// The batch they are, when they were cut as one before they were spooled.
+    pub batch: Option<BatchId>,
 }
 
 /// What a segment held.
@@ -127,15 +140,20 @@ fn frame_at(data: &[u8], pos: usize) -> Option<(Frame, usize)> {
 /// Decodes a frame payload.
 pub fn decode_payload(payload: &[u8]) -> Result<Frame, DecodeError> {
     let mut r = Reader::new(payload);
-    if r.read_array_len()? != 2 {
-        return Err(DecodeError::Expected("[identifier, items]"));
+    let n = r.read_array_len()?;
+    if n != 2 && n != 3 {
+        return Err(DecodeError::Expected("[identifier, items] or [identifier, items, batch id]"));
     }
     let job = r.read_bytes()?.to_vec();
     let items = Batch::read_array(&mut r)?;
+    let batch = match n {
+        3 => Some(BatchId::parse(r.read_bytes()?).ok_or(DecodeError::Expected("a batch id"))?),
+        _ => None,
+    };
     if r.remaining() != 0 {
         return Err(DecodeError::Trailing(r.remaining()));
     }
-    Ok(Frame { job, items })
+    Ok(Frame { job, items, batch })
 }
 
 #[cfg(test)]
@@ -183,8 +201,27 @@ mod tests {
         let scan = scan_segment(&data);
         assert!(!scan.is_damaged());
         assert_eq!(scan.frames.len(), 2);
-        assert_eq!(scan.frames[0], Frame { job: b"logs".to_vec(), items: batch(3) });
+        assert_eq!(scan.frames[0], Frame { job: b"logs".to_vec(), items: batch(3), batch: None });
         assert_eq!(scan.frames[1].job, b"metrics");
+    }
+
+    #[test]
+    fn a_frame_of_a_cut_batch_carries_its_id() {
+        let id = BatchId::from_parts(1_700_000_000_000, [3; 10]);
+        let mut data = SEGMENT_HEADER.to_vec();
+        write_frame_of(&mut data, b"logs", &batch(2), Some(&id));
+        write_frame(&mut data, b"logs", &batch(1));
+        let scan = scan_segment(&data);
+        assert!(!scan.is_damaged());
+        assert_eq!(scan.frames[0].batch, Some(id));
+        assert_eq!(scan.frames[1].batch, None);
+        // A third element that is not an id makes the frame invalid.
+        let mut payload = Vec::new();
+        msgpack::write_array_len(&mut payload, 3);
+        msgpack::write_bytes(&mut payload, b"logs");
+        batch(1).write_array(&mut payload);
+        msgpack::write_bytes(&mut payload, b"not-an-id");
+        assert!(decode_payload(&payload).is_err());
     }
 
     #[test]

@@ -18,6 +18,7 @@
 
 pub mod background;
 pub mod batch;
+pub mod batch_id;
 pub mod budget;
 pub mod clock;
 pub mod config;

@@ -213,6 +213,7 @@ impl Outbox {
             default_base: self.config.default_base.clone(),
             ..Default::default()
         };
+        let left = left.into_iter().map(|(id, items)| (id, items, None)).collect();
         for msg in spool_left(&disk, left, "queued items") {
             warnings.push((msg.clone(), msg));
         }
@@ -412,7 +413,7 @@ impl Sender {
             let spool = Spool::open(&self.config.spool_dir)?;
             self.segments = Some(JobSegments::new(spool, SEGMENT_EVERY, SEGMENT_MAX_BYTES));
         }
-        let frame = Frame { job: id.to_vec(), items: items.clone() };
+        let frame = Frame { job: id.to_vec(), items: items.clone(), batch: None };
         self.segments.as_mut().expect("opened").append(std::slice::from_ref(&frame))
     }
 

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use crate::batch::{Batch, ItemQueue};
+use crate::batch_id::BatchId;
 use crate::clock::Tick;
 use crate::config::JobConfig;
 use crate::fork;
@@ -127,6 +128,8 @@ struct Journaled {
     journal: Option<Journal>,
     /// The delivery run that took them.
     run: u64,
+    /// The id of the first batch and its length, once it is cut.
+    cut: Option<(BatchId, usize)>,
 }
 
 /// A job's items in this process.
@@ -429,19 +432,24 @@ impl Runtime {
                 None
             }
         };
-        self.queued[j].journaled = Some(Journaled { items, at, journal, run });
+        self.queued[j].journaled = Some(Journaled { items, at, journal, run, cut: None });
         true
     }
 
     /// The next batch of `j`'s journaled items (they stay journaled until
     /// [`Runtime::journal_done`]).
-    pub fn journal_front(&self, j: JobId) -> Option<Batch> {
-        let jr = self.queued[j].journaled.as_ref()?;
-        let n = self.ledger.job(j).config.batch_size.min(jr.items.len());
+    pub fn journal_front(&mut self, j: JobId) -> Option<(Batch, BatchId)> {
+        let batch_size = self.ledger.job(j).config.batch_size;
+        let jr = self.queued[j].journaled.as_mut()?;
+        let n = batch_size.min(jr.items.len());
         (n > 0).then(|| {
             let mut front = Batch::new();
             jr.items.iter().take(n).for_each(|item| front.push(item));
-            front
+            let id = match jr.cut {
+                Some((id, len)) if len == n => id,
+                _ => jr.cut.insert((BatchId::new(), n)).0,
+            };
+            (front, id)
         })
     }
 
@@ -449,6 +457,7 @@ impl Runtime {
     pub fn journal_done(&mut self, j: JobId, n: usize) {
         let Some(jr) = self.queued[j].journaled.as_mut() else { return };
         jr.items.split_front(n);
+        jr.cut = None;
         let recorded = jr.journal.as_mut().map(|journal| journal.record_done(n as u64));
         if let Some(Err(e)) = recorded {
             // Without progress a crash would deliver the done batches again: no loss.
@@ -473,7 +482,16 @@ impl Runtime {
             return;
         }
         let (key, id) = (self.ledger.job(j).key.clone(), self.ledger.job(j).id.clone());
-        let written = self.ledger.spool().and_then(|s| s.write(&key, &[(&id, &jr.items)]));
+        // A batch that was called keeps its id in the spool.
+        let runs = match jr.cut {
+            Some((cut, n)) if n <= jr.items.len() => {
+                let mut rest = jr.items.clone();
+                let front = rest.split_front(n);
+                vec![(Some(cut), front), (None, rest)]
+            }
+            _ => vec![(None, jr.items.clone())],
+        };
+        let written = self.ledger.spool().and_then(|s| s.write_runs(&key, &id, &runs));
         match (written, jr.journal) {
             (Ok(_), journal) => {
                 self.ledger.job_mut(j).stats.spooled += jr.items.len() as u64;

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::batch::Batch;
+use crate::batch_id::BatchId;
 use crate::frame::{self, Frame, Scan, SEGMENT_HEADER};
 use crate::naming;
 use crate::secure_fs::{self, StorageError};
@@ -72,6 +73,9 @@ fn read_progress(segment: &Path) -> u64 {
     }
 }
 
+/// Items of one job in order: a batch already cut, under its id, or items not cut yet.
+pub type Run = (Option<BatchId>, Batch);
+
 /// Drops the first `n` items of the frames, in order.
 fn skip_items(frames: &mut Vec<Frame>, mut n: u64) {
     while n > 0 && !frames.is_empty() {
@@ -81,6 +85,8 @@ fn skip_items(frames: &mut Vec<Frame>, mut n: u64) {
             n -= len;
         } else {
             frames[0].items.split_front(n as usize);
+            // What is left of a batch is not that batch: it gets an id of its own.
+            frames[0].batch = None;
             n = 0;
         }
     }
@@ -146,6 +152,21 @@ impl Spool {
         let mut buf = Vec::new();
         for (job, items) in frames {
             frame::write_frames(&mut buf, job, items);
+        }
+        w.write_all(&buf)?;
+        w.finish()
+    }
+
+    /// Writes one finished segment holding `job`'s runs of items in order, each
+    /// either a batch already cut (under its id) or items not cut yet.
+    pub fn write_runs(&mut self, jobkey: &str, job: &[u8], runs: &[Run]) -> Result<PathBuf, StorageError> {
+        let mut w = self.create(jobkey)?;
+        let mut buf = Vec::new();
+        for (id, items) in runs.iter().filter(|(_, items)| !items.is_empty()) {
+            match id {
+                Some(id) => frame::write_frame_of(&mut buf, job, items, Some(id)),
+                None => frame::write_frames(&mut buf, job, items),
+            }
         }
         w.write_all(&buf)?;
         w.finish()
@@ -319,7 +340,10 @@ impl JobSegments {
                 self.writers.insert(key.clone(), (w, Instant::now()));
             }
             let (w, _) = self.writers.get_mut(&key).expect("just made");
-            w.append(&f.job, &f.items)?;
+            match &f.batch {
+                Some(id) => w.append_batch(&f.job, &f.items, id)?,
+                None => w.append(&f.job, &f.items)?,
+            }
         }
         Ok(())
     }
@@ -360,6 +384,13 @@ impl SegmentWriter {
     pub fn append(&mut self, job: &[u8], items: &Batch) -> Result<(), StorageError> {
         let mut buf = Vec::with_capacity(items.byte_len() + job.len() + 16);
         frame::write_frames(&mut buf, job, items);
+        self.write_all(&buf)
+    }
+
+    /// Appends one frame of a batch already cut, under its id.
+    pub fn append_batch(&mut self, job: &[u8], items: &Batch, id: &BatchId) -> Result<(), StorageError> {
+        let mut buf = Vec::with_capacity(items.byte_len() + job.len() + 64);
+        frame::write_frame_of(&mut buf, job, items, Some(id));
         self.write_all(&buf)
     }
 

@@ -493,9 +493,152 @@ fn failure_records_keep_binary_items_exactly() {
         failed_at: 0.0,
         pid: 1,
         host: String::new(),
+        batch_id: Some(asyncbatch_core::batch_id::BatchId::new()),
         items,
     };
     let p = store.store(&rec).unwrap();
     let back = store.claim(&p).unwrap().unwrap().record.unwrap();
     assert_eq!(Value::decode(back.items.iter().next().unwrap()).unwrap(), v);
+}
+
+#[test]
+fn a_batch_keeps_its_id_over_retries_and_through_the_failure_store() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    let fails = std::rc::Rc::new(Cell::new(true));
+    let f = fails.clone();
+    let cfg = JobConfig { max_retries: 2, ..config(2) };
+    let j =
+        m.register(
+            "logs",
+            cfg,
+            move |_, _| if f.get() { CallOutcome::failed("down") } else { CallOutcome::Accepted },
+        );
+    for i in 0..4 {
+        m.submit(j, i);
+    }
+    delivery::deliver(&m, &[j], &[j], Mode::Shutdown);
+    let ids = m.ids.borrow().clone();
+    assert_eq!(ids.len(), 6, "two batches, three calls each");
+    assert!(ids[..3].iter().all(|id| *id == ids[0]) && ids[3..].iter().all(|id| *id == ids[3]));
+    assert_ne!(ids[0], ids[3]);
+
+    // Stored with it, and sent with it again by each retry of the file.
+    let store = FailureStore::open(&t.path().join("failed"), 1 << 20).unwrap();
+    let stored: Vec<_> = store
+        .list(None)
+        .unwrap()
+        .iter()
+        .map(|p| store.claim(p).unwrap().unwrap().record.unwrap().batch_id.unwrap())
+        .collect();
+    assert_eq!(stored.len(), 2);
+    assert!(stored.contains(&ids[0]) && stored.contains(&ids[3]));
+    m.ids.borrow_mut().clear();
+    delivery::retry_failed(&m, &[j]).unwrap();
+    fails.set(false);
+    delivery::retry_failed(&m, &[j]).unwrap();
+    let again = m.ids.borrow().clone();
+    assert_eq!(again.len(), 4);
+    for id in &again {
+        assert!(stored.contains(id));
+    }
+    assert_eq!(files(&t.path().join("failed"), ".fail"), 0);
+}
+
+#[test]
+fn a_batch_stopped_by_the_budget_between_retries_is_spooled_with_its_id() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    m.rt.borrow_mut().begin_request(settings(t.path(), 1.0, 1 << 20), false);
+    // The retry's wait (5 s) does not fit the 1 s budget.
+    let retry = RetryAction::NotBefore(Duration::from_secs(5));
+    let j = m.register("logs", config(3), move |_, _| {
+        CallOutcome::Failed(CallError { message: "HTTP 503".into(), retry, http: None })
+    });
+    for i in 0..5 {
+        m.submit(j, i);
+    }
+    let r = delivery::deliver(&m, &[j], &[j], Mode::Shutdown);
+    assert!(r.stopped);
+    let first = m.ids.borrow()[0];
+
+    // The next request sends that batch whole, under the same id, then the rest.
+    m.new_request(t.path(), 10.0);
+    m.register("logs", config(2), accept);
+    m.calls.borrow_mut().clear();
+    m.ids.borrow_mut().clear();
+    let r = delivery::deliver(&m, &[j], &[j], Mode::Shutdown);
+    assert_eq!(r.delivered, 5);
+    assert_eq!(m.batch_sizes(), vec![3, 2]);
+    assert_eq!(m.delivered_ints(), vec![0, 1, 2, 3, 4]);
+    let ids = m.ids.borrow().clone();
+    assert_eq!(ids[0], first);
+    assert_ne!(ids[1], first);
+}
+
+/// A host whose job takes at most `cap` items per call.
+struct Capped<'a> {
+    mock: &'a Mock,
+    cap: usize,
+}
+
+impl asyncbatch_core::delivery::Host for Capped<'_> {
+    type State = asyncbatch_core::runtime::Runtime;
+    fn with<R>(&self, f: impl FnOnce(&mut Self::State) -> R) -> R {
+        self.mock.with(f)
+    }
+    fn call(&self, job: usize, items: &Batch, id: &asyncbatch_core::batch_id::BatchId) -> CallOutcome {
+        self.mock.call(job, items, id)
+    }
+    fn split(&self, _job: usize, items: &Batch) -> Option<delivery::Pieces> {
+        if items.len() <= self.cap {
+            return None;
+        }
+        let mut rest = items.clone();
+        let mut pieces = delivery::Pieces::default();
+        while !rest.is_empty() {
+            let piece = rest.split_front(self.cap);
+            // An item whose value is over 1000 is "too big".
+            if piece.len() == 1 && Value::decode(piece.iter().next().unwrap()).unwrap() == Value::Int(9999) {
+                pieces
+                    .too_big
+                    .push((piece, "item of 9999 bytes is larger than maxBatchBytes (1000); not sent".into()));
+            } else {
+                pieces.sends.push(piece);
+            }
+        }
+        Some(pieces)
+    }
+    fn log(&self, msg: &str) {
+        self.mock.log(msg)
+    }
+    fn warn(&self, msg: &str) {
+        self.mock.warn(msg)
+    }
+}
+
+#[test]
+fn pieces_go_under_piece_ids_and_what_no_call_takes_is_stored_uncalled() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    let j = m.register("logs", config(10), accept);
+    for i in [1, 2, 3, 4, 9999] {
+        m.submit(j, i);
+    }
+    let host = Capped { mock: &m, cap: 2 };
+    delivery::deliver(&host, &[j], &[j], Mode::Shutdown);
+    assert_eq!(m.batch_sizes(), vec![2, 2]);
+    let ids = m.ids.borrow().clone();
+    assert_ne!(ids[0], ids[1]);
+    let store = FailureStore::open(&t.path().join("failed"), 1 << 20).unwrap();
+    let files = store.list(None).unwrap();
+    assert_eq!(files.len(), 1);
+    let rec = store.claim(&files[0]).unwrap().unwrap().record.unwrap();
+    assert_eq!((rec.attempts, rec.items.len()), (0, 1));
+    assert_eq!(rec.last_error, "item of 9999 bytes is larger than maxBatchBytes (1000); not sent");
+    // The pieces' ids and the stored item's follow from the batch's (a piece id
+    // taken again as a piece 0 gives back the batch's).
+    let batch = ids[0].piece(0);
+    assert_eq!(ids[1], batch.piece(1));
+    assert_eq!(rec.batch_id, Some(batch.piece(2)));
 }

@@ -86,7 +86,7 @@ impl Host for Php {
     fn with<R>(&self, f: impl FnOnce(&mut Producer) -> R) -> R {
         f(&mut self.producer.borrow_mut())
     }
-    fn call(&self, _job: JobId, items: &Batch) -> CallOutcome {
+    fn call(&self, _job: JobId, items: &Batch, _id: &asyncbatch_core::batch_id::BatchId) -> CallOutcome {
         self.calls.borrow_mut().push(items.iter().map(|b| Value::decode(b).unwrap()).collect());
         CallOutcome::Accepted
     }

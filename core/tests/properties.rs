@@ -450,7 +450,7 @@ fn write_segment(frames: &[(Vec<u8>, Vec<Value>)]) -> (Vec<u8>, Vec<Frame>, Vec<
         }
         starts.push(data.len());
         frame::write_frame(&mut data, job, &items);
-        want.push(Frame { job: job.clone(), items });
+        want.push(Frame { job: job.clone(), items, batch: None });
     }
     starts.push(data.len());
     (data, want, starts)

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::batch::Batch;
+use crate::batch_id::BatchId;
 use crate::daemon::status::{self, WorkerStatus};
 use crate::delivery::{self, BatchEnd, Host, Limit};
 use crate::ledger::JobId;
@@ -66,20 +67,29 @@ impl JobState {
         (self.pending > 0 && (drain || waited)).then_some(self.pending)
     }
 
-    /// The first `n` items, left in place until they are committed.
-    fn peek(&self, n: usize) -> Batch {
+    /// The first `n` items, left in place until they are committed, and their batch
+    /// id: derived from the segments and positions they are at, so that a worker
+    /// that cuts them again after a crash sends them under the same id.
+    fn peek(&self, n: usize) -> (Batch, BatchId) {
         let mut batch = Batch::new();
+        let mut place = Vec::new();
         let mut left = n;
         for s in &self.sources {
-            for item in s.items.iter().take(left) {
+            let taken = left.min(s.items.len());
+            for item in s.items.iter().take(taken) {
                 batch.push(item);
             }
-            left = left.saturating_sub(s.items.len());
+            let name = s.claimed.path().file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default();
+            place.extend_from_slice(name);
+            place.extend_from_slice(&s.claimed.done().to_le_bytes());
+            place.extend_from_slice(&(taken as u64).to_le_bytes());
+            left -= taken;
             if left == 0 {
                 break;
             }
         }
-        batch
+        let ms = self.oldest().map_or(0, |t| (t * 1000.0) as u64);
+        (batch, BatchId::derived(ms, &place))
     }
 }
 
@@ -117,8 +127,8 @@ pub fn run<H: Host>(host: &H, jobs: &[JobId], drain: bool, status: Option<Status
             top_up(host, job, &mut held);
             while let Some(n) = job.due(drain, naming::unix_secs()) {
                 worked = true;
-                let batch = job.peek(n);
-                match delivery::run_batch(host, job.j, &batch, &Limit::none(host.now())) {
+                let (batch, id) = job.peek(n);
+                match delivery::run_batch(host, job.j, &batch, &id, &Limit::none(host.now())) {
                     BatchEnd::Delivered => {
                         report.delivered += n as u64;
                         commit(host, job, n, &mut held);
@@ -187,9 +197,12 @@ fn top_up<H: Host>(host: &H, job: &mut JobState, held: &mut HashSet<PathBuf>) {
                 continue;
             }
         };
-        let Some((claimed, items, damage)) = delivery::split_claimed(host, claimed, &job.id) else {
+        let Some((claimed, runs, damage)) = delivery::split_claimed(host, claimed, &job.id) else {
             continue;
         };
+        // The daemon cuts its own batches: those cut elsewhere are merged.
+        let mut items = Batch::new();
+        runs.into_iter().for_each(|(_, run)| items.append(run));
         if items.is_empty() {
             delivery::finish_segment(host, claimed, damage);
             continue;

@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crate::batch::Batch;
+use crate::batch_id::BatchId;
 use crate::http::config::{Format, SinkConfig};
 use crate::http::tls::TlsKey;
-use crate::http::{json, otlp, proxy};
+use crate::http::{cap, json, otlp, proxy};
 use crate::outcome::{CallError, CallOutcome, HttpAnswer, RetryAction};
 use crate::sync::Mutex;
 
@@ -111,8 +112,24 @@ fn http_date(s: &str) -> Option<SystemTime> {
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
 }
 
-/// The request body for a batch.
+/// The request body for a batch, compressed when the sink says so.
 pub fn body(sink: &SinkConfig, batch: &Batch) -> Result<Vec<u8>, String> {
+    let plain = plain_body(sink, batch)?;
+    if sink.gzip {
+        return gzip(&plain);
+    }
+    Ok(plain)
+}
+
+fn gzip(plain: &[u8]) -> Result<Vec<u8>, String> {
+    let mut gz =
+        flate2::write::GzEncoder::new(Vec::with_capacity(plain.len() / 4), flate2::Compression::fast());
+    gz.write_all(plain).map_err(|e| e.to_string())?;
+    gz.finish().map_err(|e| e.to_string())
+}
+
+/// The body for a batch before compression (what `maxBatchBytes` bounds).
+pub fn plain_body(sink: &SinkConfig, batch: &Batch) -> Result<Vec<u8>, String> {
     // JSON is larger than MessagePack (quotes, key separators, floats as text):
     // enough room to build most bodies without growing.
     let mut out = Vec::with_capacity(batch.byte_len() * 2 + batch.len() * 16 + 2);
@@ -135,12 +152,6 @@ pub fn body(sink: &SinkConfig, batch: &Batch) -> Result<Vec<u8>, String> {
             }
         }
         Format::Otlp => otlp::body(batch, &sink.resource, &mut out).map_err(bad)?,
-    }
-    if sink.gzip {
-        let mut gz =
-            flate2::write::GzEncoder::new(Vec::with_capacity(out.len() / 4), flate2::Compression::fast());
-        gz.write_all(&out).map_err(|e| e.to_string())?;
-        out = gz.finish().map_err(|e| e.to_string())?;
     }
     Ok(out)
 }
@@ -209,9 +220,28 @@ impl Client {
         Ok(agent)
     }
 
-    /// Posts one batch; the outcome says whether it was delivered, or failed and how.
-    pub fn post(&self, sink: &SinkConfig, batch: &Batch, counters: &HttpCounters) -> CallOutcome {
-        let body = match body(sink, batch) {
+    /// Posts one batch under its id; the outcome says whether it was delivered, or
+    /// failed and how. A body over `maxBatchBytes` is not sent (delivery cuts batches
+    /// to fit before they get here: only a direct call meets this).
+    pub fn post(
+        &self,
+        sink: &SinkConfig,
+        batch: &Batch,
+        id: &BatchId,
+        counters: &HttpCounters,
+    ) -> CallOutcome {
+        let body = match plain_body(sink, batch) {
+            Ok(b) if b.len() > sink.max_batch_bytes => {
+                return CallOutcome::Failed(CallError {
+                    message: cap::too_big("body", b.len(), sink.max_batch_bytes),
+                    retry: RetryAction::Never,
+                    http: None,
+                })
+            }
+            Ok(b) if sink.gzip => match gzip(&b) {
+                Ok(gz) => gz,
+                Err(e) => return CallOutcome::failed(e),
+            },
             Ok(b) => b,
             Err(e) => return CallOutcome::failed(e),
         };
@@ -237,6 +267,9 @@ impl Client {
         }
         if sink.gzip {
             req = req.header("Content-Encoding", "gzip");
+        }
+        if let Some(name) = sink.idempotency_header.as_deref().filter(|n| !given(n)) {
+            req = req.header(name, id.text());
         }
         for (k, v) in &sink.headers {
             req = req.header(k.as_str(), v.as_str());
@@ -324,6 +357,8 @@ mod tests {
             tls: Default::default(),
             proxy: None,
             resource: Vec::new(),
+            idempotency_header: None,
+            max_batch_bytes: 1 << 20,
             job: Default::default(),
         };
         assert_eq!(body(&sink(Format::Json, false), &b).unwrap(), b"[1,\"x\"]");

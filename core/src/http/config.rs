@@ -12,7 +12,7 @@ use crate::http::tls::{self, TlsFiles};
 use crate::item::{printable_id, Value};
 
 /// The option names, in the order messages list them.
-pub const OPTIONS: [&str; 14] = [
+pub const OPTIONS: [&str; 16] = [
     "headers",
     "format",
     "timeout",
@@ -22,12 +22,22 @@ pub const OPTIONS: [&str; 14] = [
     "clientKey",
     "proxy",
     "resource",
+    "idempotencyHeader",
+    "maxBatchBytes",
     "batchSize",
     "callPeriod",
     "maxRetries",
     "retryDelay",
     "maxQueueSize",
 ];
+
+/// The header that carries a batch's id unless the sink names another.
+pub const DEFAULT_IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+/// The byte cap unless the sink says: below common collectors' limits on a request
+/// (5 MiB and up), before compression.
+pub const DEFAULT_MAX_BATCH_BYTES: usize = 4 << 20;
+/// The smallest byte cap accepted.
+const MIN_BATCH_BYTES: i64 = 1024;
 
 /// Headers the sink sets itself and the user may not.
 const RESERVED_HEADERS: [&str; 5] =
@@ -76,6 +86,11 @@ pub struct SinkConfig {
     pub proxy: Option<String>,
     /// The resource attributes of OTLP bodies, in order.
     pub resource: Vec<(String, Value)>,
+    /// The header that carries the batch id; none when `false`. By default
+    /// `Idempotency-Key`.
+    pub idempotency_header: Option<String>,
+    /// The largest body (before compression): larger batches are cut. By default 4 MiB.
+    pub max_batch_bytes: usize,
     /// The job keys among the options, applied to the job before its own config.
     pub job: JobConfig,
 }
@@ -108,10 +123,10 @@ impl OptionValue<'_> {
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum SinkError {
     /// Not an http(s) URL with a host.
-    #[error("Invalid URL '{0}' for AsyncBatch\\HttpSink: it must be an http:// or https:// URL with a host")]
+    #[error("Invalid URL '{}' for AsyncBatch\\HttpSink: it must be an http:// or https:// URL with a host", redacted_url(.0))]
     Url(String),
     /// An option it does not have.
-    #[error("Unknown option '{0}' for AsyncBatch\\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, resource, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)")]
+    #[error("Unknown option '{0}' for AsyncBatch\\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, resource, idempotencyHeader, maxBatchBytes, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)")]
     UnknownOption(String),
     /// An option with a bad value.
     #[error("Option '{key}' of AsyncBatch\\HttpSink must be {rule}, got {got}")]
@@ -145,6 +160,8 @@ impl SinkConfig {
             tls: TlsFiles::default(),
             proxy: None,
             resource: Vec::new(),
+            idempotency_header: Some(DEFAULT_IDEMPOTENCY_HEADER.to_string()),
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
             job: JobConfig::default(),
         };
         let (mut client_cert, mut client_key) = (None, None);
@@ -185,6 +202,15 @@ impl SinkConfig {
                     sink.timeout = seconds(v).ok_or_else(|| bad("a number of seconds > 0"))?
                 }
                 ("timeout", _) => return Err(bad("a number of seconds > 0")),
+                ("idempotencyHeader", OptionValue::Bool(false)) => sink.idempotency_header = None,
+                ("idempotencyHeader", OptionValue::Str(name)) if is_header_name(name) => {
+                    sink.idempotency_header = Some(String::from_utf8_lossy(name).into_owned())
+                }
+                ("idempotencyHeader", _) => return Err(bad("a header name or false")),
+                ("maxBatchBytes", OptionValue::Plain(ConfigValue::Int(n))) if *n >= MIN_BATCH_BYTES => {
+                    sink.max_batch_bytes = usize::try_from(*n).unwrap_or(usize::MAX)
+                }
+                ("maxBatchBytes", _) => return Err(bad("an int of bytes >= 1024")),
                 ("gzip", OptionValue::Bool(b)) => sink.gzip = *b,
                 ("gzip", _) => return Err(bad("a bool")),
                 ("proxy", v) => {
@@ -278,13 +304,58 @@ fn seconds(v: &ConfigValue<'_>) -> Option<Duration> {
     let s = match *v {
         ConfigValue::Int(i) => i as f64,
         ConfigValue::Float(f) => f,
-        ConfigValue::Other(_) => return None,
+        ConfigValue::Bool(_) | ConfigValue::Other(_) => return None,
     };
     (s.is_finite() && s > 0.0 && s <= 3600.0).then(|| Duration::from_secs_f64(s))
 }
 
 fn is_token(name: &[u8]) -> bool {
     !name.is_empty() && name.iter().all(|&c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
+}
+
+/// A header name the sink may send.
+fn is_header_name(name: &[u8]) -> bool {
+    is_token(name) && !RESERVED_HEADERS.iter().any(|r| r.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// A URL as it may be shown: user info and query values replaced by `***` (they
+/// are where credentials and tokens go).
+pub fn redacted_url(url: &str) -> String {
+    let (url, fragment) = match url.split_once('#') {
+        Some((u, f)) => (u, Some(f)),
+        None => (url, None),
+    };
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = head.find("://").map_or(0, |i| i + 3);
+    let authority_end = head[scheme_end..].find('/').map_or(head.len(), |i| scheme_end + i);
+    let mut out = String::with_capacity(url.len());
+    match head[scheme_end..authority_end].rfind('@') {
+        Some(at) => {
+            out.push_str(&head[..scheme_end]);
+            out.push_str("***");
+            out.push_str(&head[scheme_end + at..]);
+        }
+        None => out.push_str(head),
+    }
+    if let Some(q) = query {
+        out.push('?');
+        let parts: Vec<String> = q
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((name, _)) => format!("{name}=***"),
+                None if p.is_empty() => String::new(),
+                None => "***".to_string(),
+            })
+            .collect();
+        out.push_str(&parts.join("&"));
+    }
+    if fragment.is_some() {
+        out.push_str("#***");
+    }
+    out
 }
 
 fn headers(pairs: &[(ConfigKey<'_>, Option<&[u8]>)]) -> Result<Vec<(String, String)>, String> {
@@ -295,7 +366,7 @@ fn headers(pairs: &[(ConfigKey<'_>, Option<&[u8]>)]) -> Result<Vec<(String, Stri
             ConfigKey::Int(i) => return Err(format!("header {i}")),
         };
         let shown = format!("header '{}'", printable_id(name));
-        if !is_token(name) || RESERVED_HEADERS.iter().any(|r| r.as_bytes().eq_ignore_ascii_case(name)) {
+        if !is_header_name(name) {
             return Err(shown);
         }
         let Some(value) = v else { return Err(shown) };
@@ -355,6 +426,47 @@ mod tests {
     }
 
     #[test]
+    fn urls_are_shown_without_credentials_or_query_values() {
+        assert_eq!(redacted_url("https://h:8443/v1/logs"), "https://h:8443/v1/logs");
+        assert_eq!(redacted_url("https://u:secret@h/p?api_key=abc&x=1"), "https://***@h/p?api_key=***&x=***");
+        assert_eq!(redacted_url("http://h/p?TOKEN"), "http://h/p?***");
+        assert_eq!(redacted_url("http://h/a@b?k=v#frag"), "http://h/a@b?k=***#***");
+        let e = SinkConfig::new(b"https://user:pw@h/?token=t0p", std::iter::empty()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Invalid URL 'https://***@h/?token=***' for AsyncBatch\\HttpSink: it must be an http:// or https:// URL with a host"
+        );
+    }
+
+    #[test]
+    fn the_idempotency_header_and_the_byte_cap() {
+        let s = SinkConfig::new(b"http://h/", std::iter::empty()).unwrap();
+        assert_eq!(s.idempotency_header.as_deref(), Some("Idempotency-Key"));
+        assert_eq!(s.max_batch_bytes, 4 << 20);
+        let opt = |k: &'static str, v: OptionValue<'static>| {
+            SinkConfig::new(b"http://h/", [(ConfigKey::Str(k.as_bytes()), v)])
+        };
+        assert_eq!(opt("idempotencyHeader", OptionValue::Bool(false)).unwrap().idempotency_header, None);
+        assert_eq!(
+            opt("idempotencyHeader", OptionValue::Str(b"X-Batch")).unwrap().idempotency_header.as_deref(),
+            Some("X-Batch")
+        );
+        assert_eq!(
+            opt("maxBatchBytes", OptionValue::Plain(ConfigValue::Int(1024))).unwrap().max_batch_bytes,
+            1024
+        );
+        for (k, v) in [
+            ("idempotencyHeader", OptionValue::Bool(true)),
+            ("idempotencyHeader", OptionValue::Str(b"bad header")),
+            ("idempotencyHeader", OptionValue::Str(b"Host")),
+            ("maxBatchBytes", OptionValue::Plain(ConfigValue::Int(1023))),
+            ("maxBatchBytes", OptionValue::Str(b"4096")),
+        ] {
+            assert!(matches!(opt(k, v), Err(SinkError::BadOption { .. })), "{k}");
+        }
+    }
+
+    #[test]
     fn urls_must_be_http_with_a_host() {
         let s = sink("https://logs.example.com/v1/ingest?x=1", vec![]).unwrap();
         assert_eq!(s.authority, "logs.example.com:443");
@@ -373,7 +485,10 @@ mod tests {
             let e = sink(bad, vec![]).unwrap_err();
             assert_eq!(
                 e.to_string(),
-                format!("Invalid URL '{bad}' for AsyncBatch\\HttpSink: it must be an http:// or https:// URL with a host")
+                format!(
+                    "Invalid URL '{}' for AsyncBatch\\HttpSink: it must be an http:// or https:// URL with a host",
+                    redacted_url(bad)
+                )
             );
         }
     }

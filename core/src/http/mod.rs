@@ -2,6 +2,7 @@
 //! batches posted from Rust — by a background thread of the PHP process, or by the
 //! daemon — with no PHP code per batch.
 
+pub mod cap;
 pub mod client;
 pub mod config;
 pub mod json;

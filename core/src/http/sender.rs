@@ -12,9 +12,11 @@ use std::time::{Duration, Instant};
 
 use crate::background::{spool_left, Background, Lifecycle};
 use crate::batch::{Batch, ItemQueue};
+use crate::batch_id::BatchId;
 use crate::clock::{self, Tick};
 use crate::config::JobConfig;
-use crate::delivery::{self, BatchEnd, Host, Limit};
+use crate::delivery::{self, BatchEnd, Host, Limit, Pieces};
+use crate::http::cap;
 use crate::http::client::{Client, HttpCounters};
 use crate::http::config::SinkConfig;
 use crate::ledger::{DiskConfig, JobId, Ledger};
@@ -46,7 +48,7 @@ struct State {
     completed: u64,
     stop: bool,
     stopped: bool,
-    inflight: Option<(JobId, Batch)>,
+    inflight: Option<(JobId, Batch, BatchId)>,
     logs: Vec<String>,
 }
 
@@ -142,7 +144,7 @@ impl HttpSender {
     pub fn job_state(&self, job: JobId) -> Option<(usize, JobStats)> {
         let st = self.bg.lock();
         let j = st.jobs.get(job).filter(|j| j.sink.is_some())?;
-        let inflight = st.inflight.as_ref().filter(|(k, _)| *k == job).map_or(0, |(_, b)| b.len());
+        let inflight = st.inflight.as_ref().filter(|(k, ..)| *k == job).map_or(0, |(_, b, _)| b.len());
         Some((j.queue.len() + inflight, j.stats.clone()))
     }
 
@@ -173,14 +175,15 @@ impl HttpSender {
     /// then spools what is left (the batch in flight included). Returns log lines.
     pub fn shutdown(&self, timeout: Duration) -> Vec<String> {
         let (left, mut logs) = self.bg.stop(timeout, |st| {
-            let mut left: Vec<(Vec<u8>, Batch)> = Vec::new();
-            if let Some((j, batch)) = st.inflight.take() {
-                left.push((st.jobs[j].id.clone(), batch));
+            let mut left: Vec<(Vec<u8>, Batch, Option<BatchId>)> = Vec::new();
+            // The batch in flight keeps its id: whoever posts it next sends the same key.
+            if let Some((j, batch, id)) = st.inflight.take() {
+                left.push((st.jobs[j].id.clone(), batch, Some(id)));
             }
             for job in &mut st.jobs {
                 let b = job.queue.take_all();
                 if !b.is_empty() {
-                    left.push((job.id.clone(), b));
+                    left.push((job.id.clone(), b, None));
                 }
             }
             (left, std::mem::take(&mut st.logs))
@@ -205,15 +208,20 @@ impl Host for ThreadHost<'_> {
         f(&mut self.ledger.borrow_mut())
     }
 
-    fn call(&self, job: JobId, items: &Batch) -> CallOutcome {
+    fn call(&self, job: JobId, items: &Batch, id: &BatchId) -> CallOutcome {
         let (sink, counters) = self.with(|l| {
             let j = l.job(job);
             (j.sink.clone(), Arc::clone(&j.http))
         });
         match sink {
-            Some(sink) => self.client.post(&sink, items, &counters),
+            Some(sink) => self.client.post(&sink, items, id, &counters),
             None => CallOutcome::failed("the job has no HTTP sink"),
         }
+    }
+
+    fn split(&self, job: JobId, items: &Batch) -> Option<Pieces> {
+        let sink = self.with(|l| l.job(job).sink.clone())?;
+        cap::split(&sink, items)
     }
 
     fn sleep(&self, d: Duration) {
@@ -331,8 +339,9 @@ fn run(bg: &Background<State>, disk: DiskConfig) {
                 }
                 match pick(&mut st) {
                     Next::Post(j, batch) => {
-                        st.inflight = Some((j, batch.clone()));
-                        break Some((j, batch));
+                        let id = BatchId::new();
+                        st.inflight = Some((j, batch.clone(), id));
+                        break Some((j, batch, id));
                     }
                     Next::FlushDone => {
                         st.completed = st.requested;
@@ -349,7 +358,7 @@ fn run(bg: &Background<State>, disk: DiskConfig) {
                 }
             }
         };
-        let Some((job, batch)) = work else {
+        let Some((job, batch, id)) = work else {
             // The spool: segments of our jobs a process left (spooled at its exit).
             let jobs = sink_jobs(&bg.lock());
             for &j in &jobs {
@@ -362,23 +371,19 @@ fn run(bg: &Background<State>, disk: DiskConfig) {
             copy_stats(&mut bg.lock(), &host);
             continue;
         };
-        let end = delivery::run_batch(&host, job, &batch, &Limit::none(host.now()));
+        let end = delivery::run_batch(&host, job, &batch, &id, &Limit::none(host.now()));
         let mut st = bg.lock();
         if st.stopped {
             return; // exit timed out: the PHP thread spooled everything
         }
-        st.inflight = None;
         copy_stats(&mut st, &host);
         if end == BatchEnd::Stopped {
-            // Stopping, and this batch failed: it goes back to the front and the
-            // thread ends; the PHP thread spools what is left.
-            let at = st.jobs[job].queue.oldest_at().unwrap_or_default();
-            st.jobs[job].queue.put_back(batch, at);
-            if st.stop {
-                bg.say_stopped(&mut st);
-                return;
-            }
+            // Only a stop ends a batch early here: it stays in flight, and the PHP
+            // thread spools it under its id with what is queued.
+            bg.say_stopped(&mut st);
+            return;
         }
+        st.inflight = None;
         bg.done.notify_all();
     }
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use asyncbatch_core::batch::Batch;
+use asyncbatch_core::batch_id::BatchId;
 use asyncbatch_core::config::JobConfig;
 use asyncbatch_core::delivery::Host;
 use asyncbatch_core::item::Value;
@@ -25,6 +26,8 @@ pub struct Mock {
     pub call_cost: Cell<Duration>,
     pub callables: RefCell<HashMap<JobId, Callable>>,
     pub calls: RefCell<Vec<(JobId, Vec<Value>)>>,
+    /// The batch id of each call.
+    pub ids: RefCell<Vec<BatchId>>,
     pub sleeps: RefCell<Vec<Duration>>,
     pub logs: RefCell<Vec<String>>,
     pub warnings: RefCell<Vec<String>>,
@@ -36,7 +39,8 @@ impl Host for Mock {
     fn with<R>(&self, f: impl FnOnce(&mut Runtime) -> R) -> R {
         f(&mut self.rt.borrow_mut())
     }
-    fn call(&self, job: JobId, items: &Batch) -> CallOutcome {
+    fn call(&self, job: JobId, items: &Batch, id: &BatchId) -> CallOutcome {
+        self.ids.borrow_mut().push(*id);
         let values: Vec<Value> = items.iter().map(|b| Value::decode(b).unwrap()).collect();
         self.calls.borrow_mut().push((job, values.clone()));
         self.clock.set(self.clock.get() + self.call_cost.get());
@@ -107,6 +111,7 @@ impl Mock {
             call_cost: Cell::new(Duration::from_millis(1)),
             callables: RefCell::new(HashMap::new()),
             calls: RefCell::new(Vec::new()),
+            ids: RefCell::new(Vec::new()),
             sleeps: RefCell::new(Vec::new()),
             logs: RefCell::new(Vec::new()),
             warnings: RefCell::new(Vec::new()),

@@ -144,7 +144,8 @@ extern "C" fn invoke(ex: &mut ExecuteData, retval: &mut Zval) {
             return;
         }
         // The batch id to send; a new one when none is given.
-        let id = match php::arg(ex, 1).filter(|z| !z.is_null()) {
+        let given = if php::given(ex) > 1 { php::arg(ex, 1) } else { None };
+        let id = match given.filter(|z| !z.is_null()) {
             None => BatchId::new(),
             Some(z) => {
                 let Some(text) = php::arg_string(z, 2) else { return };

@@ -87,6 +87,20 @@ fn key(item: &Json) -> String {
     }
 }
 
+/// The Idempotency-Key of a request; panics unless it is a lowercase UUIDv7.
+fn idempotency_key(r: &Request) -> String {
+    let key = r.header("Idempotency-Key").unwrap_or_else(|| panic!("no Idempotency-Key: {:?}", r.headers));
+    let ok = key.len() == 36
+        && key.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            14 => c == '7',
+            19 => matches!(c, '8' | '9' | 'a' | 'b'),
+            _ => c.is_ascii_digit() || ('a'..='f').contains(&c),
+        });
+    assert!(ok, "not a UUIDv7: {key}");
+    key.to_string()
+}
+
 /// How many times each item arrived in a request answered 2xx.
 fn delivered(requests: &[Request]) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
@@ -268,6 +282,12 @@ fn retries_wait_at_least_retry_after(side: Php) {
         "the same batch each time:\n{}",
         describe(&requests)
     );
+    let key = idempotency_key(&requests[0]);
+    assert!(
+        requests.iter().all(|r| idempotency_key(r) == key),
+        "the same Idempotency-Key each time:\n{}",
+        describe(&requests)
+    );
     let first = requests[1].at - requests[0].at;
     let second = requests[2].at - requests[1].at;
     eprintln!(
@@ -418,6 +438,8 @@ fn batches_refused_with_a_4xx_are_stored_and_failed_retry_resends_them(side: Php
         );
     }
     let refused = requests.len();
+    let refused_keys: BTreeSet<String> = requests.iter().map(idempotency_key).collect();
+    assert_eq!(refused_keys.len(), refused, "a key per batch:\n{}", describe(&requests));
 
     server.set_default(Reply::ok());
     let bootstrap = fixture("http_sink_jobs.php");
@@ -437,6 +459,9 @@ fn batches_refused_with_a_4xx_are_stored_and_failed_retry_resends_them(side: Php
     );
     let requests = wait_delivered(&server, &keys("f", REQUESTS, K), || pool.logs());
     assert_eq!(stored_items(side, &sandbox, &server).0, 0, "the failure store is empty after the replay");
+    // Each stored batch is sent again under the key it was refused with.
+    let resent: BTreeSet<String> = requests[refused..].iter().map(idempotency_key).collect();
+    assert_eq!(resent, refused_keys, "failed:retry sends the stored batches' keys:\n{}", describe(&requests));
     eprintln!(
         "[{side}] {} items refused with 400 in {refused} POSTs, stored in {} files; failed:retry resent them in {} POSTs",
         REQUESTS * K,
@@ -528,7 +553,8 @@ fn a_cli_script_does_not_wait_for_a_stalled_server_and_its_items_arrive_later(si
         .run();
     out.assert_success("http_sink_cli.php");
     let segments = Sandbox::files_ending(&sandbox.spool_dir(), ".seg");
-    let held = server.requests().len();
+    let held_requests = server.requests();
+    let held = held_requests.len();
     eprintln!(
         "[{side}] a CLI script with 20 items, the server stalling: exited after {} ({held} POSTs held), {} spool segment(s) left",
         Millis(out.elapsed),
@@ -553,6 +579,13 @@ fn a_cli_script_does_not_wait_for_a_stalled_server_and_its_items_arrive_later(si
         "the spool is empty once delivered"
     );
     eprintln!("[{side}] the next run delivered the spooled items ({} POSTs in all)", requests.len());
+    // A batch that was posted (and held) is spooled with its id: the next run posts
+    // it under the same Idempotency-Key.
+    let later: BTreeSet<String> = requests[held..].iter().filter(|r| r.delivered()).map(idempotency_key).collect();
+    for r in &held_requests {
+        let key = idempotency_key(r);
+        assert!(later.contains(&key), "the held batch {key} was posted again under another key:\n{}", describe(&requests));
+    }
 }
 
 fn bodies_are_byte_for_byte_what_json_encode_gives(side: Php) {

@@ -29,9 +29,9 @@ ab_rmrf(__DIR__ . '/011.failed');
 ab_rmrf(__DIR__ . '/011.log');
 ?>
 --EXPECT--
-AsyncBatch\InvalidConfigException: Unknown config key 'batchsize' for job 'logs' (known keys: batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
-AsyncBatch\InvalidConfigException: Unknown config key 'timeout' for job 'logs' (known keys: batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
-AsyncBatch\InvalidConfigException: Unknown config key '0' for job 'logs' (known keys: batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+AsyncBatch\InvalidConfigException: Unknown config key 'batchsize' for job 'logs' (known keys: batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize, withBatchId)
+AsyncBatch\InvalidConfigException: Unknown config key 'timeout' for job 'logs' (known keys: batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize, withBatchId)
+AsyncBatch\InvalidConfigException: Unknown config key '0' for job 'logs' (known keys: batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize, withBatchId)
 not registered
 array(0) {
 }

@@ -71,6 +71,6 @@ Config key 'maxQueueSize' of job 'job1' must be an integer >= 1, got 0
 Config key 'maxQueueSize' of job 'job1' must be an integer >= 1, got 1.0E+25
 Config key 'maxQueueSize' of job 'job1' must be an integer >= 1, got stdClass
 Config key 'batchSize' of job 'job1' must be an integer >= 1, got 0
-Unknown config key 'nope' for job 'job1' (known keys: batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+Unknown config key 'nope' for job 'job1' (known keys: batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize, withBatchId)
 Config key 'maxRetries' of job 'job1' must be an integer >= 0, got string
 valid configs accepted

@@ -1,5 +1,5 @@
 --TEST--
-A failed batch is stored in the documented format: ABFAIL, version 1, length, CRC-32, then the body map in order
+A failed batch is stored in the documented format: ABFAIL, version 2, length, CRC-32, then the body map in order, its batchId a UUIDv7
 --INI--
 asyncbatch.spool_dir={PWD}/023.spool
 asyncbatch.failure_dir={PWD}/023.failed
@@ -32,6 +32,7 @@ var_dump($body['v'], $body['job'], $body['attempts'], $body['lastError']);
 var_dump(is_float($body['firstAttemptAt']), is_float($body['failedAt']));
 var_dump($before <= $body['firstAttemptAt'], $body['firstAttemptAt'] <= $body['failedAt'], $body['failedAt'] <= $after);
 var_dump($body['pid'] === getmypid(), $body['host'] === gethostname());
+echo 'batchId: ', preg_match('/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/D', $body['batchId']) ? 'a UUIDv7' : $body['batchId'], "\n";
 echo json_encode($body['items']), "\n";
 ?>
 --CLEAN--
@@ -46,11 +47,11 @@ ab_rmrf(__DIR__ . '/023.log');
 name: ok
 dir mode 700, file mode 600
 string(6) "ABFAIL"
-int(1)
+int(2)
 bool(true)
 bool(true)
-keys: v job attempts lastError firstAttemptAt failedAt pid host items
-int(1)
+keys: v job attempts lastError firstAttemptAt failedAt pid host batchId items
+int(2)
 string(1) "t"
 int(2)
 string(23) "callable returned false"
@@ -61,4 +62,5 @@ bool(true)
 bool(true)
 bool(true)
 bool(true)
+batchId: a UUIDv7
 [{"__map":[["msg","hello"],["n",1]]},2.5]

@@ -34,7 +34,7 @@ ab_rmrf(__DIR__ . '/048.log');
 --EXPECT--
 exit status: 0
 corrupt: t.0000000000000001.1.00000000.fail (bad magic)
-name path corrupt job items attempts firstAttemptAt failedAt lastError pid host
+name path corrupt job batchId items attempts firstAttemptAt failedAt lastError pid host
 job t, items 1, attempts 1, lastError callable returned false
 bool(true)
 bool(true)

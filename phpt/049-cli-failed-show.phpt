@@ -17,7 +17,7 @@ $r->flush('t');
 echo $out, $err, "exit status: $status\n";
 [$status, $byPath] = ab_cli(['failed:show', __DIR__ . "/049.failed/$name"]);
 echo $byPath === $out ? "same by path\n" : $byPath;
-file_put_contents(__DIR__ . '/049.failed/t.0000000000000001.1.00000000.fail', "ABFAIL\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+file_put_contents(__DIR__ . '/049.failed/t.0000000000000001.1.00000000.fail', "ABFAIL\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00");
 foreach (['t.0000000000000001.1.00000000.fail', 'missing.fail'] as $arg) {
     [$status, $out, $err] = ab_cli(['failed:show', $arg]);
     echo $out, $err, "exit status: $status\n";
@@ -33,9 +33,10 @@ ab_rmrf(__DIR__ . '/049.log');
 --EXPECTF--
 {
     "file": "%s/049.failed/t.%d.%d.%x.fail",
-    "format": 1,
-    "v": 1,
+    "format": 2,
+    "v": 2,
     "job": "t",
+    "batchId": "%x-%x-%x-%x-%x",
     "attempts": 1,
     "lastError": "callable returned false",
     "firstAttemptAt": %f,
@@ -61,7 +62,7 @@ ab_rmrf(__DIR__ . '/049.log');
 }
 exit status: 0
 same by path
-asyncbatch: corrupt failure file %s/049.failed/t.0000000000000001.1.00000000.fail: unsupported format version 2
+asyncbatch: corrupt failure file %s/049.failed/t.0000000000000001.1.00000000.fail: unsupported format version 3
 exit status: 1
 asyncbatch: no failure file %s/049.failed/missing.fail
 exit status: 1

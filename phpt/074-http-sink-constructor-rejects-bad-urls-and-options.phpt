@@ -1,5 +1,5 @@
 --TEST--
-new AsyncBatch\HttpSink() rejects a bad URL, an unknown option and a bad option value, naming it; options are checked in the order given
+new AsyncBatch\HttpSink() rejects a bad URL, an unknown option and a bad option value, naming it (a URL without its credentials and query values); options are checked in the order given
 --FILE--
 <?php
 function attempt(string $url, array $options = []): void
@@ -18,7 +18,7 @@ foreach ([
     'http://127.0.0.1:8080/ingest?x=1', 'https://logs.example/v1/batch', 'http://[::1]:9000/',
     'http://h/a@b', 'ftp://h/', 'http://', 'h/x', 'http:/h', '', 'http://u:p@h/', 'http://u@h/',
     'http://h/#top', 'http://h/a b', "http://h/\t", "http://h/\x7f", "http://h/\0", 'http://h:99999/',
-    'http://h:0/', 'http://h:/', 'http://h:?x',
+    'http://h:0/', 'http://h:/', 'http://h:?x', 'https://user:secret@h/v1/logs?api_key=abc&env=prod',
 ] as $url) {
     attempt($url);
 }
@@ -94,9 +94,9 @@ AsyncBatch\InvalidConfigException: Invalid URL 'http://' for AsyncBatch\HttpSink
 AsyncBatch\InvalidConfigException: Invalid URL 'h/x' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 AsyncBatch\InvalidConfigException: Invalid URL 'http:/h' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 AsyncBatch\InvalidConfigException: Invalid URL '' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
-AsyncBatch\InvalidConfigException: Invalid URL 'http://u:p@h/' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
-AsyncBatch\InvalidConfigException: Invalid URL 'http://u@h/' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
-AsyncBatch\InvalidConfigException: Invalid URL 'http://h/#top' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
+AsyncBatch\InvalidConfigException: Invalid URL 'http://***@h/' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
+AsyncBatch\InvalidConfigException: Invalid URL 'http://***@h/' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
+AsyncBatch\InvalidConfigException: Invalid URL 'http://h/#***' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 AsyncBatch\InvalidConfigException: Invalid URL 'http://h/a b' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 AsyncBatch\InvalidConfigException: Invalid URL 'http://h/\t' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 AsyncBatch\InvalidConfigException: Invalid URL 'http://h/\177' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
@@ -104,11 +104,12 @@ AsyncBatch\InvalidConfigException: Invalid URL 'http://h/\0' for AsyncBatch\Http
 AsyncBatch\InvalidConfigException: Invalid URL 'http://h:99999/' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 AsyncBatch\InvalidConfigException: Invalid URL 'http://h:0/' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 AsyncBatch\InvalidConfigException: Invalid URL 'http://h:/' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
-AsyncBatch\InvalidConfigException: Invalid URL 'http://h:?x' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
+AsyncBatch\InvalidConfigException: Invalid URL 'http://h:?***' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
+AsyncBatch\InvalidConfigException: Invalid URL 'https://***@h/v1/logs?api_key=***&env=***' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 -- unknown options
-AsyncBatch\InvalidConfigException: Unknown option 'nope' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, resource, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
-AsyncBatch\InvalidConfigException: Unknown option 'Format' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, resource, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
-AsyncBatch\InvalidConfigException: Unknown option '0' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, resource, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+AsyncBatch\InvalidConfigException: Unknown option 'nope' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, resource, idempotencyHeader, maxBatchBytes, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+AsyncBatch\InvalidConfigException: Unknown option 'Format' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, resource, idempotencyHeader, maxBatchBytes, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+AsyncBatch\InvalidConfigException: Unknown option '0' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, resource, idempotencyHeader, maxBatchBytes, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
 -- headers
 AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got string
 AsyncBatch\InvalidConfigException: Option 'headers' of AsyncBatch\HttpSink must be an array of header names to string values, got header 'X-A'
@@ -170,7 +171,7 @@ AsyncBatch\InvalidConfigException: Option 'maxQueueSize' of AsyncBatch\HttpSink 
 -- the first bad one is reported
 AsyncBatch\InvalidConfigException: Option 'format' of AsyncBatch\HttpSink must be 'json', 'ndjson' or 'otlp', got string
 AsyncBatch\InvalidConfigException: Option 'timeout' of AsyncBatch\HttpSink must be a number of seconds > 0, got 0
-AsyncBatch\InvalidConfigException: Unknown option 'nope' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, resource, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+AsyncBatch\InvalidConfigException: Unknown option 'nope' for AsyncBatch\HttpSink (known options: headers, format, timeout, gzip, caFile, clientCert, clientKey, proxy, resource, idempotencyHeader, maxBatchBytes, batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
 AsyncBatch\InvalidConfigException: Invalid URL 'ftp://h/' for AsyncBatch\HttpSink: it must be an http:// or https:// URL with a host
 -- every option at once
 ok

@@ -81,5 +81,5 @@ flush: 1
 failedBatches 0, retries 1, delivered 1
 bad config:
   AsyncBatch\InvalidConfigException: Config key 'batchSize' of job 'd' must be an integer >= 1, got 0
-  AsyncBatch\InvalidConfigException: Unknown config key 'format' for job 'd' (known keys: batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+  AsyncBatch\InvalidConfigException: Unknown config key 'format' for job 'd' (known keys: batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize, withBatchId)
   AsyncBatch\InvalidConfigException: Config key 'retryDelay' of job 'd' must be a number >= 0, got -1

@@ -32,7 +32,7 @@ try {
 --EXPECT--
 AsyncBatch\HttpSink: final true
   public __construct(string $url, array $options = [])
-  public __invoke(array $items): bool
+  public __invoke(array $items, ?string $batchId = null): bool
 AsyncBatch\HttpSinkException extends RuntimeException
   public isRetryable(): bool
   public getStatusCode(): ?int

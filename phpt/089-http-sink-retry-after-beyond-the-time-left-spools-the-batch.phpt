@@ -1,5 +1,5 @@
 --TEST--
-A process that ends while its sink job waits out a long Retry-After does not wait for it: the batch is spooled and the next process that registers the job posts it
+A process that ends while its sink job waits out a long Retry-After does not wait for it: the batch is spooled and the next process that registers the job posts it, with the same Idempotency-Key
 --INI--
 asyncbatch.spool_dir={PWD}/089.spool
 asyncbatch.failure_dir={PWD}/089.failed
@@ -33,7 +33,8 @@ echo 'failure files: ', count(ab_ls(__DIR__ . '/089.failed', '*.fail')), "\n";
 
 [$status, $out, $err] = ab_run([...ab_php_args($ini), __DIR__ . '/089.job.php', 'c']);
 echo $out, $err, "exit status: $status\n";
-$lines = array_map(fn ($q) => $q['status'] . ' ' . $q['body'], $server->waitRequests(3, 5));
+$requests = $server->waitRequests(3, 5);
+$lines = array_map(fn ($q) => $q['status'] . ' ' . $q['body'], $requests);
 // The spooled batch and the new item: in either order.
 $later = array_slice($lines, 1);
 sort($later);
@@ -41,6 +42,13 @@ foreach ([$lines[0], ...$later] as $line) {
     echo "  $line\n";
 }
 echo 'spool segments: ', count(ab_ls(__DIR__ . '/089.spool', '*.seg')), "\n";
+// The spooled batch is the batch that was called: posted again with its id.
+$keys = [];
+foreach ($requests as $q) {
+    $keys[$q['body']][] = AbHttpServer::header($q, 'Idempotency-Key');
+}
+echo 'the same Idempotency-Key for ["a","b"]: ', count($keys['["a","b"]'] ?? []) === 2 && count(array_unique($keys['["a","b"]'])) === 1 ? 'yes' : 'no', "\n";
+echo 'another one for ["c"]: ', in_array($keys['["c"]'][0] ?? null, $keys['["a","b"]'] ?? [], true) ? 'no' : 'yes', "\n";
 ?>
 --CLEAN--
 <?php
@@ -60,3 +68,5 @@ exit status: 0
   200 ["a","b"]
   200 ["c"]
 spool segments: 0
+the same Idempotency-Key for ["a","b"]: yes
+another one for ["c"]: yes

@@ -69,5 +69,5 @@ logged three
 registered elsewhere: four
 a config without a callable: AsyncBatch\InvalidConfigException: A config for job 'audit' needs a callable to register the job with; without one the job must be registered elsewhere
 a bad config: AsyncBatch\InvalidConfigException: Config key 'batchSize' of job 'logs' must be an integer >= 1, got 0
-an unknown config key: AsyncBatch\InvalidConfigException: Unknown config key 'size' for job 'logs' (known keys: batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize)
+an unknown config key: AsyncBatch\InvalidConfigException: Unknown config key 'size' for job 'logs' (known keys: batchSize, callPeriod, maxRetries, retryDelay, maxQueueSize, withBatchId)
 a bad job identifier: AsyncBatch\InvalidConfigException: Invalid job identifier '': it must be 1 to 128 bytes long with no NUL byte

@@ -56,7 +56,7 @@ $retry = new Retry(new FailureStore(__DIR__ . '/120.failed', PHP_INT_MAX), stati
 });
 $job = new Job('t');
 $job->configure(static fn (): bool => false, JobConfig::validate('t', ['maxRetries' => 3, 'retryDelay' => 0.001], null));
-var_dump($retry->deliver($job, ['x'], null));
+var_dump($retry->deliver($job, ['x'], AsyncBatch\Internal\BatchId::new(), null));
 echo "$draws draws for {$job->retries} retries\n";
 ?>
 --CLEAN--

@@ -208,7 +208,7 @@ fn throw(class: *mut zend_class_entry, message: &str) -> Option<&'static mut ffi
 }
 
 const BAD_BATCH_ID: &str =
-    "AsyncBatch\\HttpSink::__invoke(): Argument #2 ($batchId) must be a batch id (a lowercase UUID) or null";
+    "AsyncBatch\\HttpSink::__invoke(): Argument #2 ($batchId) must be a batch id (a UUID in lowercase hex with dashes) or null";
 
 impl Failure {
     /// Throws the exception for this failure.

@@ -529,14 +529,19 @@ fn deliver_segment<H: Host>(host: &H, j: JobId, claimed: Claimed, limit: &Limit,
     }
 }
 
-/// One call for a stored batch, or one per piece when the host cuts it: the first
-/// piece that fails is the outcome. Also returns the items too big for any call.
-fn call_once<H: Host>(
-    host: &H,
-    j: JobId,
-    items: &Batch,
-    id: &BatchId,
-) -> (CallOutcome, Option<(Batch, String)>) {
+/// What one replay of a stored batch did.
+struct Replayed {
+    /// Accepted when every call was; else the first failure.
+    outcome: CallOutcome,
+    /// Items in the calls accepted.
+    delivered: usize,
+    /// Items too big for any call, and why.
+    too_big: Option<(Batch, String)>,
+}
+
+/// One call for a stored batch, or one per piece when the host cuts it, up to the
+/// first piece that fails.
+fn call_once<H: Host>(host: &H, j: JobId, items: &Batch, id: &BatchId) -> Replayed {
     let call = |items: &Batch, id: &BatchId| {
         let t0 = host.now();
         let outcome = host.call(j, items, id);
@@ -544,21 +549,27 @@ fn call_once<H: Host>(
         ledger(host, |l| l.record_call(j, items.len(), took, &outcome));
         outcome
     };
-    let Some(pieces) = host.split(j, items) else { return (call(items, id), None) };
+    let Some(pieces) = host.split(j, items) else {
+        let outcome = call(items, id);
+        let delivered = if matches!(outcome, CallOutcome::Accepted) { items.len() } else { 0 };
+        return Replayed { outcome, delivered, too_big: None };
+    };
+    let mut delivered = 0;
     for (i, piece) in pieces.sends.iter().enumerate() {
         let outcome = call(piece, &id.piece(i));
         if !matches!(outcome, CallOutcome::Accepted) {
-            return (outcome, None);
+            return Replayed { outcome, delivered, too_big: None };
         }
+        delivered += piece.len();
     }
-    let mut left: Option<(Batch, String)> = None;
+    let mut too_big: Option<(Batch, String)> = None;
     for (item, why) in pieces.too_big {
-        match &mut left {
+        match &mut too_big {
             Some((b, _)) => b.append(item),
-            None => left = Some((item, why)),
+            None => too_big = Some((item, why)),
         }
     }
-    (CallOutcome::Accepted, left)
+    Replayed { outcome: CallOutcome::Accepted, delivered, too_big }
 }
 
 /// Replays the failure files of `jobs` through their callables, once each. Returns
@@ -602,9 +613,8 @@ fn retry_jobs<H: Host>(host: &H, jobs: &[JobId]) -> Result<u64, StorageError> {
             // A version 1 file has no id: it gets one now, which its rewrite keeps.
             let batch_id = *record.batch_id.get_or_insert_with(BatchId::new);
             let ticket = ledger(host, |l| l.hold(Held::Failure(claimed)));
-            let (outcome, too_big) = call_once(host, j, &record.items, &batch_id);
+            let Replayed { outcome, delivered: n, too_big } = call_once(host, j, &record.items, &batch_id);
             let Some(Held::Failure(claimed)) = ledger(host, |l| l.unhold(ticket)) else { continue };
-            let n = record.items.len() - too_big.as_ref().map_or(0, |(b, _)| b.len());
             let stored = ledger(host, |l| match (&outcome, too_big) {
                 (CallOutcome::Accepted, None) => l.failure_store().and_then(|s| s.remove(claimed)),
                 // What was sent is delivered; what no call can take stays.
@@ -622,10 +632,9 @@ fn retry_jobs<H: Host>(host: &H, jobs: &[JobId]) -> Result<u64, StorageError> {
                 }
                 (CallOutcome::Abort, _) => Ok(()),
             });
-            match outcome {
-                CallOutcome::Accepted => delivered += n as u64,
-                CallOutcome::Abort => return Ok(delivered),
-                CallOutcome::Failed(_) => {}
+            delivered += n as u64;
+            if matches!(outcome, CallOutcome::Abort) {
+                return Ok(delivered);
             }
             if let Err(e) = stored {
                 warn_once(host, &format!("asyncbatch: {e}"));

@@ -164,8 +164,11 @@ impl Spool {
         let mut buf = Vec::new();
         for (id, items) in runs.iter().filter(|(_, items)| !items.is_empty()) {
             match id {
-                Some(id) => frame::write_frame_of(&mut buf, job, items, Some(id)),
-                None => frame::write_frames(&mut buf, job, items),
+                // A batch too large for one frame loses its id (it is cut again).
+                Some(id) if items.byte_len() + job.len() + 64 <= frame::MAX_FRAME => {
+                    frame::write_frame_of(&mut buf, job, items, Some(id))
+                }
+                _ => frame::write_frames(&mut buf, job, items),
             }
         }
         w.write_all(&buf)?;

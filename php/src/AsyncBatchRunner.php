@@ -19,10 +19,11 @@ class AsyncBatchRunner
 
     /**
      * Registers a job, or replaces the callable and config of a registered one
-     * (items already queued for it stay queued, in order).
+     * (items already queued for it stay queued, in order). With withBatchId the
+     * callable is called as $func($items, $batchId), the id the same on each retry.
      *
      * @param array{batchSize?: int, callPeriod?: int|float, maxRetries?: int,
-     *               retryDelay?: int|float, maxQueueSize?: int} $config
+     *               retryDelay?: int|float, maxQueueSize?: int, withBatchId?: bool} $config
      * @throws \AsyncBatch\InvalidConfigException naming the identifier or the config key
      */
     public function registerAsyncJob(string $identifier, callable $func, array $config = []): void

@@ -6,7 +6,8 @@ namespace AsyncBatch;
 
 /**
  * Thrown by an HttpSink call whose request failed: a status other than 2xx, a
- * connection error or a timeout. The message is the job's `lastError` text
+ * connection error or a timeout; or that was not sent, its body being over
+ * maxBatchBytes (not retryable, no status). The message is the job's `lastError` text
  * (`HTTP 503 Service Unavailable: ...`, `connection to host:port failed: ...`,
  * `timeout after 5s`). The runner retries it only when isRetryable() says so, and
  * waits at least getRetryAfter() seconds before the retry.

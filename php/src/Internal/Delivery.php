@@ -88,7 +88,7 @@ final class Delivery
             }
             foreach ($runs as [$items, $journal]) {
                 if ($stopped) {
-                    $this->spoolRest($job, $items, $journal);
+                    $this->spoolRest($job, [[$items, null]], $journal);
                 } else {
                     $stopped = !$this->deliverJournaled($job, $items, $journal, $budget, $delivered);
                 }
@@ -120,16 +120,27 @@ final class Delivery
      */
     public function spoolItems(Job $job, array $items): void
     {
-        $why = $this->spool->write($job->identifier, $items);
+        $this->spoolRuns($job, [[$items, null]]);
+    }
+
+    /**
+     * Writes runs of items of a job from memory to the spool, as spoolItems().
+     *
+     * @param list<array{0: list<mixed>, 1: ?string}> $runs
+     */
+    private function spoolRuns(Job $job, array $runs): void
+    {
+        $n = self::count($runs);
+        $why = $this->spool->writeRuns($job->identifier, $runs);
         if ($why === null) {
-            $job->spooled += count($items);
+            $job->spooled += $n;
             return;
         }
-        $job->dropped += count($items);
+        $job->dropped += $n;
         $message = sprintf(
             "cannot write to the spool: %s; %d items for job '%s' dropped",
             $why,
-            count($items),
+            $n,
             $job->identifier,
         );
         // As the extension: stats() says why items were dropped.
@@ -175,9 +186,18 @@ final class Delivery
             // Items an earlier reader recorded as done.
             $done = $spool->doneOf($name);
             $frames = Spool::skipItems($frames, $done);
+            // By job, runs of items: the frames without a batch id merged, each one
+            // with an id a run of its own (delivered as that one batch).
             $byJob = [];
-            foreach ($frames as [$id, $items]) {
-                $byJob[$id] = isset($byJob[$id]) ? array_merge($byJob[$id], $items) : $items;
+            foreach ($frames as [$id, $items, $batchId]) {
+                $runs = &$byJob[$id];
+                $last = $runs === null ? -1 : count($runs) - 1;
+                if ($batchId === null && $last >= 0 && $runs[$last][1] === null) {
+                    $runs[$last][0] = array_merge($runs[$last][0], $items);
+                } else {
+                    $runs[] = [$items, $batchId];
+                }
+                unset($runs);
             }
             // The items of a segment of one job are delivered in its order: progress
             // can be recorded, so that a reader killed mid-segment leaves only the
@@ -192,24 +212,24 @@ final class Delivery
             }
             $keep = false;
             $stopped = false;
-            foreach ($byJob as $id => $items) {
+            foreach ($byJob as $id => $runs) {
                 $id = (string) $id;
                 $job = ($this->registered)($id);
                 if ($job === null) {
-                    $why = $spool->write($id, $items);
+                    $why = $spool->writeRuns($id, $runs);
                     if ($why !== null) {
                         $keep = true;
-                        self::cannotRespool($why, count($items), $id, $name);
+                        self::cannotRespool($why, self::count($runs), $id, $name);
                     }
                     continue;
                 }
-                $rest = $stopped ? $items : $this->deliverItems($job, $items, $budget, $delivered, $record);
+                $rest = $stopped ? $runs : $this->deliverItems($job, $runs, $budget, $delivered, $record);
                 if ($rest !== []) {
                     $stopped = true;
-                    $why = $spool->write($id, $rest);
+                    $why = $spool->writeRuns($id, $rest);
                     if ($why !== null) {
                         $keep = true;
-                        self::cannotRespool($why, count($rest), $id, $name);
+                        self::cannotRespool($why, self::count($rest), $id, $name);
                     }
                 }
             }
@@ -227,40 +247,83 @@ final class Delivery
     }
 
     /**
-     * Delivers items in batches of the job's size.
+     * Delivers runs of items: a run with a batch id (a batch called before, read back
+     * from the spool) as that one batch, with that id; the others in batches of the
+     * job's size, each given a new id as it is cut.
      *
-     * @param list<mixed> $items
+     * @param list<array{0: list<mixed>, 1: ?string}> $runs
      * @param \Closure(int): void|null $progress called after each batch whose outcome
      *        is final (delivered, stored or dropped) while items remain, with the
      *        number of items done so far
-     * @return list<mixed> the items left undelivered because the budget ran out
+     * @return list<array{0: list<mixed>, 1: ?string}> the runs left undelivered because
+     *         the budget ran out: a batch stopped after it was called keeps its id
      */
     private function deliverItems(
         Job $job,
-        array $items,
+        array $runs,
         ?Budget $budget,
         int &$delivered,
         ?\Closure $progress = null,
     ): array {
-        $size = $job->batchSize;
-        $n = count($items);
-        for ($off = 0; $off < $n; $off += $size) {
-            $batch = $n <= $size ? $items : array_slice($items, $off, $size);
-            if ($budget !== null && !$budget->mayStart($job)) {
-                return array_slice($items, $off);
-            }
-            $ok = $this->retry->deliver($job, $batch, $budget);
-            if ($ok === null) {
-                return array_slice($items, $off);
-            }
-            if ($ok) {
-                $delivered += count($batch);
-            }
-            if ($progress !== null && $off + $size < $n) {
-                $progress($off + $size);
+        $total = self::count($runs);
+        $done = 0;
+        foreach ($runs as $r => [$items, $batchId]) {
+            $n = count($items);
+            $size = $batchId === null ? $job->batchSize : $n;
+            for ($off = 0; $off < $n; $off += $size) {
+                $batch = $n <= $size ? $items : array_slice($items, $off, $size);
+                if ($budget !== null && !$budget->mayStart($job)) {
+                    return self::rest($runs, $r, $off, null);
+                }
+                $id = $batchId ?? BatchId::new();
+                $ok = $this->retry->deliverBatch($job, $batch, $id, $budget);
+                if ($ok === null) {
+                    return self::rest($runs, $r, $off, [$batch, $id]);
+                }
+                $delivered += $ok;
+                $done += count($batch);
+                if ($progress !== null && $done < $total) {
+                    $progress($done);
+                }
             }
         }
         return [];
+    }
+
+    /**
+     * What is left of runs from item $off of run $r on; $called is the batch at that
+     * point when it was called (it keeps its id), null when it was not.
+     *
+     * @param list<array{0: list<mixed>, 1: ?string}> $runs
+     * @param array{0: list<mixed>, 1: string}|null $called
+     * @return list<array{0: list<mixed>, 1: ?string}>
+     */
+    private static function rest(array $runs, int $r, int $off, ?array $called): array
+    {
+        [$items, $batchId] = $runs[$r];
+        $out = [];
+        if ($called !== null) {
+            $out[] = $called;
+            $off += count($called[0]);
+        }
+        if ($off < count($items)) {
+            $out[] = [$off === 0 ? $items : array_slice($items, $off), $batchId];
+        }
+        return array_merge($out, array_slice($runs, $r + 1));
+    }
+
+    /**
+     * Items in runs.
+     *
+     * @param list<array{0: list<mixed>, 1: ?string}> $runs
+     */
+    private static function count(array $runs): int
+    {
+        $n = 0;
+        foreach ($runs as [$items]) {
+            $n += count($items);
+        }
+        return $n;
     }
 
     /**
@@ -321,7 +384,7 @@ final class Delivery
         $progress = $journal === null ? null : static function (int $done) use ($journal): void {
             $journal->done($done);
         };
-        $rest = $this->deliverItems($job, $items, $budget, $delivered, $progress);
+        $rest = $this->deliverItems($job, [[$items, null]], $budget, $delivered, $progress);
         if ($rest !== []) {
             $this->spoolRest($job, $rest, $journal);
             return false;
@@ -335,16 +398,16 @@ final class Delivery
      * then removes the journal. If the segment cannot be written the journal stays
      * on disk, where the items still are, for a later reader.
      *
-     * @param list<mixed> $items
+     * @param list<array{0: list<mixed>, 1: ?string}> $runs
      */
-    private function spoolRest(Job $job, array $items, ?Journal $journal): void
+    private function spoolRest(Job $job, array $runs, ?Journal $journal): void
     {
         if ($journal === null) {
-            $this->spoolItems($job, $items);
+            $this->spoolRuns($job, $runs);
             return;
         }
-        $why = $this->spool->write($job->identifier, $items);
-        $job->spooled += count($items);
+        $why = $this->spool->writeRuns($job->identifier, $runs);
+        $job->spooled += self::count($runs);
         if ($why === null) {
             $journal->remove();
         } else {

@@ -5,17 +5,22 @@ declare(strict_types=1);
 namespace AsyncBatch\Internal;
 
 /**
- * The failure store: one file per failed batch (magic `ABFAIL`, u16 version 1, body
- * length, CRC-32, then a MessagePack map of the job, attempts, last error, times and
- * items), written atomically, under a size cap. Used by the runtime to store, by
- * retryFailed() to replay and by the CLI to list, show and purge.
+ * The failure store: one file per failed batch (magic `ABFAIL`, u16 version 2, body
+ * length, CRC-32, then a MessagePack map of the job, attempts, last error, times,
+ * batch id and items), written atomically, under a size cap. Used by the runtime to
+ * store, by retryFailed() to replay and by the CLI to list, show and purge. Files of
+ * version 1 (no batch id) are read too.
  */
 final class FailureStore
 {
     public const MAGIC = 'ABFAIL';
-    public const VERSION = 1;
-    /** The keys every body has, in the order they are written. */
-    private const KEYS = ['v', 'job', 'attempts', 'lastError', 'firstAttemptAt', 'failedAt', 'pid', 'host', 'items'];
+    /** The version of the files written. */
+    public const VERSION = 2;
+    /** The keys of a body by format version, in the order they are written. */
+    private const KEYS = [
+        1 => ['v', 'job', 'attempts', 'lastError', 'firstAttemptAt', 'failedAt', 'pid', 'host', 'items'],
+        2 => ['v', 'job', 'attempts', 'lastError', 'firstAttemptAt', 'failedAt', 'pid', 'host', 'batchId', 'items'],
+    ];
 
     public function __construct(public readonly string $dir, public readonly int $capBytes)
     {
@@ -35,6 +40,7 @@ final class FailureStore
         string $lastError,
         float $firstAttemptAt,
         float $failedAt,
+        string $batchId,
     ): array {
         $n = count($items);
         $refused = "asyncbatch: cannot store a failed batch: %s; dropped %d items for job '%s'";
@@ -51,6 +57,7 @@ final class FailureStore
             'failedAt' => $failedAt,
             'pid' => getmypid(),
             'host' => (string) gethostname(),
+            'batchId' => $batchId,
             'items' => array_values($items),
         ]);
         $used = $this->used();
@@ -74,7 +81,7 @@ final class FailureStore
         return [$this->dir . '/' . $name, null];
     }
 
-    /** Replaces a stored file (same name) with a new body, atomically. */
+    /** Replaces a stored file (same name) with a new body (of version 2: with its batchId), atomically. */
     public function rewrite(string $name, array $body): ?string
     {
         return $this->writeAtomic($name, self::encode($body));
@@ -116,25 +123,34 @@ final class FailureStore
         return $names;
     }
 
-    /** The bytes of a file for this body. */
+    /**
+     * The bytes of a version 2 file for this body: its keys in the documented order
+     * (`v` set to 2), then any others it has (a reader ignores them).
+     */
     public static function encode(array $body): string
     {
-        $b = MsgPack::encode($body);
+        $ordered = [];
+        foreach (self::KEYS[self::VERSION] as $key) {
+            $ordered[$key] = $key === 'v' ? self::VERSION : $body[$key];
+        }
+        $b = MsgPack::encode($ordered + $body);
         return self::MAGIC . pack('vVV', self::VERSION, strlen($b), crc32($b)) . $b;
     }
 
     /**
-     * Reads a file's bytes into its body (a map with at least the documented keys).
+     * Reads a file's bytes into its body (a map with at least the documented keys;
+     * `batchId` null for a version 1 file, which has none).
      *
+     * @param int|null $version set to the file's format version
      * @throws \UnexpectedValueException naming what is wrong: magic, version, CRC or body
      */
-    public static function decode(string $bytes): array
+    public static function decode(string $bytes, ?int &$version = null): array
     {
         if (strlen($bytes) < 16 || substr($bytes, 0, 6) !== self::MAGIC) {
             throw new \UnexpectedValueException('bad magic');
         }
         ['v' => $version, 'n' => $n, 'c' => $crc] = unpack('vv/Vn/Vc', $bytes, 6);
-        if ($version !== self::VERSION) {
+        if (!isset(self::KEYS[$version])) {
             throw new \UnexpectedValueException(sprintf('unsupported format version %d', $version));
         }
         if (strlen($bytes) !== 16 + $n) {
@@ -152,15 +168,19 @@ final class FailureStore
         if (!is_array($map)) {
             throw new \UnexpectedValueException('bad body: not a map');
         }
-        foreach (self::KEYS as $key) {
+        foreach (self::KEYS[$version] as $key) {
             if (!array_key_exists($key, $map)) {
                 throw new \UnexpectedValueException("bad body: no '$key'");
             }
+        }
+        if ($version === 1) {
+            $map['batchId'] = null;
         }
         $ok = is_string($map['job']) && is_int($map['attempts']) && is_string($map['lastError'])
             && (is_float($map['firstAttemptAt']) || is_int($map['firstAttemptAt']))
             && (is_float($map['failedAt']) || is_int($map['failedAt']))
             && is_int($map['pid']) && is_string($map['host'])
+            && ($version === 1 || BatchId::isValid($map['batchId']))
             && is_array($map['items']) && array_is_list($map['items']);
         if (!$ok) {
             throw new \UnexpectedValueException('bad body: a field has the wrong type');

@@ -72,8 +72,9 @@ final class HttpPost
     public int $bytes = 0;
 
     /**
-     * The request body for $items: a JSON array, or one JSON document per item
-     * each followed by a line feed; gzip-compressed when the sink says so.
+     * The request body for $items before compression (what maxBatchBytes counts): a
+     * JSON array, one JSON document per item each followed by a line feed, or an
+     * OTLP logs request.
      *
      * @param list<mixed> $items
      */
@@ -97,21 +98,25 @@ final class HttpPost
         } finally {
             ini_set('serialize_precision', (string) $precision);
         }
-        return $c->gzip ? (string) gzencode($body) : $body;
+        return $body;
     }
 
     /**
-     * Posts $items once. $curl is the handle of the sink, reused so that its
-     * connection is kept alive between batches.
-     *
-     * @param list<mixed> $items
+     * Posts a body (from body(), compressed here when the sink says so) once, with
+     * the batch id in the sink's idempotency header. $curl is the handle of the sink,
+     * reused so that its connection is kept alive between batches.
      */
-    public static function send(HttpSinkConfig $c, array $items, ?\CurlHandle &$curl): self
+    public static function send(HttpSinkConfig $c, string $body, string $batchId, ?\CurlHandle &$curl): self
     {
-        $body = self::body($c, $items);
+        if ($c->gzip) {
+            $body = (string) gzencode($body);
+        }
         $headers = [];
         foreach ($c->headers as $name => $value) {
             $headers[] = $name . ': ' . $value;
+        }
+        if ($c->idempotencyHeader !== null) {
+            $headers[] = $c->idempotencyHeader . ': ' . $batchId;
         }
         if ($c->gzip) {
             $headers[] = 'Content-Encoding: gzip';

@@ -19,8 +19,11 @@ final class HttpSinkConfig
     /** The options, in the order the message of an unknown one lists them. */
     public const OPTIONS = [
         'headers', 'format', 'timeout', 'gzip', 'caFile', 'clientCert', 'clientKey', 'proxy', 'resource',
-        'batchSize', 'callPeriod', 'maxRetries', 'retryDelay', 'maxQueueSize',
+        'idempotencyHeader', 'maxBatchBytes', 'batchSize', 'callPeriod', 'maxRetries', 'retryDelay', 'maxQueueSize',
     ];
+
+    /** Smallest `maxBatchBytes`. */
+    public const MIN_BATCH_BYTES = 1024;
 
     /** Headers the sender sets itself; the `headers` option may not. */
     private const RESERVED = ['content-length', 'content-encoding', 'transfer-encoding', 'host', 'connection'];
@@ -55,6 +58,14 @@ final class HttpSinkConfig
      * @var array<string, string>
      */
     public array $resource = [];
+    /**
+     * The header that carries the batch id (or the piece id) on every POST; null when
+     * none is sent (`false`, or a header of that name in the `headers` option, which
+     * wins). By default, `Idempotency-Key`.
+     */
+    public ?string $idempotencyHeader = 'Idempotency-Key';
+    /** Bytes an uncompressed body may have; the runner splits a batch over it. By default, 4 MiB. */
+    public int $maxBatchBytes = 4194304;
     /** The `proxy` option (`http://host:port`), which wins over the environment's. */
     public ?string $proxy = null;
     /** The job config keys among the options, on the job defaults. */
@@ -104,6 +115,18 @@ final class HttpSinkConfig
                 case 'resource':
                     $c->resource = self::checkResource($value);
                     break;
+                case 'idempotencyHeader':
+                    if ($value !== false && !(is_string($value) && self::isHeaderName($value))) {
+                        throw self::bad($key, 'a header name or false', $value);
+                    }
+                    $c->idempotencyHeader = $value === false ? null : $value;
+                    break;
+                case 'maxBatchBytes':
+                    if (!is_int($value) || $value < self::MIN_BATCH_BYTES) {
+                        throw self::bad($key, 'an int of bytes >= ' . self::MIN_BATCH_BYTES, $value);
+                    }
+                    $c->maxBatchBytes = $value;
+                    break;
                 case 'proxy':
                     $proxy = is_string($value) ? Proxy::normalize($value) : null;
                     if ($proxy === null) {
@@ -148,6 +171,13 @@ final class HttpSinkConfig
                 }
             }
             $c->headers[$name] = $value;
+        }
+        foreach ($c->headers as $name => $_) {
+            if ($c->idempotencyHeader !== null && strcasecmp($name, $c->idempotencyHeader) === 0) {
+                // A header of that name is sent as it is (the `headers` option wins, as
+                // it does over User-Agent), not the batch id.
+                $c->idempotencyHeader = null;
+            }
         }
         return $c;
     }
@@ -206,7 +236,7 @@ final class HttpSinkConfig
             || ($parts['port'] ?? null) === 0 || str_ends_with((string) strtok(substr($url, strlen($scheme) + 3), '/?'), ':')) {
             throw new InvalidConfigException(sprintf(
                 "Invalid URL '%s' for AsyncBatch\\HttpSink: it must be an http:// or https:// URL with a host",
-                str_replace("\0", '\0', $url),
+                self::redactedUrl(str_replace("\0", '\0', $url)),
             ));
         }
         return [$parts['host'], $parts['port'] ?? ($scheme === 'https' ? 443 : 80)];
@@ -222,8 +252,7 @@ final class HttpSinkConfig
             throw self::bad('headers', 'an array of header names to string values', $value);
         }
         foreach ($value as $name => $v) {
-            if (!is_string($name) || !preg_match('/^[!#$%&\'*+\-.^_`|~0-9A-Za-z]+$/', $name)
-                || in_array(strtolower($name), self::RESERVED, true)
+            if (!is_string($name) || !self::isHeaderName($name)
                 || !is_string($v) || strpbrk($v, "\r\n\0") !== false) {
                 // {got} names the bad header: "header 'X-A'", "header 0".
                 throw new InvalidConfigException(sprintf(
@@ -259,6 +288,13 @@ final class HttpSinkConfig
         return $value;
     }
 
+    /** An RFC 7230 token that is not one of the headers the sender sets itself. */
+    private static function isHeaderName(string $name): bool
+    {
+        return preg_match('/^[!#$%&\'*+\-.^_`|~0-9A-Za-z]+$/D', $name) === 1
+            && !in_array(strtolower($name), self::RESERVED, true);
+    }
+
     private static function subject(string $key): string
     {
         return sprintf("Option '%s' of AsyncBatch\\HttpSink", $key);
@@ -282,5 +318,34 @@ final class HttpSinkConfig
             $out[$k === $from ? $to : $k] = $v;
         }
         return $out;
+    }
+
+    /** A URL as messages show it: user info and query values (where credentials and tokens go) as `***`. */
+    public static function redactedUrl(string $url): string
+    {
+        $fragment = false;
+        if (($hash = strpos($url, '#')) !== false) {
+            [$url, $fragment] = [substr($url, 0, $hash), true];
+        }
+        $query = null;
+        $head = $url;
+        if (($q = strpos($url, '?')) !== false) {
+            [$head, $query] = [substr($url, 0, $q), substr($url, $q + 1)];
+        }
+        $schemeEnd = ($p = strpos($head, '://')) === false ? 0 : $p + 3;
+        $slash = strpos($head, '/', $schemeEnd);
+        $authority = substr($head, $schemeEnd, ($slash === false ? strlen($head) : $slash) - $schemeEnd);
+        $at = strrpos($authority, '@');
+        $out = $at === false ? $head : substr($head, 0, $schemeEnd) . '***' . substr($head, $schemeEnd + $at);
+        if ($query !== null) {
+            $parts = array_map(
+                static fn (string $part): string => str_contains($part, '=')
+                    ? strstr($part, '=', true) . '=***'
+                    : ($part === '' ? '' : '***'),
+                explode('&', $query),
+            );
+            $out .= '?' . implode('&', $parts);
+        }
+        return $fragment ? "$out#***" : $out;
     }
 }

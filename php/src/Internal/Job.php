@@ -17,6 +17,8 @@ final class Job
     public int $maxRetries;
     public float $retryDelay;
     public int $maxQueueSize;
+    /** Whether the callable is called as $func($items, $batchId). */
+    public bool $withBatchId = false;
 
     /** @var list<mixed> items waiting in memory, oldest first */
     public array $queue = [];
@@ -55,6 +57,7 @@ final class Job
         $this->maxRetries = $c->maxRetries;
         $this->retryDelay = $c->retryDelay;
         $this->maxQueueSize = $c->maxQueueSize;
+        $this->withBatchId = $c->withBatchId;
         if ($func instanceof \AsyncBatch\HttpSink) {
             $this->http ??= new HttpStats();
         }

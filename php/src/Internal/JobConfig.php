@@ -26,6 +26,8 @@ final class JobConfig
     public float $retryDelay = 0.1;
     /** Items held in memory before the queue is written to the spool. By default, 10000. */
     public int $maxQueueSize = 10000;
+    /** Whether the callable is given the batch id as a second argument. By default, false. */
+    public bool $withBatchId = false;
 
     /** Whether $identifier can name a job: 1 to 128 bytes, no NUL. */
     public static function isIdentifier(string $identifier): bool
@@ -46,8 +48,10 @@ final class JobConfig
         }
     }
 
-    /** The job config keys, in the order the messages list them. */
+    /** The job config keys an HttpSink's options may hold (a sink always gets the batch id). */
     public const KEYS = ['batchSize', 'callPeriod', 'maxRetries', 'retryDelay', 'maxQueueSize'];
+    /** The job config keys, in the order the messages list them. */
+    public const CONFIG_KEYS = [...self::KEYS, 'withBatchId'];
 
     /**
      * Validates $config in the order given, on top of $base (the defaults when null);
@@ -59,12 +63,12 @@ final class JobConfig
     {
         $c = $base === null ? new self() : clone $base;
         foreach ($config as $key => $value) {
-            if (!in_array($key, self::KEYS, true)) {
+            if (!in_array($key, self::CONFIG_KEYS, true)) {
                 throw new InvalidConfigException(sprintf(
                     "Unknown config key '%s' for job '%s' (known keys: %s)",
                     $key,
                     $identifier,
-                    implode(', ', self::KEYS),
+                    implode(', ', self::CONFIG_KEYS),
                 ));
             }
             $c->set($key, $value, sprintf("Config key '%s' of job '%s'", $key, $identifier));
@@ -95,6 +99,12 @@ final class JobConfig
                 break;
             case 'maxQueueSize':
                 $this->maxQueueSize = self::int($subject, $value, 1);
+                break;
+            case 'withBatchId':
+                if (!is_bool($value)) {
+                    throw self::bad($subject, 'a bool', $value);
+                }
+                $this->withBatchId = $value;
                 break;
             default:
                 throw new \LogicException("not a job config key: $key");

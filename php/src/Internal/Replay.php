@@ -4,12 +4,16 @@ declare(strict_types=1);
 
 namespace AsyncBatch\Internal;
 
+use AsyncBatch\HttpSink;
 use AsyncBatch\StorageException;
 
 /**
  * retryFailed(): the stored failed batches of some jobs, oldest first, each given
- * to its callable once more. A delivered batch's file is removed; one that fails
- * again is rewritten with one more attempt and the new error.
+ * to its callable once more, with its batch id (a file of version 1, which has none,
+ * gets one now, which the file keeps if it is rewritten). A delivered batch's file
+ * is removed; one that fails again is rewritten with one more attempt and the new
+ * error. A sink job's batch over maxBatchBytes is sent in pieces, as the runner
+ * splits it (BatchSplit), each piece once, up to the first that fails.
  */
 final class Replay
 {
@@ -59,15 +63,38 @@ final class Replay
                 continue;
             }
             $items = $body['items'];
-            $error = $this->retry->once($job, $items);
-            if ($error === null) {
+            $body['batchId'] ??= BatchId::new();
+            [$pieces, $tooBig] = $job->func instanceof HttpSink
+                ? BatchSplit::of(HttpSinkConfig::of($job->func), $items, $body['batchId'])
+                : [[[$items, $body['batchId']]], []];
+            $error = null;
+            foreach ($pieces as [$piece, $pieceId]) {
+                $e = $this->retry->once($job, $piece, $pieceId);
+                if ($e === null) {
+                    $delivered += count($piece);
+                    $job->delivered += count($piece);
+                    $job->batches++;
+                } else {
+                    // The first piece that fails is the outcome: the endpoint is not
+                    // asked again in this run.
+                    $error = $e;
+                    break;
+                }
+            }
+            if ($error === null && $tooBig === []) {
                 @unlink($path);
-                $delivered += count($items);
-                $job->delivered += count($items);
-                $job->batches++;
             } else {
-                $body['attempts']++;
-                $body['lastError'] = $error;
+                if ($error !== null) {
+                    // Kept whole: the pieces that were accepted are sent again, with
+                    // the same ids, next time.
+                    $body['attempts']++;
+                    $body['lastError'] = $error;
+                } else {
+                    // Only the items too big to send are left; they were not tried.
+                    $body['items'] = array_map(static fn (array $t): mixed => $t[0], $tooBig);
+                    $body['lastError'] = $tooBig[0][1];
+                    $job->lastError = $tooBig[0][1];
+                }
                 $body['failedAt'] = microtime(true);
                 $why = $store->rewrite($name, $body);
                 if ($why !== null) {

@@ -11,7 +11,9 @@ use AsyncBatch\HttpSinkException;
  * One batch to its job's callable: the call, the retries (up to maxRetries, after
  * the Backoff's delay, or the server's Retry-After when longer), and the failure
  * store once the last attempt has failed. A failure is a `false` return or a throw
- * ("Delivery (shutdown runner)" in docs/internals.md).
+ * ("Delivery (shutdown runner)" in docs/internals.md). Every call of a batch carries
+ * its batch id; a sink job's batch over the sink's maxBatchBytes is delivered in
+ * pieces (BatchSplit).
  */
 final class Retry
 {
@@ -28,20 +30,57 @@ final class Retry
     }
 
     /**
-     * Delivers one batch: calls, retries with backoff, and the failure store at the end.
+     * Delivers one batch, as pieces when it is a sink job's over maxBatchBytes: each
+     * piece as a batch of its own, then each item too big to send to the failure
+     * store (no call made).
+     *
+     * @param list<mixed> $batch
+     * @return int|null the items delivered; null when the budget stopped delivery
+     *                  (the whole batch is to be kept, with its id, so that a later
+     *                  run splits it the same way)
+     */
+    public function deliverBatch(Job $job, array $batch, string $id, ?Budget $budget): ?int
+    {
+        if (!$job->func instanceof HttpSink) {
+            $ok = $this->deliver($job, $batch, $id, $budget);
+            return $ok === null ? null : ($ok ? count($batch) : 0);
+        }
+        [$pieces, $tooBig] = BatchSplit::of(HttpSinkConfig::of($job->func), $batch, $id);
+        $delivered = 0;
+        foreach ($pieces as $i => [$items, $pieceId]) {
+            if ($i > 0 && $budget !== null && !$budget->mayStart($job)) {
+                return null;
+            }
+            $ok = $this->deliver($job, $items, $pieceId, $budget);
+            if ($ok === null) {
+                return null;
+            }
+            $delivered += $ok ? count($items) : 0;
+        }
+        foreach ($tooBig as [$item, $error, $itemId]) {
+            $now = microtime(true);
+            $job->lastError = $error;
+            $this->store($job, [$item], 0, $error, $now, $now, $itemId);
+        }
+        return $delivered;
+    }
+
+    /**
+     * Delivers one batch as it is: calls, retries with backoff, and the failure store
+     * at the end.
      *
      * @param list<mixed> $batch
      * @return bool|null true delivered, false stored as failed (or dropped), null
      *                   stopped by the budget before a retry
      */
-    public function deliver(Job $job, array $batch, ?Budget $budget): ?bool
+    public function deliver(Job $job, array $batch, string $id, ?Budget $budget): ?bool
     {
         $n = count($batch);
         $firstAt = null;
         $backoff = null;
         for ($attempt = 1; ; $attempt++) {
             $firstAt ??= microtime(true);
-            $error = $this->once($job, $batch, $http);
+            $error = $this->once($job, $batch, $id, $http);
             if ($error === null) {
                 $job->delivered += $n;
                 $job->batches++;
@@ -51,7 +90,7 @@ final class Retry
             // An HTTP status that says the request itself is wrong: retrying cannot help.
             $permanent = $http !== null && !$http->isRetryable();
             if ($permanent || $attempt > $job->maxRetries) {
-                $this->store($job, $batch, $attempt, $error, $firstAt, $failedAt);
+                $this->store($job, $batch, $attempt, $error, $firstAt, $failedAt, $id);
                 return false;
             }
             $backoff ??= new Backoff($job->retryDelay, $this->jitter);
@@ -72,21 +111,24 @@ final class Retry
     }
 
     /**
-     * Calls the job's callable once. An HttpSinkException's message is the error as
-     * it is (`HTTP 503 ...`); other exceptions are prefixed with their class.
+     * Calls the job's callable once: with the batch id too when it is an HttpSink
+     * (its idempotency header) or the job asked for it (withBatchId). An
+     * HttpSinkException's message is the error as it is (`HTTP 503 ...`); other
+     * exceptions are prefixed with their class.
      *
      * @param list<mixed> $batch
      * @param HttpSinkException|null $http set to the exception when the call threw one
      * @return string|null why the call failed, or null on success
      */
-    public function once(Job $job, array $batch, ?HttpSinkException &$http = null): ?string
+    public function once(Job $job, array $batch, string $id, ?HttpSinkException &$http = null): ?string
     {
         $job->lastFlushAt = microtime(true);
         $http = null;
         $t = hrtime(true);
         HttpPost::$stats = $job->func instanceof HttpSink ? $job->http : null;
         try {
-            $error = ($job->func)($batch) === false ? 'callable returned false' : null;
+            $result = $job->withBatchId || $job->func instanceof HttpSink ? ($job->func)($batch, $id) : ($job->func)($batch);
+            $error = $result === false ? 'callable returned false' : null;
         } catch (HttpSinkException $e) {
             $http = $e;
             $error = $e->getMessage();
@@ -108,11 +150,18 @@ final class Retry
      *
      * @param list<mixed> $batch
      */
-    private function store(Job $job, array $batch, int $attempts, string $error, float $firstAt, float $failedAt): void
-    {
+    private function store(
+        Job $job,
+        array $batch,
+        int $attempts,
+        string $error,
+        float $firstAt,
+        float $failedAt,
+        string $id,
+    ): void {
         $n = count($batch);
         $job->failedBatches++;
-        [$path, $why] = $this->failures->store($job->identifier, $batch, $attempts, $error, $firstAt, $failedAt);
+        [$path, $why] = $this->failures->store($job->identifier, $batch, $attempts, $error, $firstAt, $failedAt, $id);
         if ($path === null) {
             $job->dropped += $n;
             $job->lastError = $why;

@@ -6,8 +6,10 @@ namespace AsyncBatch\Internal;
 
 /**
  * The spool: append-only segment files of length-prefixed, CRC-checked MessagePack
- * frames `[identifier, items]`, claimed by readers with flock and removed only once
- * every item in them is delivered, stored as failed or written again.
+ * frames `[identifier, items]`, or `[identifier, items, batchId]` for a batch that was
+ * called and not finished (a reader delivers it as that one batch, with that id),
+ * claimed by readers with flock and removed only once every item in them is
+ * delivered, stored as failed or written again.
  *
  * A reader skips what it cannot read (scanning byte by byte for the next valid
  * frame), delivers the valid frames and keeps such a file as `.corrupt`. It also
@@ -44,7 +46,20 @@ final class Spool
      */
     public function write(string $identifier, array $items): ?string
     {
-        $part = $this->writePart($identifier, $items);
+        return $this->writeRuns($identifier, [[$items, null]]);
+    }
+
+    /**
+     * Writes runs of items of one job as a new segment, in order: a run with a batch
+     * id (a batch already called) as one frame carrying it, the others as frames of
+     * items.
+     *
+     * @param list<array{0: list<mixed>, 1: ?string}> $runs
+     * @return string|null why the segment could not be written, or null
+     */
+    public function writeRuns(string $identifier, array $runs): ?string
+    {
+        $part = $this->writePart($identifier, $runs);
         if (is_string($part)) {
             return $part;
         }
@@ -71,42 +86,61 @@ final class Spool
      */
     public function journal(string $identifier, array $items): Journal|string
     {
-        $part = $this->writePart($identifier, $items);
+        $part = $this->writePart($identifier, [[$items, null]]);
         return is_string($part) ? $part : new Journal($part[1], $part[0], count($items));
     }
 
     /**
-     * Creates a new `.part` segment (0600, exclusive), locks it and writes the items
-     * of one job into it.
+     * Creates a new `.part` segment (0600, exclusive), locks it and writes runs of
+     * items of one job into it.
      *
-     * @param list<mixed> $items
+     * @param list<array{0: list<mixed>, 1: ?string}> $runs
      * @return array{0: resource, 1: string}|string the locked handle and the path, or
      *                                              why the segment could not be written
      */
-    private function writePart(string $identifier, array $items): array|string
+    private function writePart(string $identifier, array $runs): array|string
     {
         $why = Fs::ensureDir($this->dir, 'spool');
         if ($why !== null) {
             return $why;
         }
         $bytes = self::MAGIC;
-        $chunk = [];
-        $size = 0;
-        foreach ($items as $item) {
-            $e = MsgPack::encode($item);
-            if (strlen($e) + 150 > self::MAX_FRAME) {
-                return sprintf('an item of %d bytes is too large for a spool frame', strlen($e));
+        foreach ($runs as [$items, $batchId]) {
+            $chunk = [];
+            $size = 0;
+            foreach ($items as $item) {
+                $e = MsgPack::encode($item);
+                if (strlen($e) + 150 > self::MAX_FRAME) {
+                    return sprintf('an item of %d bytes is too large for a spool frame', strlen($e));
+                }
+                // A new frame once a payload reaches FRAME_TARGET, unless the run is
+                // a batch with an id, which is one frame.
+                if ($batchId === null && $chunk !== [] && $size + strlen($e) > self::FRAME_TARGET) {
+                    $bytes .= self::frame($identifier, $chunk);
+                    $chunk = [];
+                    $size = 0;
+                }
+                $chunk[] = $e;
+                $size += strlen($e);
             }
-            if ($chunk !== [] && $size + strlen($e) > self::FRAME_TARGET) {
-                $bytes .= self::frame($identifier, $chunk);
-                $chunk = [];
+            if ($batchId !== null && $size + 200 > self::MAX_FRAME) {
+                // Too large for one frame: written as items, without the id (they are
+                // delivered all the same, as a new batch).
+                $part = [];
                 $size = 0;
+                foreach ($chunk as $e) {
+                    if ($part !== [] && $size + strlen($e) > self::FRAME_TARGET) {
+                        $bytes .= self::frame($identifier, $part);
+                        $part = [];
+                        $size = 0;
+                    }
+                    $part[] = $e;
+                    $size += strlen($e);
+                }
+                $bytes .= self::frame($identifier, $part);
+            } elseif ($chunk !== []) {
+                $bytes .= self::frame($identifier, $chunk, $batchId);
             }
-            $chunk[] = $e;
-            $size += strlen($e);
-        }
-        if ($chunk !== []) {
-            $bytes .= self::frame($identifier, $chunk);
         }
 
         $base = sprintf('%s/%s.%s.%d.%d', $this->dir, Fs::jobKey($identifier), Fs::micros(), getmypid(), ++self::$seq);
@@ -125,15 +159,16 @@ final class Spool
     }
 
     /**
-     * One frame: length, CRC-32 and the payload `[identifier, items]` built from
-     * items already encoded.
+     * One frame: length, CRC-32 and the payload `[identifier, items]`, or
+     * `[identifier, items, batchId]`, built from items already encoded.
      *
      * @param list<string> $encodedItems
      */
-    public static function frame(string $identifier, array $encodedItems): string
+    public static function frame(string $identifier, array $encodedItems, ?string $batchId = null): string
     {
-        $payload = "\x92" . MsgPack::encodeString($identifier)
-            . MsgPack::arrayHeader(count($encodedItems)) . implode('', $encodedItems);
+        $payload = ($batchId === null ? "\x92" : "\x93") . MsgPack::encodeString($identifier)
+            . MsgPack::arrayHeader(count($encodedItems)) . implode('', $encodedItems)
+            . ($batchId === null ? '' : MsgPack::encodeString($batchId));
         return pack('VV', strlen($payload), crc32($payload)) . $payload;
     }
 
@@ -259,10 +294,11 @@ final class Spool
     }
 
     /**
-     * Drops the first $n items of the frames, in order.
+     * Drops the first $n items of the frames, in order. What is left of a batch with
+     * an id, partly done, is no longer that batch: it loses the id.
      *
-     * @param list<array{0: string, 1: list<mixed>}> $frames
-     * @return list<array{0: string, 1: list<mixed>}>
+     * @param list<array{0: string, 1: list<mixed>, 2: ?string}> $frames
+     * @return list<array{0: string, 1: list<mixed>, 2: ?string}>
      */
     public static function skipItems(array $frames, int $n): array
     {
@@ -270,13 +306,13 @@ final class Spool
             return $frames;
         }
         $out = [];
-        foreach ($frames as [$id, $items]) {
+        foreach ($frames as [$id, $items, $batchId]) {
             $count = count($items);
             if ($n >= $count && $n > 0) {
                 $n -= $count;
                 continue;
             }
-            $out[] = [$id, $n > 0 ? array_slice($items, $n) : $items];
+            $out[] = $n > 0 ? [$id, array_slice($items, $n), null] : [$id, $items, $batchId];
             $n = 0;
         }
         return $out;
@@ -285,8 +321,9 @@ final class Spool
     /**
      * Reads a whole segment.
      *
-     * @return array{0: list<array{0: string, 1: list<mixed>}>, 1: int, 2: bool}
-     *         the valid frames, the number of bytes skipped, and whether the header was bad
+     * @return array{0: list<array{0: string, 1: list<mixed>, 2: ?string}>, 1: int, 2: bool}
+     *         the valid frames (identifier, items, batch id or null), the number of
+     *         bytes skipped, and whether the header was bad
      */
     public static function parse(string $bytes): array
     {
@@ -300,8 +337,8 @@ final class Spool
         while ($pos < $len) {
             $frame = self::frameAt($bytes, $pos, $len);
             if ($frame !== null) {
-                $frames[] = [$frame[0], $frame[1]];
-                $pos = $frame[2];
+                $frames[] = [$frame[0], $frame[1], $frame[2]];
+                $pos = $frame[3];
                 continue;
             }
             $start = $pos;
@@ -312,7 +349,10 @@ final class Spool
         return [$frames, $skipped, false];
     }
 
-    /** @return array{0: string, 1: list<mixed>, 2: int}|null a valid whole frame at $pos, and where the next starts */
+    /**
+     * @return array{0: string, 1: list<mixed>, 2: ?string, 3: int}|null a valid whole
+     *         frame at $pos, and where the next starts
+     */
     private static function frameAt(string $bytes, int $pos, int $len): ?array
     {
         if ($len - $pos < 9) {
@@ -331,11 +371,12 @@ final class Spool
         } catch (\UnexpectedValueException) {
             return null;
         }
-        if (!is_array($v) || count($v) !== 2 || !isset($v[0], $v[1]) || !is_string($v[0])
-            || !is_array($v[1]) || !array_is_list($v[1]) || !JobConfig::isIdentifier($v[0])) {
+        if (!is_array($v) || !array_is_list($v) || (count($v) !== 2 && count($v) !== 3) || !is_string($v[0])
+            || !is_array($v[1]) || !array_is_list($v[1]) || !JobConfig::isIdentifier($v[0])
+            || (count($v) === 3 && !BatchId::isValid($v[2]))) {
             return null;
         }
-        return [$v[0], $v[1], $pos + 8 + $n];
+        return [$v[0], $v[1], $v[2] ?? null, $pos + 8 + $n];
     }
 
     /**

@@ -64,6 +64,7 @@ final class FailedCommands
                         'path' => $path,
                         'corrupt' => false,
                         'job' => $body['job'],
+                        'batchId' => $body['batchId'],
                         'items' => count($body['items']),
                         'attempts' => $body['attempts'],
                         'firstAttemptAt' => (float) $body['firstAttemptAt'],
@@ -121,11 +122,21 @@ final class FailedCommands
             throw new \RuntimeException(sprintf('cannot read %s', $path));
         }
         try {
-            $body = FailureStore::decode($bytes);
+            $body = FailureStore::decode($bytes, $version);
         } catch (\UnexpectedValueException $e) {
             throw new \RuntimeException(sprintf('corrupt failure file %s: %s', $path, $e->getMessage()));
         }
-        echo Format::json(['file' => $path, 'format' => FailureStore::VERSION] + $body);
+        // The body in its order, with the batch id after the job (null in a version 1 file).
+        $shown = ['file' => $path, 'format' => $version];
+        foreach ($body as $key => $value) {
+            if ($key !== 'batchId') {
+                $shown[$key] = $value;
+            }
+            if ($key === 'job') {
+                $shown['batchId'] = $body['batchId'];
+            }
+        }
+        echo Format::json($shown);
         return 0;
     }
 

@@ -581,10 +581,15 @@ fn a_cli_script_does_not_wait_for_a_stalled_server_and_its_items_arrive_later(si
     eprintln!("[{side}] the next run delivered the spooled items ({} POSTs in all)", requests.len());
     // A batch that was posted (and held) is spooled with its id: the next run posts
     // it under the same Idempotency-Key.
-    let later: BTreeSet<String> = requests[held..].iter().filter(|r| r.delivered()).map(idempotency_key).collect();
+    let later: BTreeSet<String> =
+        requests[held..].iter().filter(|r| r.delivered()).map(idempotency_key).collect();
     for r in &held_requests {
         let key = idempotency_key(r);
-        assert!(later.contains(&key), "the held batch {key} was posted again under another key:\n{}", describe(&requests));
+        assert!(
+            later.contains(&key),
+            "the held batch {key} was posted again under another key:\n{}",
+            describe(&requests)
+        );
     }
 }
 

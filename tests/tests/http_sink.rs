@@ -722,3 +722,47 @@ fn extension_the_daemon_delivers_http_sink_jobs() {
 fn read(path: &PathBuf) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
+
+#[test]
+fn extension_a_daemon_killed_mid_post_posts_the_batch_again_under_the_same_key() {
+    check(Php::Extension);
+    let sandbox = Sandbox::new();
+    let server = HttpServer::start();
+    server.set_default(Reply::Hold);
+    let url = server.url("/ingest");
+    let daemon = |sandbox: &Sandbox| {
+        Daemon::builder(sandbox, &fixture("http_sink_jobs.php"))
+            .env("AB_HTTP_URL", &url)
+            .env("AB_HTTP_BATCH", 10)
+            .env("AB_HTTP_PERIOD", 0.1)
+            .env("AB_HTTP_TIMEOUT", 60)
+            .log(&sandbox.join("daemon.log"))
+            .start()
+    };
+    let mut first = daemon(&sandbox);
+    Php::Extension
+        .cli()
+        .ini("log_errors", "0")
+        .inis(sandbox.daemon_ini())
+        .env("AB_HTTP_URL", &url)
+        .script(&fixture("http_sink_cli.php"), &["1", "10", "flush"])
+        .timeout(Duration::from_secs(60))
+        .run()
+        .assert_success("producer");
+    let held = server.wait_for(DELIVERY_TIMEOUT, |r| !r.is_empty());
+    assert_eq!(held.len(), 1, "one batch of 10 is posted and held:\n{}", describe(&held));
+    let key = idempotency_key(&held[0]);
+
+    // SIGKILL mid-post: the worker recorded no progress, so the next one cuts the
+    // same items from the same segment again, and derives the same id.
+    first.kill_all();
+    server.set_default(Reply::ok());
+    let mut second = daemon(&sandbox);
+    let expected: Vec<String> = (0..10).map(|s| format!("p1-{s}")).collect();
+    let requests = wait_delivered(&server, &expected, || second.output());
+    let again: Vec<String> = requests[1..].iter().map(idempotency_key).collect();
+    eprintln!("[extension] held under {key}; after SIGKILL of the daemon posted again under {again:?}");
+    assert_eq!(again, [key], "posted again once, under the same key:\n{}", describe(&requests));
+    let (exit, took) = second.terminate(Duration::from_secs(15));
+    assert!(exit.is_some(), "the daemon exits on SIGTERM: still running after {}", Millis(took));
+}

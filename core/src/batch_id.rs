@@ -13,14 +13,16 @@ use std::fmt;
 pub struct BatchId([u8; 16]);
 
 impl BatchId {
-    /// A new id: the time in milliseconds, then 74 random bits from the kernel.
+    /// A new id: the time in milliseconds, then 74 random bits.
     pub fn new() -> BatchId {
         let ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
+        let (a, b) = next_random();
         let mut random = [0u8; 10];
-        fill_random(&mut random);
+        random[..8].copy_from_slice(&a.to_le_bytes());
+        random[8..].copy_from_slice(&b.to_le_bytes()[..2]);
         BatchId::from_parts(ms, random)
     }
 
@@ -121,6 +123,38 @@ impl fmt::Debug for BatchId {
     }
 }
 
+thread_local! {
+    /// A generator per thread, seeded from the kernel in each process (a forked
+    /// php-fpm worker must not repeat its parent's ids): the pid it was seeded in
+    /// and its state.
+    static GENERATOR: std::cell::Cell<(u32, u64, u64)> = const { std::cell::Cell::new((0, 0, 0)) };
+}
+
+/// 128 random bits: xorshift128+ seeded with 128 bits from `getrandom(2)` (no system
+/// call per batch; ids need to be unique, not secret).
+fn next_random() -> (u64, u64) {
+    GENERATOR.with(|g| {
+        let (pid, mut s0, mut s1) = g.get();
+        let me = std::process::id();
+        if pid != me || (s0 | s1) == 0 {
+            let mut seed = [0u8; 16];
+            fill_random(&mut seed);
+            s0 = u64::from_le_bytes(seed[..8].try_into().expect("8 bytes"));
+            s1 = u64::from_le_bytes(seed[8..].try_into().expect("8 bytes")) | 1;
+        }
+        let mut out = [0u64; 2];
+        for o in &mut out {
+            let (mut x, y) = (s0, s1);
+            s0 = y;
+            x ^= x << 23;
+            s1 = x ^ y ^ (x >> 17) ^ (y >> 26);
+            *o = s1.wrapping_add(y);
+        }
+        g.set((me, s0, s1));
+        (out[0], out[1])
+    })
+}
+
 /// Random bytes from the kernel; the clock and the pid, mixed, if it has none.
 fn fill_random(out: &mut [u8]) {
     // SAFETY: `out` is a writable buffer of its length.
@@ -148,7 +182,8 @@ mod tests {
         assert_eq!(BatchId::parse(fresh.text().as_bytes()), Some(fresh));
         assert_eq!(&fresh.text()[14..15], "7");
         assert!(matches!(&fresh.text()[19..20], "8" | "9" | "a" | "b"));
-        assert_ne!(BatchId::new(), BatchId::new());
+        let many: std::collections::HashSet<_> = (0..10_000).map(|_| BatchId::new()).collect();
+        assert_eq!(many.len(), 10_000);
     }
 
     #[test]

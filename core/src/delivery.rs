@@ -298,9 +298,10 @@ where
 }
 
 /// Delivers one batch under its id: whole, or in the pieces the host cuts it into
-/// (each under its piece id). Pieces are sent first and the items too big for any
-/// are stored as failed last, so a run that stops midway leaves nothing stored
-/// twice: the batch is cut the same way again and sends the same piece ids.
+/// (each under its piece id). A run that stops midway leaves the whole batch to be
+/// sent again, cut the same way, under the same piece ids: the items too big for any
+/// piece are stored last, so they are stored once; a piece that was stored as failed
+/// before the stop is stored again (at-least-once, in the failure store too).
 pub fn run_batch<H: Host>(host: &H, j: JobId, batch: &Batch, id: &BatchId, limit: &Limit) -> BatchEnd {
     let Some(pieces) = host.split(j, batch) else {
         return run_whole(host, j, batch, id, limit);

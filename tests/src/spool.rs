@@ -165,12 +165,15 @@ pub fn spool_item_counts(dir: &Path) -> std::collections::BTreeMap<String, usize
     counts
 }
 
-/// `[identifier, [item, ...]]`.
+/// `[identifier, [item, ...]]`, or `[identifier, [item, ...], batch id]` for a batch
+/// that was cut before it was spooled.
 fn decode_frame(payload: &[u8]) -> Option<(String, Vec<Option<String>>)> {
     let mut r = Reader { bytes: payload, at: 0 };
-    if r.byte()? != 0x92 {
-        return None;
-    }
+    let with_id = match r.byte()? {
+        0x92 => false,
+        0x93 => true,
+        _ => return None,
+    };
     let job = r.text()?;
     let n = match r.byte()? {
         b @ 0x90..=0x9f => (b & 0x0f) as usize,
@@ -189,6 +192,9 @@ fn decode_frame(payload: &[u8]) -> Option<(String, Vec<Option<String>>)> {
                 items.push(None);
             }
         }
+    }
+    if with_id && r.text()?.len() != 36 {
+        return None;
     }
     (r.at == payload.len()).then_some((job, items))
 }

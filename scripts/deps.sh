@@ -22,6 +22,8 @@ set -euo pipefail
 # openssl, ca-certificates: the HttpSink TLS tests make their certificates with openssl
 #   and stand in for the system's trust store; tinyproxy: the forward proxy they
 #   post through (tests/src/proxy.rs).
+# redis-server: the Redis Streams transport between hosts (tests/tests/redis.rs);
+#   iproute2: ip netns, for the tests that make hosts of network namespaces.
 PACKAGES=(
     php8.2-dev php8.2-cli php8.2-fpm php8.2-curl php8.2-phpdbg
     libclang-dev clang gcc libc6-dev
@@ -30,6 +32,7 @@ PACKAGES=(
     php-monolog php-symfony-http-kernel php-symfony-service-contracts
     valgrind python3
     openssl ca-certificates tinyproxy
+    redis-server iproute2
 )
 
 missing=()

@@ -5,12 +5,13 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use asyncbatch_core::daemon::lock::ProcessLock;
-use asyncbatch_core::daemon::options::{DaemonOptions, OptionError};
-use asyncbatch_core::daemon::supervisor::{self, Role};
-use asyncbatch_core::daemon::{self as core_daemon, worker};
+use asyncbatch_core::daemon::options::{self, DaemonOptions, OptionError};
+use asyncbatch_core::daemon::supervisor::{self, Mode, Role};
+use asyncbatch_core::daemon::{self as core_daemon, consume, forward, worker};
 use asyncbatch_core::secure_fs;
 use asyncbatch_core::settings::{Settings, TransportKind};
 use asyncbatch_core::spool::Spool;
+use asyncbatch_core::transport::redis::{Streams, DEFAULT_PREFIX};
 use asyncbatch_core::transport::sysv::Queue;
 use ext_php_rs::args::{Arg, ArgInfoTables};
 use ext_php_rs::builders::{ClassBuilder, FunctionBuilder};
@@ -58,13 +59,22 @@ fn option_text(v: &Zval) -> Option<String> {
     text.or_else(|| v.long().map(|n| n.to_string())).or_else(|| v.double().map(|f| f.to_string()))
 }
 
-/// The daemon's options and the bootstrap file, from `supervise()`'s array.
-fn parse_options(options: &ffi::zend_array) -> Result<(DaemonOptions, String), Failure> {
+/// The daemon's options, what its workers do and the bootstrap file, from
+/// `supervise()`'s array (`command` is `daemon` or `consume`).
+fn parse_options(options: &ffi::zend_array) -> Result<(DaemonOptions, Mode, String), Failure> {
     let (mut workers, mut stop_timeout, mut bootstrap) = (None, None, String::new());
+    let (mut consume, mut forward, mut redis, mut group, mut claim_idle, mut max_deliveries) =
+        (false, None, None, None, None, None);
     array::try_for_each(options, |k, v| {
         match k {
             Key::Str(b"workers") => workers = option_text(v),
             Key::Str(b"stopTimeout") => stop_timeout = option_text(v),
+            Key::Str(b"command") => consume = option_text(v).as_deref() == Some("consume"),
+            Key::Str(b"forward") => forward = option_text(v),
+            Key::Str(b"redis") => redis = option_text(v),
+            Key::Str(b"group") => group = option_text(v),
+            Key::Str(b"claimIdle") => claim_idle = option_text(v),
+            Key::Str(b"maxDeliveries") => max_deliveries = option_text(v),
             Key::Str(b"bootstrap") => bootstrap = v.dereference().string().unwrap_or_default(),
             Key::Str(b"log") => {} // the CLI points error_log at it; PHP reopens it per line
             Key::Str(other) => return Err(OptionError::Unknown(String::from_utf8_lossy(other).into_owned())),
@@ -73,7 +83,19 @@ fn parse_options(options: &ffi::zend_array) -> Result<(DaemonOptions, String), F
         Ok(())
     })?;
     let daemon = DaemonOptions::parse(workers.as_deref(), stop_timeout.as_deref())?;
-    Ok((daemon, bootstrap))
+    let mode = if consume {
+        Mode::Consume(options::parse_consume(
+            redis.as_deref(),
+            group.as_deref(),
+            claim_idle.as_deref(),
+            max_deliveries.as_deref(),
+        )?)
+    } else if let Some(url) = forward.filter(|u| !u.is_empty()) {
+        Mode::Forward { url: options::parse_forward(&url)? }
+    } else {
+        Mode::Deliver
+    };
+    Ok((daemon, mode, bootstrap))
 }
 
 fn role_array(pairs: &[(&str, Zval)]) -> Zval {
@@ -99,7 +121,7 @@ fn string(s: &str) -> Zval {
 /// `Daemon::parseOptions(array $options): array`: the CLI's `--workers` and
 /// `--stop-timeout`, checked, as `['workers' => int, 'stopTimeout' => float]`.
 fn check_options(options: &ffi::zend_array) -> Result<Zval, Failure> {
-    let (o, _) = parse_options(options)?;
+    let (o, ..) = parse_options(options)?;
     let mut seconds = Zval::new();
     seconds.set_double(o.stop_timeout.as_secs_f64());
     Ok(role_array(&[("workers", long(o.workers as i64)), ("stopTimeout", seconds)]))
@@ -107,7 +129,7 @@ fn check_options(options: &ffi::zend_array) -> Result<Zval, Failure> {
 
 /// `Daemon::supervise(array $options): array`.
 fn supervise(options: &ffi::zend_array) -> Result<Zval, Failure> {
-    let (daemon, bootstrap) = parse_options(options)?;
+    let (daemon, mode, bootstrap) = parse_options(options)?;
     let (settings, _) = host::current_settings();
     // Every process of the daemon is a daemon process: none reads the spool at the
     // end of its "request" (the workers do that properly), none uses the daemon runner.
@@ -132,7 +154,7 @@ fn supervise(options: &ffi::zend_array) -> Result<Zval, Failure> {
         }
     }
     let role = supervisor::supervise(
-        supervisor::Options { daemon, bootstrap, spool_dir: settings.spool_dir.clone(), queue },
+        supervisor::Options { mode, daemon, bootstrap, spool_dir: settings.spool_dir.clone(), queue },
         &|line| php::log(line),
         &fatal,
     );
@@ -153,8 +175,8 @@ fn fatal(line: &str) {
     }
 }
 
-fn worker_status_path(spool_dir: PathBuf, index: usize) -> PathBuf {
-    spool_dir.join(format!("daemon.w{index}.json"))
+fn worker_status_path(spool_dir: PathBuf, name: &str, index: usize) -> PathBuf {
+    spool_dir.join(supervisor::worker_status_file(name, index))
 }
 
 /// `Daemon::work(): int`, in a worker after its bootstrap.
@@ -174,11 +196,44 @@ fn work() -> i64 {
         }
         return 1;
     }
-    supervisor::announce(Ok(()));
-    let status =
-        (index > 0).then(|| worker::StatusTarget { path: worker_status_path(spool_dir, index), index });
-    worker::run(&PhpHost, &jobs, false, status);
+    let mode = supervisor::mode();
+    let status = (index > 0)
+        .then(|| worker::StatusTarget { path: worker_status_path(spool_dir, mode.name(), index), index });
+    let timeout = std::time::Duration::from_secs(5);
+    match mode {
+        Mode::Deliver => {
+            supervisor::announce(Ok(()));
+            worker::run(&PhpHost, &jobs, false, status);
+        }
+        Mode::Forward { url } => {
+            let streams = match Streams::open(&url, timeout) {
+                Ok(s) => s,
+                Err(e) => return refuse(index, &e.to_string()),
+            };
+            supervisor::announce(Ok(()));
+            forward::run(&PhpHost, &jobs, streams, DEFAULT_PREFIX, status);
+        }
+        Mode::Consume(opts) => {
+            let streams = match Streams::open(&opts.url, timeout) {
+                Ok(s) => s,
+                Err(e) => return refuse(index, &e.to_string()),
+            };
+            supervisor::announce(Ok(()));
+            let consumer = format!("{}-{}", secure_fs::hostname(), std::process::id());
+            consume::run(&PhpHost, &jobs, streams, &opts, &consumer, status);
+        }
+    }
     0
+}
+
+/// A worker that cannot start: the master says why, once.
+fn refuse(index: usize, why: &str) -> i64 {
+    if index > 0 {
+        supervisor::announce(Err(why));
+    } else {
+        php::log(&format!("asyncbatch daemon: {why}"));
+    }
+    1
 }
 
 /// `Daemon::drain(): int`, after the bootstrap.
@@ -207,6 +262,38 @@ fn drain() -> i64 {
     } else {
         0
     }
+}
+
+/// `Daemon::streams(string $url, string $group): array`: per job that has a stream,
+/// what `status --redis` shows.
+fn streams(url: &str, group: &str) -> Result<Zval, Failure> {
+    let mut redis = Streams::open(url, std::time::Duration::from_secs(5)).map_err(Failure::Redis)?;
+    let mut out = ZendHashTable::new();
+    let now_ms = (asyncbatch_core::naming::unix_secs() * 1000.0) as u64;
+    for job in redis.jobs(DEFAULT_PREFIX).map_err(Failure::Redis)? {
+        let st = redis.stream_state(DEFAULT_PREFIX, &job, group).map_err(Failure::Redis)?;
+        let mut age = Zval::null();
+        if let Some(ms) = st.oldest_pending_ms {
+            age.set_double(now_ms.saturating_sub(ms) as f64 / 1000.0);
+        }
+        let mut lag = Zval::null();
+        if let Some(l) = st.lag {
+            lag.set_long(l as i64);
+        }
+        let row = role_array(&[
+            ("forwarded", long(st.forwarded as i64)),
+            ("length", long(st.length as i64)),
+            ("lag", lag),
+            ("pending", long(st.pending as i64)),
+            ("oldestPendingAge", age),
+            ("claims", long(st.claims as i64)),
+            ("deadLetters", long(st.dead_letters as i64)),
+        ]);
+        let _ = out.insert(String::from_utf8_lossy(&job).as_ref(), row);
+    }
+    let mut z = Zval::new();
+    z.set_hashtable(out);
+    Ok(z)
 }
 
 /// `Daemon::lock(string $name): ?int`.
@@ -282,6 +369,30 @@ extern "C" fn h_drain(ex: &mut ExecuteData, retval: &mut Zval) {
     })
 }
 
+extern "C" fn h_streams(ex: &mut ExecuteData, retval: &mut Zval) {
+    errors::guarded(|| {
+        if !php::check_arg_count(ex, 2, 2) {
+            return;
+        }
+        let Some(z) = php::arg(ex, 0) else { return };
+        let Some(url) =
+            php::arg_string(z, 1).map(|s| String::from_utf8_lossy(php::str_bytes(s)).into_owned())
+        else {
+            return;
+        };
+        let Some(z) = php::arg(ex, 1) else { return };
+        let Some(group) =
+            php::arg_string(z, 2).map(|s| String::from_utf8_lossy(php::str_bytes(s)).into_owned())
+        else {
+            return;
+        };
+        match streams(&url, &group) {
+            Ok(v) => *retval = v,
+            Err(f) => f.throw(),
+        }
+    })
+}
+
 extern "C" fn h_lock(ex: &mut ExecuteData, retval: &mut Zval) {
     errors::guarded(|| {
         if !php::check_arg_count(ex, 1, 1) {
@@ -326,6 +437,14 @@ pub fn register_class() -> ext_php_rs::error::Result<()> {
         )
         .method(
             FunctionBuilder::new("drain", h_drain).required_args(0).returns(DataType::Long, false, false),
+            flags,
+        )
+        .method(
+            FunctionBuilder::new("streams", h_streams)
+                .arg(Arg::new("url", DataType::String))
+                .arg(Arg::new("group", DataType::String))
+                .required_args(2)
+                .returns(DataType::Array, false, false),
             flags,
         )
         .method(

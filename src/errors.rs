@@ -51,6 +51,8 @@ pub enum Failure {
     Http(CallError),
     /// A direct call of an HttpSink was given a batch id that is not one.
     BatchId,
+    /// Redis could not be used.
+    Redis(asyncbatch_core::transport::redis::RedisFailure),
     /// A bug: a Rust panic in a method, caught before it reached PHP.
     Internal(String),
     /// PHP code (`jsonSerialize()`) threw: that exception is pending already.
@@ -222,6 +224,13 @@ impl Failure {
             Failure::Http(e) => return throw_http(e),
             Failure::DaemonOption(e) => {
                 throw(ce::value_error() as *const ClassEntry as *mut zend_class_entry, &e.to_string());
+                return;
+            }
+            Failure::Redis(e) => {
+                throw(
+                    runtime_exception() as *const ClassEntry as *mut zend_class_entry,
+                    &format!("asyncbatch: {e}"),
+                );
                 return;
             }
             Failure::BatchId => {

@@ -54,9 +54,32 @@ pub struct DaemonBuilder {
     workers: Option<u32>,
     stop_timeout: Option<f64>,
     log: Option<PathBuf>,
+    /// `daemon` or `consume`.
+    command: &'static str,
+    /// Options after the others (`--forward URL`, `--redis URL`, ...).
+    extra: Vec<String>,
 }
 
 impl DaemonBuilder {
+    /// `asyncbatch consume --redis url` instead of `asyncbatch daemon`.
+    pub fn consume(mut self, url: &str) -> Self {
+        self.command = "consume";
+        self.extra.extend(["--redis".into(), url.into()]);
+        self
+    }
+
+    /// `--forward url`: the daemon forwards batches to Redis.
+    pub fn forward(mut self, url: &str) -> Self {
+        self.extra.extend(["--forward".into(), url.into()]);
+        self
+    }
+
+    /// Any other option and its value (`--claim-idle 2`).
+    pub fn arg(mut self, name: &str, value: impl ToString) -> Self {
+        self.extra.extend([name.into(), value.to_string()]);
+        self
+    }
+
     /// An ini setting (`-d key=value`), after the sandbox's.
     pub fn ini(mut self, key: &str, value: impl ToString) -> Self {
         self.ini.retain(|(k, _)| k != key);
@@ -95,7 +118,8 @@ impl DaemonBuilder {
 
     /// The command that [`DaemonBuilder::spawn`] runs.
     pub fn command(&self) -> Command {
-        let mut args = vec!["daemon".to_string(), "--bootstrap".into(), self.bootstrap.display().to_string()];
+        let mut args =
+            vec![self.command.to_string(), "--bootstrap".into(), self.bootstrap.display().to_string()];
         if let Some(n) = self.workers {
             args.extend(["--workers".into(), n.to_string()]);
         }
@@ -105,6 +129,7 @@ impl DaemonBuilder {
         if let Some(log) = &self.log {
             args.extend(["--log".into(), log.display().to_string()]);
         }
+        args.extend(self.extra.iter().cloned());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut cmd = asyncbatch_cli(&self.ini, &args);
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
@@ -129,6 +154,7 @@ impl DaemonBuilder {
             out_path,
             spool_dir: self.spool_dir.clone(),
             workers: self.workers.unwrap_or(2),
+            status_file: format!("{}.status", self.command),
             exit: None,
             known: Vec::new(),
         }
@@ -153,6 +179,8 @@ pub struct Daemon {
     out_path: PathBuf,
     spool_dir: PathBuf,
     workers: u32,
+    /// `daemon.status` or `consume.status`.
+    status_file: String,
     exit: Option<ExitStatus>,
     /// Every process ever seen in its tree, to kill them all at the end.
     known: Vec<i32>,
@@ -171,6 +199,8 @@ impl Daemon {
             workers: None,
             stop_timeout: None,
             log: None,
+            command: "daemon",
+            extra: Vec::new(),
         }
     }
 
@@ -184,9 +214,11 @@ impl Daemon {
         fs::read_to_string(&self.out_path).unwrap_or_default()
     }
 
-    /// `{spool_dir}/daemon.status`, parsed; `None` when missing or unreadable.
+    /// `{spool_dir}/daemon.status` (`consume.status`), parsed; `None` when missing
+    /// or unreadable.
     pub fn status(&self) -> Option<Json> {
-        read_status(&self.spool_dir)
+        let text = fs::read_to_string(self.spool_dir.join(&self.status_file)).ok()?;
+        Json::parse(&text).ok()
     }
 
     /// Its exit status, if it has exited.

@@ -42,6 +42,7 @@ mod paths;
 mod php;
 mod process;
 mod proxy;
+mod redis;
 mod sandbox;
 mod skip;
 mod spool;
@@ -65,6 +66,7 @@ pub use paths::{
 pub use php::{Php, PhpCommand};
 pub use process::{run_with_timeout, wait_until, Output};
 pub use proxy::Tinyproxy;
+pub use redis::{redis_available, RedisServer};
 pub use sandbox::Sandbox;
 pub use skip::{is_root, not_run, require_root, root_required};
 pub use spool::{

@@ -2,6 +2,8 @@
 //! that takes the queue into per-job spool segments, and the workers that deliver
 //! ([`worker`]); plus the one-shot [`drain`].
 
+pub mod consume;
+pub mod forward;
 pub mod lock;
 pub mod options;
 pub mod receiver;

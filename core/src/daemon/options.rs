@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use crate::daemon::consume::ConsumeOptions;
+
 /// Daemon workers when `--workers` is not given.
 pub const DEFAULT_WORKERS: usize = 2;
 /// The most daemon workers one daemon runs.
@@ -46,6 +48,21 @@ pub enum OptionError {
     /// An option the daemon does not have.
     #[error("unknown option '{0}'")]
     Unknown(String),
+    /// `--forward` or `--redis` is not a Redis URL.
+    #[error("option '--{0}' needs a redis://host[:port][/db] URL, got '{1}'")]
+    RedisUrl(&'static str, String),
+    /// `asyncbatch consume` without `--redis`.
+    #[error("option '--redis' is required: the Redis to consume from (redis://host[:port][/db])")]
+    NoRedis,
+    /// `--group` is not a name.
+    #[error("option '--group' needs a name of 1 to 128 printable characters without spaces, got '{0}'")]
+    Group(String),
+    /// `--claim-idle` is not a number of seconds in range.
+    #[error("option '--claim-idle' needs a number of seconds > 0 and at most {MAX_STOP_TIMEOUT}, got '{0}'")]
+    ClaimIdle(String),
+    /// `--max-deliveries` is not a whole number in range.
+    #[error("option '--max-deliveries' needs a whole number from 1 to 1000, got '{0}'")]
+    MaxDeliveries(String),
     /// A process lock other than `daemon` and `drain`.
     #[error("lock name must be 'drain' or 'daemon', got '{0}'")]
     LockName(String),
@@ -66,12 +83,66 @@ impl DaemonOptions {
     }
 }
 
+/// Seconds an entry may stay pending with a consumer before another claims it,
+/// unless `--claim-idle` says: longer than a batch takes (a claim while the first
+/// consumer still works on it delivers it twice).
+pub const DEFAULT_CLAIM_IDLE: f64 = 60.0;
+/// Deliveries of a stream entry before it is a dead letter, unless `--max-deliveries` says.
+pub const DEFAULT_MAX_DELIVERIES: usize = 5;
+
+/// `--forward URL` of `asyncbatch daemon`, checked.
+pub fn parse_forward(url: &str) -> Result<String, OptionError> {
+    redis_url("forward", url)
+}
+
+fn redis_url(option: &'static str, url: &str) -> Result<String, OptionError> {
+    crate::transport::redis::Streams::open(url, Duration::from_secs(1))
+        .map(|_| url.to_string())
+        .map_err(|_| OptionError::RedisUrl(option, crate::http::config::redacted_url(url)))
+}
+
+/// The options of `asyncbatch consume`, checked (`None`: not given).
+pub fn parse_consume(
+    redis: Option<&str>,
+    group: Option<&str>,
+    claim_idle: Option<&str>,
+    max_deliveries: Option<&str>,
+) -> Result<ConsumeOptions, OptionError> {
+    let url = redis_url("redis", redis.ok_or(OptionError::NoRedis)?)?;
+    let group = match group {
+        None => crate::transport::redis::DEFAULT_GROUP.to_string(),
+        Some(g) if !g.is_empty() && g.len() <= 128 && g.bytes().all(|b| b.is_ascii_graphic()) => {
+            g.to_string()
+        }
+        Some(g) => return Err(OptionError::Group(g.to_string())),
+    };
+    let claim_idle = match claim_idle {
+        None => DEFAULT_CLAIM_IDLE,
+        Some(c) => parse_seconds(c).ok_or_else(|| OptionError::ClaimIdle(c.to_string()))?,
+    };
+    let max_deliveries = match max_deliveries {
+        None => DEFAULT_MAX_DELIVERIES,
+        Some(m) => parse_whole(m, 1000).ok_or_else(|| OptionError::MaxDeliveries(m.to_string()))?,
+    };
+    Ok(ConsumeOptions {
+        url,
+        group,
+        prefix: crate::transport::redis::DEFAULT_PREFIX.to_string(),
+        claim_idle: Duration::from_secs_f64(claim_idle),
+        max_deliveries,
+    })
+}
+
 fn parse_workers(s: &str) -> Option<usize> {
+    parse_whole(s, MAX_WORKERS)
+}
+
+fn parse_whole(s: &str, max: usize) -> Option<usize> {
     // Digits only: no sign, no exponent, no fraction ("1.5" is not 1).
     if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    s.parse::<usize>().ok().filter(|n| (1..=MAX_WORKERS).contains(n))
+    s.parse::<usize>().ok().filter(|n| (1..=max).contains(n))
 }
 
 fn parse_seconds(s: &str) -> Option<f64> {
@@ -113,6 +184,26 @@ mod tests {
         for s in ["0", "-3", "soon", "", "inf", "NaN", "86401", "1e400"] {
             assert_eq!(DaemonOptions::parse(None, Some(s)), Err(OptionError::StopTimeout(s.into())), "{s}");
         }
+    }
+
+    #[test]
+    fn consume_options_have_defaults_and_rules() {
+        let o = parse_consume(Some("redis://10.0.0.5:6379/2"), None, None, None).unwrap();
+        assert_eq!(
+            (o.group.as_str(), o.claim_idle, o.max_deliveries),
+            ("asyncbatch", Duration::from_secs(60), 5)
+        );
+        assert_eq!(parse_consume(None, None, None, None), Err(OptionError::NoRedis));
+        assert_eq!(
+            parse_consume(Some("http://u:pw@h/"), None, None, None).unwrap_err().to_string(),
+            "option '--redis' needs a redis://host[:port][/db] URL, got 'http://***@h/'"
+        );
+        let url = Some("redis://h");
+        assert_eq!(parse_consume(url, Some("a b"), None, None), Err(OptionError::Group("a b".into())));
+        assert_eq!(parse_consume(url, None, Some("0"), None), Err(OptionError::ClaimIdle("0".into())));
+        assert_eq!(parse_consume(url, None, None, Some("0")), Err(OptionError::MaxDeliveries("0".into())));
+        assert_eq!(parse_forward("redis://h:1/0"), Ok("redis://h:1/0".into()));
+        assert!(parse_forward("h:6379").is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::daemon::consume::ConsumeOptions;
 use crate::daemon::lock::ProcessLock;
 use crate::daemon::options::DaemonOptions;
 use crate::daemon::receiver::{Receiver, Step};
@@ -35,8 +36,48 @@ const BACKOFF_RESET: Duration = Duration::from_secs(60);
 static READY_FD: AtomicI32 = AtomicI32::new(-1);
 static WORKER_INDEX: AtomicUsize = AtomicUsize::new(0);
 
+/// What the daemon's workers do.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Mode {
+    /// Call the jobs' callables (`asyncbatch daemon`).
+    #[default]
+    Deliver,
+    /// Append each batch to its job's Redis stream (`asyncbatch daemon --forward`).
+    Forward {
+        /// `redis://…`.
+        url: String,
+    },
+    /// Read the jobs' Redis streams and call their callables (`asyncbatch consume`).
+    Consume(ConsumeOptions),
+}
+
+impl Mode {
+    /// The command, in log lines and the names of its files: `daemon` or `consume`
+    /// (a host may run both, on one spool directory).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mode::Consume(_) => "consume",
+            _ => "daemon",
+        }
+    }
+}
+
+static MODE: std::sync::Mutex<Mode> = std::sync::Mutex::new(Mode::Deliver);
+
+/// What this process's daemon workers do (set by [`supervise`], inherited by forks).
+pub fn mode() -> Mode {
+    MODE.lock().map(|m| m.clone()).unwrap_or_default()
+}
+
+/// The status file of a worker of the `name` command.
+pub fn worker_status_file(name: &str, index: usize) -> String {
+    format!("{name}.w{index}.json")
+}
+
 /// How the daemon runs.
 pub struct Options {
+    /// What the workers do.
+    pub mode: Mode,
     /// Daemon workers and the stop timeout.
     pub daemon: DaemonOptions,
     /// The bootstrap file, for messages and the status.
@@ -111,24 +152,28 @@ enum Forked {
 /// writes a line to the daemon's log; `fatal` a line that ends it (start-up
 /// errors), which the caller also shows where the operator looks first.
 pub fn supervise(opts: Options, log: &dyn Fn(&str), fatal: &dyn Fn(&str)) -> Role {
+    if let Ok(mut m) = MODE.lock() {
+        *m = opts.mode.clone();
+    }
+    let name = opts.mode.name();
     let spool = match Spool::open(&opts.spool_dir) {
         Ok(s) => s,
         Err(e) => {
-            log(&format!("asyncbatch daemon: {e}"));
+            log(&format!("asyncbatch {name}: {e}"));
             return Role::Master { exit_code: 1 };
         }
     };
-    let lock = match ProcessLock::take(spool.dir(), "daemon") {
+    let lock = match ProcessLock::take(spool.dir(), name) {
         Ok(Ok(l)) => l,
         Ok(Err(pid)) => {
             log(&format!(
-                "asyncbatch daemon: another daemon is running on {} (pid {pid})",
+                "asyncbatch {name}: another {name} is running on {} (pid {pid})",
                 spool.dir().display()
             ));
             return Role::Master { exit_code: 1 };
         }
         Err(e) => {
-            log(&format!("asyncbatch daemon: {e}"));
+            log(&format!("asyncbatch {name}: {e}"));
             return Role::Master { exit_code: 1 };
         }
     };
@@ -163,7 +208,11 @@ struct Master {
 impl Master {
     /// `Ok(exit code)` in the master; `Err(index)` in a new worker.
     fn run(&mut self, log: &dyn Fn(&str), fatal: &dyn Fn(&str)) -> Result<i32, usize> {
-        self.slots.push(self.slot(Kind::Receiver));
+        // A consumer reads Redis, not this host's queue.
+        if !matches!(self.opts.mode, Mode::Consume(_)) {
+            self.slots.push(self.slot(Kind::Receiver));
+        }
+        let name = self.opts.mode.name();
         for i in 1..=self.opts.daemon.workers {
             self.slots.push(self.slot(Kind::Worker(i)));
         }
@@ -173,27 +222,35 @@ impl Master {
         // Every worker's first start must get through the bootstrap.
         for i in 0..self.slots.len() {
             if let Err(why) = self.wait_ready(i) {
-                fatal(&format!("asyncbatch daemon: {why}"));
+                fatal(&format!("asyncbatch {name}: {why}"));
                 self.stop_all(Duration::from_secs(2));
                 self.cleanup();
                 return Ok(1);
             }
         }
         log(&format!(
-            "asyncbatch daemon: running (pid {}) with {} workers; bootstrap {}",
-            self.pid, self.opts.daemon.workers, self.opts.bootstrap
+            "asyncbatch {name}: running (pid {}) with {} workers{}; bootstrap {}",
+            self.pid,
+            self.opts.daemon.workers,
+            match &self.opts.mode {
+                Mode::Deliver => String::new(),
+                Mode::Forward { url } => format!(" forwarding to {}", crate::http::config::redacted_url(url)),
+                Mode::Consume(c) =>
+                    format!(" consuming {} as group '{}'", crate::http::config::redacted_url(&c.url), c.group),
+            },
+            self.opts.bootstrap
         ));
         let mut last_status = Instant::now() - Duration::from_secs(10);
         loop {
             if signals::stop_requested() {
-                log("asyncbatch daemon: stopping");
+                log(&format!("asyncbatch {name}: stopping"));
                 self.stop_all(self.opts.daemon.stop_timeout);
                 self.cleanup();
-                log("asyncbatch daemon: stopped");
+                log(&format!("asyncbatch {name}: stopped"));
                 return Ok(0);
             }
             if signals::take_hup() {
-                log("asyncbatch daemon: SIGHUP: log reopened");
+                log(&format!("asyncbatch {name}: SIGHUP: log reopened"));
             }
             self.reap(log);
             for i in 0..self.slots.len() {
@@ -411,11 +468,12 @@ impl Master {
 
     fn cleanup(&mut self) {
         let dir = self.spool.dir().to_path_buf();
-        let _ = std::fs::remove_file(dir.join(status::DAEMON_STATUS));
+        let name = self.opts.mode.name();
+        let _ = std::fs::remove_file(dir.join(format!("{name}.status")));
         let _ = std::fs::remove_file(dir.join("daemon.receiver.json"));
         for s in &self.slots {
             if let Kind::Worker(k) = s.kind {
-                let _ = std::fs::remove_file(dir.join(format!("daemon.w{k}.json")));
+                let _ = std::fs::remove_file(dir.join(worker_status_file(name, k)));
             }
         }
         self.lock = None;
@@ -437,9 +495,9 @@ impl Master {
             match s.kind {
                 Kind::Worker(k) => {
                     if s.pid > 0 {
-                        if let Some(ws) =
-                            status::read_json::<WorkerStatus>(&dir.join(format!("daemon.w{k}.json")))
-                        {
+                        if let Some(ws) = status::read_json::<WorkerStatus>(
+                            &dir.join(worker_status_file(self.opts.mode.name(), k)),
+                        ) {
                             if ws.pid == s.pid as u32 {
                                 s.last = ws;
                             }
@@ -505,8 +563,9 @@ impl Master {
             }
         }
         st.spool = spool;
-        if let Err(e) = status::write_json(&dir.join(status::DAEMON_STATUS), &st) {
-            log(&format!("asyncbatch daemon: cannot write the status: {e}"));
+        let name = self.opts.mode.name();
+        if let Err(e) = status::write_json(&dir.join(format!("{name}.status")), &st) {
+            log(&format!("asyncbatch {name}: cannot write the status: {e}"));
         }
     }
 }

@@ -147,7 +147,7 @@ pub fn run<H: Host>(host: &H, jobs: &[JobId], drain: bool, status: Option<Status
         }
         if let Some(target) = &status {
             if last_status.elapsed() >= Duration::from_secs(1) {
-                write_status(host, target, started, &jobs);
+                write_status(host, target, started, &jobs.iter().map(|j| j.j).collect::<Vec<_>>());
                 last_status = Instant::now();
             }
         }
@@ -162,7 +162,7 @@ pub fn run<H: Host>(host: &H, jobs: &[JobId], drain: bool, status: Option<Status
         }
     }
     if let Some(target) = &status {
-        write_status(host, target, started, &jobs);
+        write_status(host, target, started, &jobs.iter().map(|j| j.j).collect::<Vec<_>>());
     }
     // Dropping the sources releases their claims; their progress is recorded.
     report
@@ -237,11 +237,12 @@ fn commit<H: Host>(host: &H, job: &mut JobState, mut n: usize, held: &mut HashSe
     }
 }
 
-fn write_status<H: Host>(host: &H, target: &StatusTarget, started: f64, jobs: &[JobState]) {
+/// Writes a worker's status file: the counters of `jobs` (read by the master).
+pub fn write_status<H: Host>(host: &H, target: &StatusTarget, started: f64, jobs: &[JobId]) {
     let st = delivery::ledger(host, |l| {
         let mut st = WorkerStatus::new(target.index, started);
-        for job in jobs {
-            let j = l.job(job.j);
+        for &jid in jobs {
+            let j = l.job(jid);
             let mut counters = status::JobCounters::from(&j.stats);
             if j.sink.is_some() {
                 let h = j.http.snapshot();
@@ -253,8 +254,8 @@ fn write_status<H: Host>(host: &H, target: &StatusTarget, started: f64, jobs: &[
                     failures: j.stats.failed_batches,
                 });
             }
-            st.jobs.insert(crate::item::printable_id(&job.id), counters);
-            st.keys.push(job.key.clone());
+            st.jobs.insert(crate::item::printable_id(&j.id), counters);
+            st.keys.push(j.key.clone());
         }
         st
     });

@@ -29,7 +29,7 @@ final class Cli
             return match ($args->command) {
                 'help' => self::help(),
                 'failed:list', 'failed:show', 'failed:retry', 'failed:purge' => FailedCommands::run($args),
-                'daemon', 'drain' => DaemonCommands::run($args),
+                'daemon', 'drain', 'consume' => DaemonCommands::run($args),
                 'status' => StatusCommand::run($args),
             };
         } catch (UsageError $e) {
@@ -59,6 +59,16 @@ final class Cli
                                                           deliver what PHP processes hand off;
                                                           SIGTERM stops it within S seconds
                                                           (default %s); errors go to FILE
+                    [--forward redis://HOST:PORT/DB]      forward each batch to the job's Redis
+                                                          stream instead of calling its callable
+              consume --bootstrap FILE --redis redis://HOST:PORT/DB [--workers N] [--group NAME]
+                    [--claim-idle S] [--max-deliveries N] [--stop-timeout S] [--log FILE]
+                                                          deliver the batches of the bootstrap's
+                                                          jobs that daemons forwarded to Redis
+                                                          (group default asyncbatch; entries
+                                                          pending S seconds, default 60, are
+                                                          claimed; one delivered more than N
+                                                          times, default 5, is stored as failed)
               drain --bootstrap FILE                      deliver everything queued and spooled
                                                           for the bootstrap's jobs, then exit
                                                           (one drain at a time)

@@ -20,9 +20,13 @@ final class Arguments
         'failed:show' => [],
         'failed:retry' => ['bootstrap' => true, 'job' => true],
         'failed:purge' => ['job' => true, 'all' => false, 'older-than' => true],
-        'daemon' => ['bootstrap' => true, 'workers' => true, 'stop-timeout' => true, 'log' => true],
+        'daemon' => ['bootstrap' => true, 'workers' => true, 'stop-timeout' => true, 'log' => true, 'forward' => true],
+        'consume' => [
+            'bootstrap' => true, 'workers' => true, 'stop-timeout' => true, 'log' => true,
+            'redis' => true, 'group' => true, 'claim-idle' => true, 'max-deliveries' => true,
+        ],
         'drain' => ['bootstrap' => true],
-        'status' => ['json' => false],
+        'status' => ['json' => false, 'redis' => true, 'group' => true],
         'help' => [],
     ];
 

@@ -22,7 +22,7 @@ final class DaemonCommands
         $bootstrap = Bootstrap::option($args);
         $log = null;
         $options = [];
-        if ($args->command === 'daemon') {
+        if ($args->command === 'daemon' || $args->command === 'consume') {
             $options = self::options($args);
             $log = $args->value('log');
             if ($log === '') {
@@ -55,7 +55,7 @@ final class DaemonCommands
             ini_set('log_errors', '1');
         }
 
-        $r = Daemon::supervise(['bootstrap' => $bootstrap, 'log' => $log] + $options);
+        $r = Daemon::supervise(['bootstrap' => $bootstrap, 'log' => $log, 'command' => $args->command] + $options);
         if (($r['role'] ?? null) !== 'worker') {
             return (int) ($r['exitCode'] ?? 1);
         }
@@ -81,16 +81,24 @@ final class DaemonCommands
                 $options[$key] = $value;
             }
         }
+        // Redis is the extension's alone: its options are checked by it.
+        $redis = [];
+        foreach (['forward' => 'forward', 'redis' => 'redis', 'group' => 'group', 'claimIdle' => 'claim-idle', 'maxDeliveries' => 'max-deliveries'] as $key => $name) {
+            $value = $args->value($name);
+            if ($value !== null) {
+                $redis[$key] = $value;
+            }
+        }
         try {
             if (Extension::hasDaemon()) {
-                Daemon::parseOptions($options);
+                Daemon::parseOptions(['command' => $args->command] + $options + $redis);
             } else {
                 DaemonOptions::parse($options);
             }
         } catch (\ValueError $e) {
             throw new UsageError($e->getMessage());
         }
-        return $options;
+        return $options + $redis;
     }
 
     /** `drain`: one process at a time, under `{spool_dir}/drain.lock`. */

@@ -4,12 +4,13 @@ declare(strict_types=1);
 
 namespace AsyncBatch\Internal\Cli;
 
+use AsyncBatch\Internal\Daemon;
 use AsyncBatch\Internal\Settings;
 
 /**
  * `status`: what the daemon last wrote to `{spool_dir}/daemon.status`, or why it is
  * not running (exit status 1 then, with the queue and spool measured here). Needs
- * neither the extension nor the polyfill.
+ * neither the extension nor the polyfill, but for `--redis` (the jobs' streams).
  */
 final class StatusCommand
 {
@@ -54,6 +55,8 @@ final class StatusCommand
             $status['spool'] = $spool;
         }
 
+        $streams = self::streams($args);
+
         if ($args->has('json')) {
             // Decoded again as objects, so that an empty map stays `{}`.
             $raw = $bytes !== false ? json_decode($bytes) : null;
@@ -64,8 +67,14 @@ final class StatusCommand
                 $fields['spool'] = $spool;
             }
             $out = ['running' => $alive] + ($alive ? [] : ['reason' => $problem]) + $fields;
+            if ($streams !== null) {
+                $out['streams'] = (object) $streams;
+            }
             echo Format::json((object) $out);
             return $alive ? 0 : 1;
+        }
+        if ($streams !== null) {
+            self::printStreams($streams, $now);
         }
 
         if ($alive) {
@@ -95,6 +104,45 @@ final class StatusCommand
             self::printJobs($status, $now);
         }
         return $alive ? 0 : 1;
+    }
+
+    /**
+     * With `--redis URL`: per job stream, what Redis holds (`length`, `lag`,
+     * `pending`, `oldestPendingAge`) and what every host counted (`forwarded`,
+     * `claims`, `deadLetters`). Null without the option.
+     *
+     * @return array<string, array<string, int|float|null>>|null
+     */
+    private static function streams(Arguments $args): ?array
+    {
+        $url = $args->value('redis');
+        if ($url === null) {
+            return null;
+        }
+        Extension::requireDaemon('status --redis');
+        return Daemon::streams($url, $args->value('group') ?? 'asyncbatch');
+    }
+
+    /** @param array<string, array<string, int|float|null>> $streams */
+    private static function printStreams(array $streams, float $now): void
+    {
+        echo "asyncbatch streams in Redis:\n";
+        if ($streams === []) {
+            echo "  (none)\n";
+        }
+        foreach ($streams as $job => $s) {
+            printf(
+                "  %s: %d forwarded, %d in the stream, lag %s, %d pending%s, %d claimed, %d dead letters\n",
+                Format::printable((string) $job),
+                $s['forwarded'],
+                $s['length'],
+                $s['lag'] === null ? '?' : (string) $s['lag'],
+                $s['pending'],
+                $s['oldestPendingAge'] === null ? '' : ' (oldest ' . Format::duration((float) $s['oldestPendingAge']) . ')',
+                $s['claims'],
+                $s['deadLetters'],
+            );
+        }
     }
 
     /** The first lines of a running daemon's status: pid, uptime, bootstrap, workers. */

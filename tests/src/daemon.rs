@@ -58,6 +58,8 @@ pub struct DaemonBuilder {
     command: &'static str,
     /// Options after the others (`--forward URL`, `--redis URL`, ...).
     extra: Vec<String>,
+    /// The network namespace it runs in (`ip netns exec`), when not this one.
+    netns: Option<String>,
 }
 
 impl DaemonBuilder {
@@ -71,6 +73,12 @@ impl DaemonBuilder {
     /// `--forward url`: the daemon forwards batches to Redis.
     pub fn forward(mut self, url: &str) -> Self {
         self.extra.extend(["--forward".into(), url.into()]);
+        self
+    }
+
+    /// Runs it in network namespace `ns` (a host of [`crate::Hosts`]).
+    pub fn netns(mut self, ns: &str) -> Self {
+        self.netns = Some(ns.to_string());
         self
     }
 
@@ -133,7 +141,10 @@ impl DaemonBuilder {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut cmd = asyncbatch_cli(&self.ini, &args);
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
-        cmd
+        match &self.netns {
+            Some(ns) => crate::netns::Hosts::wrap(ns, &cmd),
+            None => cmd,
+        }
     }
 
     /// Starts the daemon and returns at once (see [`Daemon::wait_running`]).
@@ -201,6 +212,7 @@ impl Daemon {
             log: None,
             command: "daemon",
             extra: Vec::new(),
+            netns: None,
         }
     }
 

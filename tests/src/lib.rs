@@ -38,6 +38,7 @@ mod fcgi;
 mod fpm;
 mod http_server;
 mod json;
+mod netns;
 mod paths;
 mod php;
 mod process;
@@ -59,6 +60,7 @@ pub use fcgi::{fcgi_request, FcgiResponse};
 pub use fpm::{FpmBuilder, FpmPool};
 pub use http_server::{HttpServer, Reply, Request};
 pub use json::Json;
+pub use netns::Hosts;
 pub use paths::{
     cgi_fcgi_binary, extension_so, find_extension_so, find_polyfill_autoload, fixture, php_binary,
     php_fpm_binary, polyfill_autoload, repo_root,

@@ -20,6 +20,8 @@ pub struct RedisServer {
     dir: PathBuf,
     args: Vec<String>,
     child: Option<Child>,
+    /// The network namespace it runs in, when not this one.
+    netns: Option<String>,
 }
 
 /// Whether `redis-server` is installed; the reason when not.
@@ -38,14 +40,30 @@ impl RedisServer {
     /// # Panics
     /// When redis-server is missing or does not answer in time.
     pub fn start(dir: &Path, extra: &[&str]) -> RedisServer {
+        Self::start_on(None, dir, extra)
+    }
+
+    /// Like [`RedisServer::start`], in network namespace `netns` (`ip netns`), on
+    /// port 6379 of every address there.
+    pub fn start_in(netns: &str, dir: &Path, extra: &[&str]) -> RedisServer {
+        Self::start_on(Some(netns), dir, extra)
+    }
+
+    fn start_on(netns: Option<&str>, dir: &Path, extra: &[&str]) -> RedisServer {
         if let Err(why) = redis_available() {
             panic!("{why}");
         }
         fs::create_dir_all(dir).expect("the redis directory");
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let port = match netns {
+            Some(_) => 6379,
+            None => {
+                TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+            }
+        };
+        let bind = if netns.is_some() { "0.0.0.0" } else { "127.0.0.1" };
         let mut args: Vec<String> = [
             "--bind",
-            "127.0.0.1",
+            bind,
             "--port",
             &port.to_string(),
             "--dir",
@@ -72,7 +90,8 @@ impl RedisServer {
             args.push(extra[i + 1].to_string());
             i += 2;
         }
-        let mut r = RedisServer { port, dir: dir.to_path_buf(), args, child: None };
+        let mut r =
+            RedisServer { port, dir: dir.to_path_buf(), args, child: None, netns: netns.map(String::from) };
         r.restart();
         r
     }
@@ -85,8 +104,8 @@ impl RedisServer {
     /// Starts it (again, after [`RedisServer::kill`]), on the same port and data, and
     /// waits until it answers.
     pub fn restart(&mut self) {
-        let child = Command::new("redis-server")
-            .args(&self.args)
+        let child = self
+            .command("redis-server", &self.args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -108,12 +127,25 @@ impl RedisServer {
 
     /// `redis-cli -p port ARGS`, its output (errors included).
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("run redis-cli");
+        let mut full = vec!["-h".to_string(), "127.0.0.1".into(), "-p".into(), self.port.to_string()];
+        full.extend(args.iter().map(|a| a.to_string()));
+        let out = self.command("redis-cli", &full).output().expect("run redis-cli");
         format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    }
+
+    fn command(&self, program: &str, args: &[String]) -> Command {
+        match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, program]).args(args);
+                c
+            }
+            None => {
+                let mut c = Command::new(program);
+                c.args(args);
+                c
+            }
+        }
     }
 
     /// Its log.

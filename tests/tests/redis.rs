@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use asyncbatch_e2e::{
     asyncbatch_cli, delivery_counts, fixture, read_batches, run_with_timeout, wait_until, Batch, Daemon,
-    DaemonBuilder, Json, Millis, Php, RedisServer, Sandbox,
+    DaemonBuilder, Hosts, Json, Millis, Php, RedisServer, Sandbox,
 };
 
 /// The longest wait for every item to arrive.
@@ -27,23 +27,23 @@ fn heavy() -> std::sync::MutexGuard<'static, ()> {
     HEAVY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A producer host's daemon, forwarding to `redis`; what its callables would
+/// A producer host's daemon, forwarding to Redis at `url`; what its callables would
 /// deliver (nothing, when it forwards) goes to `out`.
-fn forwarder(host: &Sandbox, redis: &RedisServer, out: &Path) -> DaemonBuilder {
+fn forwarder(host: &Sandbox, url: &str, out: &Path) -> DaemonBuilder {
     Daemon::builder(host, &fixture("daemon_jobs.php"))
         .env("AB_E2E_OUT", out.display())
         .env("AB_E2E_BATCH", 500)
         .env("AB_E2E_PERIOD", 0.1)
         .log(&host.join("daemon.log"))
-        .forward(&redis.url())
+        .forward(url)
 }
 
 /// A consumer host, its batches going to `out`.
-fn consumer(host: &Sandbox, redis: &RedisServer, out: &Path) -> DaemonBuilder {
+fn consumer(host: &Sandbox, url: &str, out: &Path) -> DaemonBuilder {
     Daemon::builder(host, &fixture("daemon_jobs.php"))
         .env("AB_E2E_OUT", out.display())
         .log(&host.join("consume.log"))
-        .consume(&redis.url())
+        .consume(url)
 }
 
 /// `count` records `p{p}-{s}` submitted on `host` through its daemon runner.
@@ -115,9 +115,9 @@ fn batches_forwarded_by_two_hosts_are_delivered_once_by_consumers_on_a_third() {
     let (a, b, c) = (Sandbox::new(), Sandbox::new(), Sandbox::new());
     let redis = RedisServer::start(&c.join("redis"), &[]);
     let (out_a, out_b, out_c) = (a.join("batches.log"), b.join("batches.log"), c.join("batches.log"));
-    let _fa = forwarder(&a, &redis, &out_a).start();
-    let _fb = forwarder(&b, &redis, &out_b).start();
-    let consumers = consumer(&c, &redis, &out_c).workers(2).start();
+    let _fa = forwarder(&a, &redis.url(), &out_a).start();
+    let _fb = forwarder(&b, &redis.url(), &out_b).start();
+    let consumers = consumer(&c, &redis.url(), &out_c).workers(2).start();
     let start = Instant::now();
     thread::scope(|s| {
         s.spawn(|| produce(&a, 1, ITEMS));
@@ -161,9 +161,10 @@ fn consumers_sigkilled_three_times_lose_nothing_and_their_entries_are_claimed() 
     let (a, c) = (Sandbox::new(), Sandbox::new());
     let redis = RedisServer::start(&c.join("redis"), &[]);
     let (out_a, out_c) = (a.join("batches.log"), c.join("batches.log"));
-    let _f = forwarder(&a, &redis, &out_a).start();
+    let _f = forwarder(&a, &redis.url(), &out_a).start();
     // Slow batches, so that one is in hand at each kill; a claim after 2 s pending.
-    let builder = consumer(&c, &redis, &out_c).workers(2).env("AB_E2E_SLEEP_MS", 200).arg("--claim-idle", 2);
+    let builder =
+        consumer(&c, &redis.url(), &out_c).workers(2).env("AB_E2E_SLEEP_MS", 200).arg("--claim-idle", 2);
     let started = c.join("batches.log.started");
     let in_hand = || std::fs::read_to_string(&started).map(|s| s.lines().count()).unwrap_or(0);
     let mut current = Some(builder.start());
@@ -214,8 +215,8 @@ fn while_redis_is_down_forwarders_keep_their_batches_and_catch_up_after_a_restar
     let (a, c) = (Sandbox::new(), Sandbox::new());
     let mut redis = RedisServer::start(&c.join("redis"), &[]);
     let (out_a, out_c) = (a.join("batches.log"), c.join("batches.log"));
-    let _f = forwarder(&a, &redis, &out_a).start();
-    let _consumers = consumer(&c, &redis, &out_c).start();
+    let _f = forwarder(&a, &redis.url(), &out_a).start();
+    let _consumers = consumer(&c, &redis.url(), &out_c).start();
     produce(&a, 1, ITEMS);
     let want1 = expected(1..=1, ITEMS);
     wait_delivered(&out_c, &want1, || logs(&[("a", &a), ("c", &c)], &redis));
@@ -242,14 +243,14 @@ fn redis_at_maxmemory_is_back_pressure_not_loss() {
     // About 1 MiB above what an empty Redis uses: far less than 20,000 records.
     let redis = RedisServer::start(&c.join("redis"), &["maxmemory", "3mb", "maxmemory-policy", "noeviction"]);
     let (out_a, out_c) = (a.join("batches.log"), c.join("batches.log"));
-    let _f = forwarder(&a, &redis, &out_a).start();
+    let _f = forwarder(&a, &redis.url(), &out_a).start();
     produce(&a, 1, ITEMS);
     // No consumer yet: Redis fills up and refuses more; the rest waits on disk.
     let full = wait_until(Duration::from_secs(30), Duration::from_millis(100), || {
         a.read("daemon.log").contains("out of memory")
     });
     assert!(full, "the forwarder meets maxmemory:\n{}", logs(&[("a", &a)], &redis));
-    let _consumers = consumer(&c, &redis, &out_c).start();
+    let _consumers = consumer(&c, &redis.url(), &out_c).start();
     let want = expected(1..=1, ITEMS);
     let (_, duplicates) = wait_delivered(&out_c, &want, || logs(&[("a", &a), ("c", &c)], &redis));
     eprintln!("redis at maxmemory 3mb (noeviction): all {ITEMS} records delivered once consumers ran ({duplicates} duplicates)");
@@ -262,10 +263,10 @@ fn an_entry_delivered_more_than_max_deliveries_times_is_a_dead_letter() {
     let (a, c) = (Sandbox::new(), Sandbox::new());
     let redis = RedisServer::start(&c.join("redis"), &[]);
     let (out_a, out_c) = (a.join("batches.log"), c.join("batches.log"));
-    let _f = forwarder(&a, &redis, &out_a).start();
+    let _f = forwarder(&a, &redis.url(), &out_a).start();
     produce(&a, 1, 3);
     // A consumer whose callable never finishes: killed with the entry in hand.
-    let mut stuck = consumer(&c, &redis, &out_c).workers(1).env("AB_E2E_SLEEP_MS", 600_000).start();
+    let mut stuck = consumer(&c, &redis.url(), &out_c).workers(1).env("AB_E2E_SLEEP_MS", 600_000).start();
     let started = c.join("batches.log.started");
     assert!(
         wait_until(Duration::from_secs(30), Duration::from_millis(50), || started.exists()),
@@ -275,8 +276,11 @@ fn an_entry_delivered_more_than_max_deliveries_times_is_a_dead_letter() {
     stuck.kill_all();
     drop(stuck);
     // The next consumer claims it (pending 1 s) as its second delivery: over 1.
-    let _next =
-        consumer(&c, &redis, &out_c).workers(1).arg("--claim-idle", 1).arg("--max-deliveries", 1).start();
+    let _next = consumer(&c, &redis.url(), &out_c)
+        .workers(1)
+        .arg("--claim-idle", 1)
+        .arg("--max-deliveries", 1)
+        .start();
     let stored = wait_until(Duration::from_secs(30), Duration::from_millis(100), || {
         Sandbox::files_ending(&c.failure_dir(), ".fail").len() == 1
     });
@@ -296,4 +300,105 @@ fn an_entry_delivered_more_than_max_deliveries_times_is_a_dead_letter() {
     );
     assert_eq!(stream(&redis), (0, 0), "the dead letter left the stream");
     assert!(read_batches(&out_c).is_empty(), "nothing was delivered");
+}
+
+#[test]
+fn three_hosts_lose_nothing_through_kills_a_redis_restart_and_a_cut_link() {
+    let _heavy = heavy();
+    if !asyncbatch_e2e::require_root("making hosts of network namespaces") {
+        return;
+    }
+    if let Err(why) = Hosts::available() {
+        asyncbatch_e2e::not_run(&format!("network namespaces cannot be made here: {why}"));
+        return;
+    }
+    const ITEMS: usize = 20_000;
+    let hosts = Hosts::new(&format!("ab{}", std::process::id() % 10_000), 3).expect("the hosts");
+    let (s1, s2, s3) = (Sandbox::new(), Sandbox::new(), Sandbox::new());
+    let mut redis = RedisServer::start_in(&hosts.hub(), &s3.join("redis"), &[]);
+    let url = |i: usize| format!("redis://{}:6379/0", hosts.hub_addr_for(i));
+    let forwarder_on =
+        |i: usize, s: &Sandbox| forwarder(s, &url(i), &s.join("batches.log")).netns(&hosts.host(i));
+    let (b1, b2) = (forwarder_on(1, &s1), forwarder_on(2, &s2));
+    let out = s3.join("batches.log");
+    let b3 = consumer(&s3, &url(3), &out)
+        .netns(&hosts.host(3))
+        .workers(2)
+        .env("AB_E2E_SLEEP_MS", 20)
+        .arg("--claim-idle", 2);
+    let (mut f1, mut f2, mut c) = (b1.start(), b2.start(), b3.start());
+    let producer = |i: usize, s: &Sandbox| {
+        let cmd = Php::Extension
+            .cli()
+            .ini("log_errors", "0")
+            .inis(s.daemon_ini())
+            .script(
+                &fixture("daemon_producer.php"),
+                &["e2e", &i.to_string(), &ITEMS.to_string(), "500", "100"],
+            )
+            .command();
+        let mut cmd = Hosts::wrap(&hosts.host(i), &cmd);
+        let out = run_with_timeout(&mut cmd, None, Duration::from_secs(120));
+        out.assert_success(&format!("producer on host {i}"));
+    };
+    let start = Instant::now();
+    let mut log = Vec::new();
+    thread::scope(|scope| {
+        scope.spawn(|| producer(1, &s1));
+        scope.spawn(|| producer(2, &s2));
+        let at = |secs: f64| {
+            if let Some(wait) = Duration::from_secs_f64(secs).checked_sub(start.elapsed()) {
+                thread::sleep(wait);
+            }
+        };
+        let mut step = |what: &str| log.push(format!("{:>6} {what}", Millis(start.elapsed()).to_string()));
+        at(0.5);
+        c.kill_all();
+        c = b3.start();
+        step("consumers SIGKILLed, restarted");
+        at(1.0);
+        f1.kill_all();
+        f1 = b1.start();
+        step("forwarder of host 1 SIGKILLed, restarted");
+        at(1.5);
+        hosts.link(2, false).expect("cut host 2");
+        step("host 2's link cut");
+        at(2.0);
+        c.kill_all();
+        c = b3.start();
+        step("consumers SIGKILLed, restarted");
+        at(2.5);
+        f2.kill_all();
+        f2 = b2.start();
+        step("forwarder of host 2 SIGKILLed (its link down), restarted");
+        at(3.0);
+        redis.kill();
+        redis.restart();
+        step("redis-server SIGKILLed, restarted from its append-only file");
+        at(3.5);
+        c.kill_all();
+        c = b3.start();
+        f1.kill_all();
+        f1 = b1.start();
+        step("consumers and forwarder of host 1 SIGKILLed, restarted");
+        at(11.5);
+        hosts.link(2, true).expect("restore host 2");
+        step("host 2's link restored after 10 s");
+    });
+    let want = expected(1..=2, ITEMS);
+    let (batches, duplicates) = wait_delivered(&out, &want, || {
+        format!("{}\n{}", log.join("\n"), logs(&[("h1", &s1), ("h2", &s2), ("h3", &s3)], &redis))
+    });
+    eprintln!(
+        "3 hosts (2 producing {ITEMS} records each, 1 consuming) over Redis in network namespaces:\n  {}\n  \
+         submitted {}, delivered {} in {} batches, lost 0, duplicates {duplicates}, all in {}",
+        log.join("\n  "),
+        want.len(),
+        want.len(),
+        batches.len(),
+        Millis(start.elapsed())
+    );
+    // At most the batches in hand at each crash: consumers 3 x 2 x 500, forwarders 3 x 2 x 500.
+    assert!(duplicates <= 6 * 2 * 500, "{duplicates} duplicates");
+    drop((f1, f2, c));
 }

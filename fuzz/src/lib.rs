@@ -75,7 +75,7 @@ fn check_frame(f: &Frame) {
         check_value(item, &v);
     }
     let mut out = SEGMENT_HEADER.to_vec();
-    frame::write_frame(&mut out, &f.job, &f.items);
+    frame::write_frame_of(&mut out, &f.job, &f.items, f.batch.as_ref());
     let again = frame::scan_segment(&out);
     assert!(!again.is_damaged(), "{again:?}");
     assert_eq!(again.frames.len(), 1);

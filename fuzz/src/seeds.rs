@@ -97,6 +97,12 @@ pub fn spool_frames() -> Seeds {
     frame::write_frame(&mut one, b"logs", &logs(2));
     let payload = one[8..].to_vec();
 
+    // A batch that was cut (and called) before it was spooled carries its id.
+    let mut cut = SEGMENT_HEADER.to_vec();
+    let id = asyncbatch_core::batch_id::BatchId::from_parts(1_700_000_000_250, [7; 10]);
+    frame::write_frame_of(&mut cut, b"logs", &logs(2), Some(&id));
+    frame::write_frame(&mut cut, b"logs", &logs(1));
+
     vec![
         ("segment", segment),
         ("segment-torn", torn),
@@ -104,6 +110,7 @@ pub fn spool_frames() -> Seeds {
         ("header-only", SEGMENT_HEADER.to_vec()),
         ("message", msg),
         ("payload", payload),
+        ("segment-with-batch-id", cut),
     ]
 }
 
@@ -155,6 +162,7 @@ fn record(items: Batch) -> FailureRecord {
         failed_at: 1_700_000_001.5,
         pid: 4242,
         host: "web-1".into(),
+        batch_id: Some(asyncbatch_core::batch_id::BatchId::from_parts(1_700_000_000_250, [9; 10])),
         items,
     }
 }

@@ -16,6 +16,9 @@
 //               php-fpm workers with and without the extension.
 //   throughput  the daemon: 4 producers hand it 10-key records; items/s to a
 //               no-op callable.
+//   redis       the same records through Redis: 4 producers, a forwarding daemon,
+//               a redis-server on loopback (appendfsync always), a consumer with a
+//               no-op callable; items/s end to end, beside the single-host daemon's.
 declare(strict_types=1);
 
 require __DIR__ . '/lib.php';
@@ -47,10 +50,10 @@ const VARIANTS = [
 ];
 
 [, $so, $serverBinary] = $argv + [null, '', ''];
-$sections = array_slice($argv, 3) ?: ['submit', 'pages', 'throughput'];
+$sections = array_slice($argv, 3) ?: ['submit', 'pages', 'throughput', 'redis'];
 foreach ($sections as $s) {
-    if (!in_array($s, ['submit', 'pages', 'throughput'], true)) {
-        fail("unknown section '$s' (sections: submit, pages, throughput)");
+    if (!in_array($s, ['submit', 'pages', 'throughput', 'redis'], true)) {
+        fail("unknown section '$s' (sections: submit, pages, throughput, redis)");
     }
 }
 $root = dirname(__DIR__);
@@ -143,6 +146,7 @@ foreach ($sections as $section) {
         'submit' => section_submit(),
         'pages' => section_pages(),
         'throughput' => section_throughput(),
+        'redis' => section_redis(),
     };
 }
 
@@ -461,4 +465,98 @@ function section_throughput(): void
     }
     printf("\n   median: %s items/s (target: >= 1,000,000 on 2 cores); kernel.msgmnb %s bytes\n",
         number_format(median($rates)), trim((string) @file_get_contents('/proc/sys/kernel/msgmnb')));
+}
+
+/** Producers of PER_PRODUCER records each, with $ini; their reports. */
+function run_producers(array $ini): array
+{
+    global $root;
+    $procs = [];
+    $pipes = [];
+    for ($p = 1; $p <= PRODUCERS; $p++) {
+        $argv = array_merge(php_cli('ext', $ini, 'daemon'), ["$root/bench/produce.php", (string) $p, (string) PER_PRODUCER]);
+        $procs[] = proc_open($argv, [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $io);
+        $pipes[] = $io;
+    }
+    $reports = [];
+    foreach ($procs as $i => $proc) {
+        $out = stream_get_contents($pipes[$i][1]);
+        $err = stream_get_contents($pipes[$i][2]);
+        fclose($pipes[$i][1]);
+        fclose($pipes[$i][2]);
+        $reports[] = json_or_die([proc_close($proc), $out, $err], 'a producer');
+    }
+    return $reports;
+}
+
+function section_redis(): void
+{
+    global $dir, $root, $ini;
+    if (trim((string) shell_exec('command -v redis-server')) === '') {
+        fail('redis-server is not installed (scripts/deps.sh installs it)');
+    }
+    $port = free_port();
+    @mkdir("$dir/redis", 0700);
+    $redis = start(['redis-server', '--bind', '127.0.0.1', '--port', (string) $port, '--dir', "$dir/redis",
+        '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--logfile', 'redis.log'], "$dir/redis.out");
+    wait_for(static fn (): bool => trim((string) shell_exec("redis-cli -p $port ping 2>/dev/null")) === 'PONG',
+        15, 'redis-server', "$dir/redis.out");
+    $url = "redis://127.0.0.1:$port/0";
+    // The producing host: its own spool and queue, its daemon forwarding.
+    $fspool = "$dir/fwd-spool";
+    $fini = ['asyncbatch.spool_dir' => $fspool, 'asyncbatch.queue_key' => (string) ((crc32($fspool) & 0x7fffffff) ?: 1)] + $ini;
+    $argv = array_merge(php_cli('ext', $fini, 'daemon'), ["$root/php/bin/asyncbatch", 'daemon', '--bootstrap',
+        "$root/bench/daemon-jobs.php", '--workers', (string) DAEMON_WORKERS, '--log', "$dir/forward.log", '--forward', $url]);
+    $forwarder = start($argv, "$dir/forward.out", getenv());
+    // The consuming host.
+    $cspool = "$dir/consume-spool";
+    $cini = ['asyncbatch.spool_dir' => $cspool, 'asyncbatch.queue_key' => (string) ((crc32($cspool) & 0x7fffffff) ?: 1)] + $ini;
+    @mkdir("$dir/count-consume", 0700);
+    $argv = array_merge(php_cli('ext', $cini, 'daemon'), ["$root/php/bin/asyncbatch", 'consume', '--bootstrap',
+        "$root/bench/daemon-jobs.php", '--workers', (string) DAEMON_WORKERS, '--log', "$dir/consume.log", '--redis', $url]);
+    $consumer = start($argv, "$dir/consume.out", ['AB_BENCH_COUNT_DIR' => "$dir/count-consume"] + getenv());
+    $status = static function (string $file): ?array {
+        $s = json_decode((string) @file_get_contents($file), true);
+        return is_array($s) ? $s : null;
+    };
+    foreach ([[$forwarder, "$fspool/daemon.status", 'the forwarding daemon'], [$consumer, "$cspool/consume.status", 'the consumer']] as [$pid, $file, $what]) {
+        wait_for(static function () use ($pid, $file, $status): bool {
+            $s = $status($file);
+            return $s !== null && ($s['pid'] ?? 0) === $pid && count($s['workers'] ?? []) === DAEMON_WORKERS;
+        }, 15, $what, "$dir/" . ($what === 'the consumer' ? 'consume' : 'forward') . '.out');
+    }
+    register_shutdown_function(static function () use ($forwarder, $consumer, $redis): void {
+        foreach ([$forwarder, $consumer] as $pid) {
+            posix_kill($pid, SIGTERM);
+        }
+        usleep(300000);
+        posix_kill($redis, SIGKILL);
+    });
+    printf("\n4. Through Redis: %d producers x %s 10-key records -> forwarding daemon (%d workers) -> redis-server\n"
+        . "   (loopback, appendfsync always) -> consumer (%d workers), no-op callable, batchSize 1000\n\n",
+        PRODUCERS, number_format(PER_PRODUCER), DAEMON_WORKERS, DAEMON_WORKERS);
+    $delivered = static function () use ($status, $cspool): array {
+        $s = $status("$cspool/consume.status");
+        return [(int) ($s['jobs']['bench']['delivered'] ?? 0), (float) ($s['jobs']['bench']['lastFlushAt'] ?? 0)];
+    };
+    $rates = [];
+    for ($run = 1; $run <= THROUGHPUT_RUNS; $run++) {
+        [$before] = $delivered();
+        $total = PRODUCERS * PER_PRODUCER;
+        $reports = run_producers($fini);
+        $deadline = microtime(true) + 120;
+        do {
+            usleep(50000);
+            [$now, $lastCall] = $delivered();
+        } while ($now - $before < $total && microtime(true) < $deadline);
+        if ($now - $before < $total) {
+            fail(sprintf('the consumer delivered %d of %d within 120 s (logs in %s)', $now - $before, $total, $dir));
+        }
+        $first = min(array_column($reports, 'first'));
+        $elapsed = $lastCall - $first;
+        $rates[] = $total / $elapsed;
+        printf("   run %d: %s items in %.2f s = %s items/s end to end\n", $run, number_format($total), $elapsed, number_format($total / $elapsed));
+    }
+    printf("\n   median: %s items/s through Redis (target: >= 1,000,000 on 2 cores; the single-host daemon's is above)\n",
+        number_format(median($rates)));
 }

@@ -9,10 +9,12 @@
 #               runner, HttpSink), the polyfill's HttpSink; requests/s, latency, CPU
 #               per page, and memory per php-fpm worker with and without the extension
 #   throughput  the daemon's items/s from 4 producers to a no-op callable
+#   redis       the same records through Redis (a forwarding daemon, redis-server,
+#               a consumer), end to end
 #
 # Needs what scripts/deps.sh installs (php, php-fpm, nginx, wrk).
 #
-# Usage: bash bench/run.sh [submit] [pages] [throughput]     (all by default)
+# Usage: bash bench/run.sh [submit] [pages] [throughput] [redis]   (all by default)
 #        AB_BENCH_QUICK=1 bash bench/run.sh                    (shorter, rougher: to try it)
 set -euo pipefail
 

@@ -539,9 +539,18 @@ function section_redis(): void
         $s = $status("$cspool/consume.status");
         return [(int) ($s['jobs']['bench']['delivered'] ?? 0), (float) ($s['jobs']['bench']['lastFlushAt'] ?? 0)];
     };
+    // Redis's own CPU time and the bytes it took in, to say where the ceiling is.
+    $info = static function () use ($port): array {
+        $text = (string) shell_exec("redis-cli -p $port INFO 2>/dev/null");
+        preg_match('/used_cpu_user:([0-9.]+)/', $text, $u);
+        preg_match('/used_cpu_sys:([0-9.]+)/', $text, $y);
+        preg_match('/total_net_input_bytes:(\d+)/', $text, $n);
+        return [(float) ($u[1] ?? 0) + (float) ($y[1] ?? 0), (int) ($n[1] ?? 0)];
+    };
     $rates = [];
     for ($run = 1; $run <= THROUGHPUT_RUNS; $run++) {
         [$before] = $delivered();
+        [$cpu0, $in0] = $info();
         $total = PRODUCERS * PER_PRODUCER;
         $reports = run_producers($fini);
         $deadline = microtime(true) + 120;
@@ -555,7 +564,10 @@ function section_redis(): void
         $first = min(array_column($reports, 'first'));
         $elapsed = $lastCall - $first;
         $rates[] = $total / $elapsed;
-        printf("   run %d: %s items in %.2f s = %s items/s end to end\n", $run, number_format($total), $elapsed, number_format($total / $elapsed));
+        [$cpu1, $in1] = $info();
+        printf("   run %d: %s items in %.2f s = %s items/s end to end; redis-server: %.2f s of CPU (%.0f%% of the run), %s in\n",
+            $run, number_format($total), $elapsed, number_format($total / $elapsed), $cpu1 - $cpu0,
+            100 * ($cpu1 - $cpu0) / $elapsed, number_format(($in1 - $in0) / 1048576, 1) . ' MiB');
     }
     printf("\n   median: %s items/s through Redis (target: >= 1,000,000 on 2 cores; the single-host daemon's is above)\n",
         number_format(median($rates)));

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use asyncbatch_e2e::{
     asyncbatch_cli, delivery_counts, fixture, read_batches, run_with_timeout, wait_until, Batch, Daemon,
-    DaemonBuilder, Hosts, Json, Millis, Php, RedisServer, Sandbox,
+    DaemonBuilder, Hosts, HttpServer, Json, Millis, Php, RedisServer, Sandbox,
 };
 
 /// The longest wait for every item to arrive.
@@ -401,4 +401,31 @@ fn three_hosts_lose_nothing_through_kills_a_redis_restart_and_a_cut_link() {
     // At most the batches in hand at each crash: consumers 3 x 2 x 500, forwarders 3 x 2 x 500.
     assert!(duplicates <= 6 * 2 * 500, "{duplicates} duplicates");
     drop((f1, f2, c));
+}
+
+#[test]
+fn an_http_sink_job_is_consumed_from_redis_and_posted_under_the_batch_ids() {
+    let _heavy = heavy();
+    const ITEMS: usize = 2_000;
+    let (a, c) = (Sandbox::new(), Sandbox::new());
+    let redis = RedisServer::start(&c.join("redis"), &[]);
+    let server = HttpServer::start();
+    let _f = forwarder(&a, &redis.url(), &a.join("batches.log")).start();
+    let _consumer = Daemon::builder(&c, &fixture("http_sink_jobs.php"))
+        .env("AB_HTTP_URL", server.url("/ingest"))
+        .log(&c.join("consume.log"))
+        .consume(&redis.url())
+        .start();
+    produce(&a, 1, ITEMS);
+    let requests = server.wait_for(DELIVERY_TIMEOUT, |r| r.iter().map(|q| q.items().len()).sum::<usize>() >= ITEMS);
+    let posted: usize = requests.iter().map(|q| q.items().len()).sum();
+    let keys: std::collections::BTreeSet<&str> =
+        requests.iter().filter_map(|q| q.header("Idempotency-Key")).collect();
+    eprintln!("an HttpSink job through Redis: {posted} records in {} POSTs, {} distinct keys", requests.len(), keys.len());
+    assert_eq!(posted, ITEMS, "each record posted once:\n{}", logs(&[("a", &a), ("c", &c)], &redis));
+    // A key per entry (a batch cut on the producer host), sent as its batch id.
+    assert_eq!(keys.len(), requests.len());
+    assert!(keys.iter().all(|k| k.len() == 36 && &k[14..15] == "7"), "{keys:?}");
+    let ids = redis.cli(&["HGET", "asyncbatch:stats:e2e", "forwarded"]);
+    assert_eq!(ids.trim().parse::<usize>().ok(), Some(requests.len()), "one POST per forwarded batch");
 }

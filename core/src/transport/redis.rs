@@ -10,9 +10,7 @@
 
 use std::time::Duration;
 
-use redis::streams::{
-    StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamReadOptions, StreamReadReply,
-};
+use redis::streams::{StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamReadOptions};
 use redis::{Commands, Value};
 use thiserror::Error;
 
@@ -190,10 +188,16 @@ impl Streams {
         ];
         let stats = stats_key(prefix, job);
         let timeout = self.timeout;
-        let entry: String = self.with(timeout, |c| c.xadd(&key, "*", &fields))?;
-        // The counter is for `status`: a batch is not added again because it failed.
-        let _ = self.with(timeout, |c| c.hincr::<_, _, _, i64>(&stats, "forwarded", 1));
-        Ok(entry)
+        // One round trip: the entry, then the counter, whose failure is ignored (it
+        // is for `status`; a batch is not added again because it failed).
+        let replies: Vec<redis::RedisResult<Value>> = self.with(timeout, |c| {
+            redis::pipe().ignore_errors().xadd(&key, "*", &fields).hincr(&stats, "forwarded", 1).query(c)
+        })?;
+        match replies.into_iter().next() {
+            Some(Ok(v)) => Ok(redis::from_redis_value::<String>(v).unwrap_or_default()),
+            Some(Err(e)) => Err(self.failure(&e)),
+            None => Err(RedisFailure::Server { addr: self.addr.clone(), why: "no reply to XADD".into() }),
+        }
     }
 
     /// Adds `n` to a job's shared counter `field`.
@@ -242,13 +246,8 @@ impl Streams {
             .block(block.as_millis() as usize);
         // The socket waits longer than the server blocks: a reply read late is lost.
         let read = block + self.timeout;
-        let reply: Option<StreamReadReply> = self.with(read, |c| c.xread_options(&keys, &ids, &opts))?;
-        let mut out = Vec::new();
-        for key in reply.map(|r| r.keys).unwrap_or_default() {
-            let job = key.key.as_bytes().get(prefix.len()..).unwrap_or_default().to_vec();
-            out.extend(key.ids.into_iter().map(|id| (job.clone(), id)));
-        }
-        Ok(out)
+        let reply: Value = self.with(read, |c| c.xread_options(&keys, &ids, &opts))?;
+        Ok(read_reply(reply, prefix.len()))
     }
 
     /// Takes over up to `count` entries of a job's stream pending longer than `idle`
@@ -405,6 +404,48 @@ pub struct StreamState {
     pub dead_letters: u64,
 }
 
+/// The entries of an XREADGROUP reply (RESP2: `[[key, [[id, [field, value, ...]],
+/// ...]], ...]`, or nil), by the job (the key less the prefix), the values moved out
+/// of the reply rather than copied (the crate's typed reply copies them twice).
+fn read_reply(reply: Value, prefix_len: usize) -> Vec<(Vec<u8>, StreamId)> {
+    fn bytes(v: Value) -> Option<Vec<u8>> {
+        match v {
+            Value::BulkString(b) => Some(b),
+            Value::SimpleString(s) => Some(s.into_bytes()),
+            _ => None,
+        }
+    }
+    let mut out = Vec::new();
+    let Value::Array(keys) = reply else { return out };
+    for key in keys {
+        let Value::Array(pair) = key else { continue };
+        let mut pair = pair.into_iter();
+        let (Some(name), Some(Value::Array(entries))) = (pair.next().and_then(bytes), pair.next()) else {
+            continue;
+        };
+        let job = name.get(prefix_len..).unwrap_or_default().to_vec();
+        for entry in entries {
+            let Value::Array(entry) = entry else { continue };
+            let mut entry = entry.into_iter();
+            let Some(id) = entry.next().and_then(bytes).map(|b| String::from_utf8_lossy(&b).into_owned())
+            else {
+                continue;
+            };
+            let mut map = std::collections::HashMap::new();
+            if let Some(Value::Array(fields)) = entry.next() {
+                let mut fields = fields.into_iter();
+                while let (Some(k), Some(v)) = (fields.next(), fields.next()) {
+                    if let Some(k) = bytes(k) {
+                        map.insert(String::from_utf8_lossy(&k).into_owned(), v);
+                    }
+                }
+            }
+            out.push((job.clone(), StreamId { id, map, ..Default::default() }));
+        }
+    }
+    out
+}
+
 /// The Unix ms an entry id starts with.
 pub fn entry_millis(entry: &str) -> Option<u64> {
     entry.split_once('-').and_then(|(ms, _)| ms.parse().ok())
@@ -468,6 +509,25 @@ mod tests {
         .unwrap();
         assert_eq!((e.batch, e.items, e.host.as_str(), e.job.as_slice()), (id, items, "web-1", &b"logs"[..]));
         assert_eq!(entry_millis(&e.entry), Some(1_700_000_000_000));
+    }
+
+    #[test]
+    fn read_replies_give_each_entry_with_its_job() {
+        let b = |s: &[u8]| Value::BulkString(s.to_vec());
+        let reply = Value::Array(vec![Value::Array(vec![
+            b(b"asyncbatch:lo\xffgs"),
+            Value::Array(vec![
+                Value::Array(vec![b(b"1-0"), Value::Array(vec![b(b"v"), b(b"1"), b(b"items"), b(b"\x90")])]),
+                Value::Array(vec![b(b"2-0"), Value::Nil]),
+            ]),
+        ])]);
+        let got = read_reply(reply, "asyncbatch:".len());
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0, b"lo\xffgs");
+        assert_eq!(got[0].1.id, "1-0");
+        assert_eq!(got[0].1.map.get("items"), Some(&b(b"\x90")));
+        assert!(got[1].1.map.is_empty());
+        assert!(read_reply(Value::Nil, 11).is_empty());
     }
 
     #[test]

@@ -418,7 +418,7 @@ function memory_report(array $rest, array $after): void
 
 function section_throughput(): void
 {
-    global $ini, $root;
+    global $ini;
     daemon();
     printf("\n3. Daemon throughput: %d producers x %s 10-key records, %d workers, no-op callable, batchSize 1000\n\n",
         PRODUCERS, number_format(PER_PRODUCER), DAEMON_WORKERS);
@@ -430,21 +430,7 @@ function section_throughput(): void
     for ($run = 1; $run <= THROUGHPUT_RUNS; $run++) {
         [$before] = $delivered();
         $total = PRODUCERS * PER_PRODUCER;
-        $procs = [];
-        $pipes = [];
-        for ($p = 1; $p <= PRODUCERS; $p++) {
-            $argv = array_merge(php_cli('ext', $ini, 'daemon'), ["$root/bench/produce.php", (string) $p, (string) PER_PRODUCER]);
-            $procs[] = proc_open($argv, [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $io);
-            $pipes[] = $io;
-        }
-        $reports = [];
-        foreach ($procs as $i => $proc) {
-            $out = stream_get_contents($pipes[$i][1]);
-            $err = stream_get_contents($pipes[$i][2]);
-            fclose($pipes[$i][1]);
-            fclose($pipes[$i][2]);
-            $reports[] = json_or_die([proc_close($proc), $out, $err], 'a producer');
-        }
+        $reports = run_producers($ini);
         $deadline = microtime(true) + 60;
         do {
             usleep(50000);

@@ -37,7 +37,7 @@ TRIXIE_PACKAGES=(
     libclang-dev clang gcc libc6-dev
     libfcgi-bin supervisor procps nginx-light openssl tinyproxy
     php-monolog php-symfony-http-kernel php-symfony-service-contracts php-laravel-framework
-    ca-certificates git make python3
+    ca-certificates git make python3 redis-server iproute2
 )
 
 if [[ ${1:-} == e2e-tests ]]; then
@@ -59,11 +59,15 @@ for dir in "$CARGO_DIR" "$RUSTUP_DIR"; do
 done
 
 # in_root COMMAND...: runs the command in the root, in a private mount namespace
-# with /proc, /dev, /tmp, the repository and the toolchain mounted.
+# with /proc, /dev, /tmp, /run, the repository and the toolchain mounted.
 in_root() {
     unshare --mount --propagation private -- bash -euo pipefail -c '
         t=$1 repo=$2 cargo=$3 rustup=$4
         shift 4
+        # The root a mount point, and /run its own: `ip netns exec` remounts / and
+        # mounts namespaces under /run/netns (the multi-host tests).
+        mount --bind "$t" "$t"
+        mount -t tmpfs -o mode=755 tmpfs "$t/run"
         mount -t proc proc "$t/proc"
         mount --rbind /dev "$t/dev"
         mount -t tmpfs -o mode=1777 tmpfs "$t/dev/shm"

@@ -417,11 +417,16 @@ fn an_http_sink_job_is_consumed_from_redis_and_posted_under_the_batch_ids() {
         .consume(&redis.url())
         .start();
     produce(&a, 1, ITEMS);
-    let requests = server.wait_for(DELIVERY_TIMEOUT, |r| r.iter().map(|q| q.items().len()).sum::<usize>() >= ITEMS);
+    let requests =
+        server.wait_for(DELIVERY_TIMEOUT, |r| r.iter().map(|q| q.items().len()).sum::<usize>() >= ITEMS);
     let posted: usize = requests.iter().map(|q| q.items().len()).sum();
     let keys: std::collections::BTreeSet<&str> =
         requests.iter().filter_map(|q| q.header("Idempotency-Key")).collect();
-    eprintln!("an HttpSink job through Redis: {posted} records in {} POSTs, {} distinct keys", requests.len(), keys.len());
+    eprintln!(
+        "an HttpSink job through Redis: {posted} records in {} POSTs, {} distinct keys",
+        requests.len(),
+        keys.len()
+    );
     assert_eq!(posted, ITEMS, "each record posted once:\n{}", logs(&[("a", &a), ("c", &c)], &redis));
     // A key per entry (a batch cut on the producer host), sent as its batch id.
     assert_eq!(keys.len(), requests.len());

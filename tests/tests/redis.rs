@@ -151,6 +151,18 @@ fn batches_forwarded_by_two_hosts_are_delivered_once_by_consumers_on_a_third() {
         out.stderr
     );
     assert_eq!(row.get("length").as_i64(), Some(0));
+    // On a host that only consumes, status shows the consumer.
+    let out = run_with_timeout(
+        &mut asyncbatch_cli(&c.asyncbatch_ini(), &["status"]),
+        None,
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success() && out.stdout_str().starts_with("asyncbatch consume: running, pid "),
+        "{}{}",
+        out.stdout_str(),
+        out.stderr
+    );
     drop(consumers);
 }
 

@@ -21,7 +21,9 @@ final class StatusCommand
     public static function run(Arguments $args): int
     {
         $spoolDir = Settings::get()->spoolDir;
-        $file = $spoolDir . '/daemon.status';
+        // A host that only consumes from Redis has the consumer's status instead.
+        $command = !is_file("$spoolDir/daemon.status") && is_file("$spoolDir/consume.status") ? 'consume' : 'daemon';
+        $file = "$spoolDir/$command.status";
         $now = microtime(true);
 
         $status = null;
@@ -78,7 +80,7 @@ final class StatusCommand
         }
 
         if ($alive) {
-            self::printDaemon($status, $now);
+            self::printDaemon($status, $now, $command);
         } else {
             printf("asyncbatch daemon: not running (%s)\n", $problem);
         }
@@ -146,11 +148,12 @@ final class StatusCommand
     }
 
     /** The first lines of a running daemon's status: pid, uptime, bootstrap, workers. */
-    private static function printDaemon(array $status, float $now): void
+    private static function printDaemon(array $status, float $now, string $command): void
     {
         $started = (float) ($status['startedAt'] ?? $now);
         printf(
-            "asyncbatch daemon: running, pid %d, up %s (since %s)\n",
+            "asyncbatch %s: running, pid %d, up %s (since %s)\n",
+            $command,
             $status['pid'],
             Format::duration($now - $started),
             Format::iso($started),

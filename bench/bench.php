@@ -49,11 +49,14 @@ const VARIANTS = [
     'polyfill-sink' => ['(f) polyfill, HttpSink', 'polyfill', 'shutdown', 'sink'],
 ];
 
+require __DIR__ . '/instructions.php';
+
 [, $so, $serverBinary] = $argv + [null, '', ''];
-$sections = array_slice($argv, 3) ?: ['submit', 'pages', 'throughput', 'redis'];
+const SECTIONS = ['submit', 'pages', 'throughput', 'redis', 'instructions'];
+$sections = array_slice($argv, 3) ?: SECTIONS;
 foreach ($sections as $s) {
-    if (!in_array($s, ['submit', 'pages', 'throughput', 'redis'], true)) {
-        fail("unknown section '$s' (sections: submit, pages, throughput, redis)");
+    if (!in_array($s, SECTIONS, true)) {
+        fail("unknown section '$s' (sections: " . implode(', ', SECTIONS) . ')');
     }
 }
 $root = dirname(__DIR__);
@@ -147,6 +150,7 @@ foreach ($sections as $section) {
         'pages' => section_pages(),
         'throughput' => section_throughput(),
         'redis' => section_redis(),
+        'instructions' => section_instructions(),
     };
 }
 

@@ -272,3 +272,56 @@ function mean(array $values): float
 {
     return $values === [] ? NAN : array_sum($values) / count($values);
 }
+
+/** One FastCGI name-value pair. */
+function fcgi_pair(string $name, string $value): string
+{
+    $len = static fn (string $s): string => strlen($s) < 128 ? chr(strlen($s)) : pack('N', strlen($s) | 0x80000000);
+    return $len($name) . $len($value) . $name . $value;
+}
+
+/** A FastCGI record of $type for request 1. */
+function fcgi_record(int $type, string $content): string
+{
+    return pack('CCnnCx', 1, $type, 1, strlen($content), 0) . $content;
+}
+
+/**
+ * A GET of $script through php-fpm's socket $socket, as a web server sends it;
+ * returns what php-fpm wrote (headers and body), or fails.
+ */
+function fcgi_get(string $socket, string $script, string $uri): string
+{
+    $conn = @stream_socket_client("unix://$socket", $errno, $error, 30);
+    if ($conn === false) {
+        fail("cannot connect to $socket: $error");
+    }
+    $params = '';
+    $vars = [
+        'GATEWAY_INTERFACE' => 'CGI/1.1', 'SERVER_PROTOCOL' => 'HTTP/1.1', 'REQUEST_METHOD' => 'GET',
+        'SCRIPT_FILENAME' => $script, 'SCRIPT_NAME' => $uri, 'REQUEST_URI' => $uri, 'QUERY_STRING' => '',
+        'SERVER_NAME' => 'localhost', 'SERVER_PORT' => '80', 'REMOTE_ADDR' => '127.0.0.1', 'REMOTE_PORT' => '40000',
+    ];
+    foreach ($vars as $k => $v) {
+        $params .= fcgi_pair($k, $v);
+    }
+    // BEGIN_REQUEST (role responder, close the connection after), PARAMS, STDIN.
+    fwrite($conn, fcgi_record(1, pack('nCx5', 1, 0)) . fcgi_record(4, $params) . fcgi_record(4, '') . fcgi_record(5, ''));
+    $out = '';
+    stream_set_timeout($conn, 120);
+    while (true) {
+        $header = stream_get_contents($conn, 8);
+        if (!is_string($header) || strlen($header) < 8) {
+            fail("php-fpm closed $socket mid-response");
+        }
+        $h = unpack('Cversion/Ctype/nid/nlength/Cpadding', $header);
+        $content = $h['length'] + $h['padding'] > 0 ? (string) stream_get_contents($conn, $h['length'] + $h['padding']) : '';
+        if ($h['type'] === 6) {
+            $out .= substr($content, 0, $h['length']);
+        } elseif ($h['type'] === 3) {
+            break;
+        }
+    }
+    fclose($conn);
+    return $out;
+}

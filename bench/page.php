@@ -8,6 +8,9 @@
 //   count  submits them to job "logs", delivered by whatever runner the pool's
 //          settings select (see bench/jobs.php)
 //   sink   submits them to job "logs", an AsyncBatch\HttpSink to AB_BENCH_SINK
+//   monolog  what users pick instead (a peer): Monolog's StreamHandler appends each
+//          record to a file in AB_BENCH_COUNT_DIR (Debian's php-monolog)
+//   file   the other peer: file_put_contents() of each record as a JSON line
 declare(strict_types=1);
 
 $html = '';
@@ -21,7 +24,18 @@ if ($mode !== 'none') {
     $submit = static function (array $record) use (&$dropped): void {
         $dropped[] = $record;
     };
-    if ($mode !== 'build') {
+    if ($mode === 'monolog') {
+        require_once 'Monolog/autoload.php';
+        $logger = new Monolog\Logger('app', [new Monolog\Handler\StreamHandler(getenv('AB_BENCH_COUNT_DIR') . '/monolog.log')]);
+        $submit = static function (array $record) use ($logger): void {
+            $logger->info($record['msg'], $record);
+        };
+    } elseif ($mode === 'file') {
+        $file = getenv('AB_BENCH_COUNT_DIR') . '/records.log';
+        $submit = static function (array $record) use ($file): void {
+            file_put_contents($file, json_encode($record) . "\n", FILE_APPEND);
+        };
+    } elseif ($mode !== 'build') {
         require_once __DIR__ . '/jobs.php';
         $runner = new AsyncBatchRunner();
         bench_register_logs($runner, $mode === 'sink' ? (string) getenv('AB_BENCH_SINK') : null);

@@ -17,7 +17,8 @@ set -euo pipefail
 # php-monolog: Monolog 2 (in /usr/share/php), which the Monolog handler is tested with.
 # php-symfony-http-kernel, php-symfony-service-contracts: Symfony 5.4, which the
 #   Symfony subscriber is tested with.
-# valgrind: the phpt suite runs once more under memcheck.
+# valgrind: the phpt suite runs once more under memcheck; the benchmark counts
+#   instructions with its callgrind. strace: the benchmark's system calls per request.
 # python3: scripts/check-modules.py, phpt/_otlp_check.py.
 # openssl, ca-certificates: the HttpSink TLS tests make their certificates with openssl
 #   and stand in for the system's trust store; tinyproxy: the forward proxy they
@@ -30,7 +31,7 @@ PACKAGES=(
     libfcgi-bin supervisor
     nginx-light wrk
     php-monolog php-symfony-http-kernel php-symfony-service-contracts
-    valgrind python3
+    valgrind strace python3
     openssl ca-certificates tinyproxy
     redis-server iproute2
 )

@@ -352,13 +352,13 @@ impl Sender {
                     if let Some(over) = packer.add(id, items) {
                         to_spool.push((i, id, over.items));
                     }
-                    for message in packer.finish() {
+                    for (message, count) in packer.finish_counted() {
                         if full {
                             self.requeue_message(&message, i, id, &mut to_spool);
                             continue;
                         }
                         match q.send(&message, &mut self.scratch) {
-                            Ok(()) => rounds[i].sent += count_items(&message),
+                            Ok(()) => rounds[i].sent += count,
                             Err(SendError::Full) => {
                                 full = true;
                                 self.requeue_message(&message, i, id, &mut to_spool);
@@ -424,12 +424,6 @@ impl Sender {
             }
         }
     }
-}
-
-fn count_items(message: &[u8]) -> u64 {
-    crate::transport::message::decode(message)
-        .map(|frames| frames.iter().map(|f| f.items.len() as u64).sum())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -101,7 +101,6 @@ pub fn write_int(i: i64, out: &mut Vec<u8>) {
 /// A float as `php_gcvt()` writes it with `serialize_precision = -1`, plus `.0` for a
 /// whole number (PRESERVE_ZERO_FRACTION); NAN and INF as `0` (PARTIAL_OUTPUT_ON_ERROR).
 pub fn write_float(f: f64, out: &mut Vec<u8>) {
-    use std::io::Write;
     if !f.is_finite() {
         out.push(b'0');
         return;
@@ -110,24 +109,12 @@ pub fn write_float(f: f64, out: &mut Vec<u8>) {
         out.extend_from_slice(if f.is_sign_negative() { b"-0.0" } else { b"0.0" });
         return;
     }
-    // Rust's `{:e}` has the shortest digits that read back exactly, as zend_dtoa's
-    // mode 0: at most 17 digits, then `e` and the exponent ("1.7976931348623157e308").
-    let mut sci = [0u8; 32];
-    let len = {
-        let mut w = &mut sci[..];
-        write!(w, "{:e}", f.abs()).expect("a float's {:e} fits in 32 bytes");
-        32 - w.len()
-    };
-    let sci = &sci[..len];
-    let e = sci.iter().position(|&b| b == b'e').expect("scientific format");
-    let mut digits = [0u8; 17];
-    let mut ndigits = 0;
-    for &b in sci[..e].iter().filter(|b| b.is_ascii_digit()) {
-        digits[ndigits] = b;
-        ndigits += 1;
-    }
-    let exp = std::str::from_utf8(&sci[e + 1..]).ok().and_then(|x| x.parse::<i32>().ok()).expect("exponent");
-    let decpt = exp + 1;
+    // ryu's digits are the shortest that read back exactly, as zend_dtoa's mode 0
+    // gives (at most 17), in "12.5", "1e-7" or "1.2345e17"; read them and the
+    // decimal point's place back out of it.
+    let mut buf = ryu::Buffer::new();
+    let (digits, ndigits, decpt) = shortest_digits(buf.format_finite(f.abs()).as_bytes());
+    let mut digits = digits;
     let ndigits = break_tie_to_even(f.abs(), &mut digits, ndigits, decpt);
     let digits = &digits[..ndigits];
     if f < 0.0 {
@@ -167,6 +154,31 @@ pub fn write_float(f: f64, out: &mut Vec<u8>) {
 /// (`ndigits` of them, the value `0.d1d2... × 10^decpt`) are changed to the even
 /// neighbour when `x` is exactly the midpoint and the neighbour reads back as `x`.
 /// Returns the number of digits (a trailing zero is dropped, as zend_dtoa does).
+/// The significant digits (at most 17) of ryu's text of a positive float, their
+/// count, and the decimal point's place: the value is 0.DIGITS × 10^decpt.
+fn shortest_digits(text: &[u8]) -> ([u8; 17], usize, i32) {
+    let (mantissa, exp) = match text.iter().position(|&b| b == b'e') {
+        Some(e) => (&text[..e], std::str::from_utf8(&text[e + 1..]).ok().and_then(|x| x.parse::<i32>().ok()).unwrap_or(0)),
+        None => (text, 0),
+    };
+    let point = mantissa.iter().position(|&b| b == b'.').unwrap_or(mantissa.len());
+    let mut decpt = point as i32 + exp;
+    let mut digits = [b'0'; 17];
+    let mut n = 0;
+    for &b in mantissa.iter().filter(|b| b.is_ascii_digit()) {
+        if n == 0 && b == b'0' {
+            decpt -= 1; // a leading zero: "0.001"
+        } else if n < digits.len() {
+            digits[n] = b;
+            n += 1;
+        }
+    }
+    while n > 1 && digits[n - 1] == b'0' {
+        n -= 1; // "100.0"
+    }
+    (digits, n.max(1), decpt)
+}
+
 fn break_tie_to_even(x: f64, digits: &mut [u8; 17], ndigits: usize, decpt: i32) -> usize {
     let last = digits[ndigits - 1] - b'0';
     if last.is_multiple_of(2) {
@@ -226,15 +238,36 @@ fn equals_decimal(x: f64, k: u64, scale: i32) -> bool {
     }
 }
 
+/// The bytes a JSON string cannot hold as they are: controls, `"`, `\\`, and every
+/// byte of a multi-byte character (checked, then copied or replaced).
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = c < 0x20 || c == b'"' as usize || c == b'\\' as usize || c >= 0x80;
+        c += 1;
+    }
+    t
+};
+
 /// A string: `"`, `\`, and control characters escaped (`\b \f \n \r \t`, else
 /// `\u00XX`), U+2028 and U+2029 escaped, other text as is, invalid UTF-8 replaced by
 /// U+FFFD the way PHP's `php_next_utf8_char()` delimits it.
 pub fn write_string(s: &[u8], out: &mut Vec<u8>) {
+    let Some(first) = s.iter().position(|&c| SPECIAL[c as usize]) else {
+        // Most strings of a log record: copied whole.
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s);
+        out.push(b'"');
+        return;
+    };
     out.push(b'"');
-    let mut pos = 0;
+    out.extend_from_slice(&s[..first]);
+    let mut pos = first;
     while pos < s.len() {
         // Runs of plain ASCII are copied at once: most of a log line.
-        let run = s[pos..].iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\' || c >= 0x80);
+        let run = s[pos..].iter().position(|&c| SPECIAL[c as usize]);
         let end = run.map_or(s.len(), |r| pos + r);
         out.extend_from_slice(&s[pos..end]);
         pos = end;
@@ -387,6 +420,31 @@ mod tests {
         ];
         for (f, want) in cases {
             assert_eq!(json(&Value::Float(f)), want, "{f:e}");
+        }
+    }
+
+    /// The digits and decimal point of Rust's own shortest `{:e}`, ties to even.
+    fn std_digits(f: f64) -> (String, i32) {
+        let sci = format!("{f:e}");
+        let (m, e) = sci.split_once('e').unwrap();
+        let mut digits = [b'0'; 17];
+        let m = m.replace('.', "");
+        digits[..m.len()].copy_from_slice(m.as_bytes());
+        let decpt = e.parse::<i32>().unwrap() + 1;
+        let n = break_tie_to_even(f, &mut digits, m.len(), decpt);
+        (String::from_utf8(digits[..n].to_vec()).unwrap(), decpt)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ryu_gives_the_digits_std_gives(bits in proptest::num::u64::ANY) {
+            let f = f64::from_bits(bits).abs();
+            proptest::prop_assume!(f.is_finite() && f != 0.0);
+            let mut buf = ryu::Buffer::new();
+            let (mut digits, n, decpt) = shortest_digits(buf.format_finite(f).as_bytes());
+            let n = break_tie_to_even(f, &mut digits, n, decpt);
+            let (want, want_decpt) = std_digits(f);
+            proptest::prop_assert_eq!((std::str::from_utf8(&digits[..n]).unwrap(), decpt), (want.as_str(), want_decpt));
         }
     }
 

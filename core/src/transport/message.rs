@@ -16,8 +16,9 @@ pub fn frame_overhead(job: &[u8]) -> usize {
 /// an item that cannot fit in a message of its own is returned apart, for the spool.
 pub struct Packer {
     max: usize,
-    messages: Vec<Vec<u8>>,
+    messages: Vec<(Vec<u8>, u64)>,
     current: Vec<u8>,
+    current_items: u64,
 }
 
 /// What did not fit in any message.
@@ -31,7 +32,7 @@ pub struct Oversized {
 impl Packer {
     /// A packer for messages of at most `max` bytes.
     pub fn new(max: usize) -> Self {
-        Packer { max, messages: Vec::new(), current: Vec::new() }
+        Packer { max, messages: Vec::new(), current: Vec::new(), current_items: 0 }
     }
 
     fn room(&self) -> usize {
@@ -41,7 +42,7 @@ impl Packer {
 
     fn seal(&mut self) {
         if !self.current.is_empty() {
-            self.messages.push(std::mem::take(&mut self.current));
+            self.messages.push((std::mem::take(&mut self.current), std::mem::take(&mut self.current_items)));
         }
     }
 
@@ -50,6 +51,7 @@ impl Packer {
             self.current.extend_from_slice(MESSAGE_HEADER);
         }
         frame::write_frame(&mut self.current, job, items);
+        self.current_items += items.len() as u64;
     }
 
     /// Adds a job's items; returns those too large for any message.
@@ -78,7 +80,13 @@ impl Packer {
     }
 
     /// The messages, in order.
-    pub fn finish(mut self) -> Vec<Vec<u8>> {
+    pub fn finish(self) -> Vec<Vec<u8>> {
+        self.finish_counted().into_iter().map(|(m, _)| m).collect()
+    }
+
+    /// The messages in order, each with the number of items it holds (so a sender
+    /// need not read a message again to count them).
+    pub fn finish_counted(mut self) -> Vec<(Vec<u8>, u64)> {
         self.seal();
         self.messages
     }
@@ -115,13 +123,15 @@ mod tests {
         let b = batch(5, 10);
         assert!(p.add(b"logs", &a).is_none());
         assert!(p.add(b"metrics", &b).is_none());
-        let messages = p.finish();
+        let messages = p.finish_counted();
         assert!(messages.len() >= 4);
         let mut logs = Batch::new();
         let mut metrics = Batch::new();
-        for m in &messages {
+        for (m, count) in &messages {
             assert!(m.len() <= 8192, "{}", m.len());
-            for f in decode(m).unwrap() {
+            let frames = decode(m).unwrap();
+            assert_eq!(*count, frames.iter().map(|f| f.items.len() as u64).sum::<u64>());
+            for f in frames {
                 if f.job == b"logs" {
                     logs.append(f.items)
                 } else {

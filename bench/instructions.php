@@ -31,7 +31,7 @@ const IC_BUCKETS = [
     'shutdown hook' => '/shutdown|user_shutdown|call_registered/',
     'journal' => '/journal|Journal/',
     'spool listing' => '/spool::|Spool::|readdir|opendir|closedir|getdents|scandir|glob/',
-    'thread hand-off' => '/outbox|Outbox|crossbeam|channel|parking_lot|futex|Condvar|pthread_cond|background/',
+    'thread hand-off' => '/outbox|Outbox|crossbeam|channel|parking_lot|futex|Condvar|pthread_cond/',
     'HTTP post' => '/ureq|http::|curl|socket|send|recv|rustls/',
     'allocation' => '/malloc|calloc|realloc|(^|[^a-z])free|_emalloc|_efree|zend_mm|alloc::|dealloc|__rust_alloc|__rdl_/',
     'file I/O' => '/write|fopen|fclose|fflush|php_stream|plain_wrapper|open64|close|fstat|stat/',
@@ -149,8 +149,10 @@ function ic_run(string $v, int $n, array $ctx): array
     sort($threads);
     $total = static fn (array $files): int => array_sum(array_map('ic_total', $files));
     $functions = [];
-    foreach ($threads as $f) {
+    foreach ($threads as $i => $f) {
+        // Background threads' functions apart, marked.
         foreach (ic_functions($f) as $name => $ir) {
+            $name .= $i === 0 ? '' : ' (background)';
             $functions[$name] = ($functions[$name] ?? 0) + $ir;
         }
     }
@@ -369,7 +371,7 @@ function ic_report(array $rows): void
             $sums[$v][ic_bucket($name)] += $d;
         }
         arsort($delta);
-        $tops[$v] = array_slice($delta, 0, 8, true);
+        $tops[$v] = array_slice($delta, 0, (int) (getenv('AB_BENCH_TOP') ?: 8), true);
     }
     print "\n   Where the delta over (a') goes: instructions per page, the functions' own (self) instructions by bucket\n";
     printf('   %-18s', 'bucket');
@@ -394,6 +396,7 @@ function ic_report(array $rows): void
 
 function ic_bucket(string $function): string
 {
+    $function = str_replace(' (background)', '', $function);
     foreach (IC_BUCKETS as $bucket => $pattern) {
         if (preg_match($pattern, $function)) {
             return $bucket;

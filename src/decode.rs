@@ -114,12 +114,19 @@ impl<'b> Build<'b> for ZvalBuilder<'b> {
     }
 }
 
-/// The PHP list a callable receives for `batch`.
-pub fn batch_to_array(batch: &Batch) -> Result<Zval, DecodeError> {
+/// The PHP list a callable receives for `batch`: each item is the value `kept`
+/// gives for its bytes, else decoded from them.
+pub fn batch_to_array(
+    batch: &Batch,
+    mut kept: impl FnMut(&[u8]) -> Option<Zval>,
+) -> Result<Zval, DecodeError> {
     let mut list = ZendHashTable::with_capacity(batch.len() as u32);
     let mut b = ZvalBuilder { keys: HashMap::default() };
     for item in batch.iter() {
-        let v = msgpack::decode(item, &mut b)?;
+        let v = match kept(item) {
+            Some(v) => v,
+            None => msgpack::decode(item, &mut b)?,
+        };
         b.push(&mut list, v);
     }
     Ok(b.finish(list))

@@ -23,11 +23,18 @@ pub enum EncodeError {
 
 /// Appends the encoding of `item` to `out`, checking its size. Runs no PHP code: an
 /// object makes it stop with [`EncodeError::NeedsPhp`], so it may run while the
-/// runtime is borrowed.
+/// runtime is borrowed. Sets `linked` when the value holds a PHP reference
+/// (`&$x`) or an indirect slot, whose target can change after the submit: such a
+/// value is not a frozen copy of what was encoded.
 #[inline]
-pub fn encode_plain(item: &Zval, out: &mut Vec<u8>, max_size: usize) -> Result<(), EncodeError> {
+pub fn encode_plain(
+    item: &Zval,
+    out: &mut Vec<u8>,
+    max_size: usize,
+    linked: &mut bool,
+) -> Result<(), EncodeError> {
     let start = out.len();
-    encode(item, out, 0, false)?;
+    encode(item, out, 0, false, linked)?;
     check_size(out.len() - start, max_size)
 }
 
@@ -35,7 +42,7 @@ pub fn encode_plain(item: &Zval, out: &mut Vec<u8>, max_size: usize) -> Result<(
 /// their data (which runs their PHP code), checking its size.
 pub fn encode_item(item: &Zval, out: &mut Vec<u8>, max_size: usize) -> Result<(), EncodeError> {
     let start = out.len();
-    encode(item, out, 0, true)?;
+    encode(item, out, 0, true, &mut false)?;
     check_size(out.len() - start, max_size)
 }
 
@@ -46,7 +53,13 @@ fn check_size(size: usize, max: usize) -> Result<(), EncodeError> {
     Ok(())
 }
 
-fn encode(zv: &Zval, out: &mut Vec<u8>, depth: usize, php: bool) -> Result<(), EncodeError> {
+fn encode(
+    zv: &Zval,
+    out: &mut Vec<u8>,
+    depth: usize,
+    php: bool,
+    linked: &mut bool,
+) -> Result<(), EncodeError> {
     // SAFETY: each arm reads the union member its type tag says is there.
     unsafe {
         match zv.u1.v.type_ as u32 {
@@ -56,17 +69,29 @@ fn encode(zv: &Zval, out: &mut Vec<u8>, depth: usize, php: bool) -> Result<(), E
             ffi::IS_LONG => msgpack::write_int(out, zv.value.lval),
             ffi::IS_DOUBLE => msgpack::write_f64(out, zv.value.dval),
             ffi::IS_STRING => msgpack::write_bytes(out, php::str_bytes(&*zv.value.str_)),
-            ffi::IS_ARRAY => encode_array(&*zv.value.arr, out, depth + 1, php)?,
-            ffi::IS_REFERENCE => encode(&(*zv.value.ref_).val, out, depth, php)?,
-            ffi::IS_INDIRECT => encode(&*zv.value.zv, out, depth, php)?,
-            ffi::IS_OBJECT => encode_object(&*zv.value.obj, out, depth, php)?,
+            ffi::IS_ARRAY => encode_array(&*zv.value.arr, out, depth + 1, php, linked)?,
+            ffi::IS_REFERENCE => {
+                *linked = true;
+                encode(&(*zv.value.ref_).val, out, depth, php, linked)?
+            }
+            ffi::IS_INDIRECT => {
+                *linked = true;
+                encode(&*zv.value.zv, out, depth, php, linked)?
+            }
+            ffi::IS_OBJECT => encode_object(&*zv.value.obj, out, depth, php, linked)?,
             _ => return Err(EncodeError::Item(Box::new(ItemErrorKind::Resource { path: ItemPath::root() }))),
         }
     }
     Ok(())
 }
 
-fn encode_array(ht: &ffi::zend_array, out: &mut Vec<u8>, depth: usize, php: bool) -> Result<(), EncodeError> {
+fn encode_array(
+    ht: &ffi::zend_array,
+    out: &mut Vec<u8>,
+    depth: usize,
+    php: bool,
+    linked: &mut bool,
+) -> Result<(), EncodeError> {
     if depth > MAX_DEPTH {
         return Err(EncodeError::Item(Box::new(ItemErrorKind::TooDeep)));
     }
@@ -84,7 +109,7 @@ fn encode_array(ht: &ffi::zend_array, out: &mut Vec<u8>, depth: usize, php: bool
                 Key::Str(s) => msgpack::write_bytes(out, s),
             }
         }
-        encode(value, out, depth, php).map_err(|e| match e {
+        encode(value, out, depth, php, linked).map_err(|e| match e {
             EncodeError::Item(mut kind) => {
                 *kind = kind.within(match key {
                     Key::Int(i) => PathStep::Index(i),
@@ -97,7 +122,13 @@ fn encode_array(ht: &ffi::zend_array, out: &mut Vec<u8>, depth: usize, php: bool
     })
 }
 
-fn encode_object(obj: &ZendObject, out: &mut Vec<u8>, depth: usize, php: bool) -> Result<(), EncodeError> {
+fn encode_object(
+    obj: &ZendObject,
+    out: &mut Vec<u8>,
+    depth: usize,
+    php: bool,
+    linked: &mut bool,
+) -> Result<(), EncodeError> {
     let json = php::json_serializable_ce();
     // SAFETY: a live object's class entry; instanceof on two valid class entries.
     let serializable = !json.is_null() && unsafe { ffi::instanceof_function_slow(obj.ce, json) };
@@ -118,5 +149,5 @@ fn encode_object(obj: &ZendObject, out: &mut Vec<u8>, depth: usize, php: bool) -
     if deeper > MAX_DEPTH {
         return Err(EncodeError::Item(Box::new(ItemErrorKind::TooDeep)));
     }
-    encode(&data, out, deeper, php)
+    encode(&data, out, deeper, php, linked)
 }

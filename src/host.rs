@@ -7,6 +7,7 @@
 //! die, and a fatal error that skips our frames leaves no borrow behind.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
@@ -34,6 +35,65 @@ use crate::{decode, errors, http_sink, php};
 thread_local! {
     static PRODUCER: RefCell<Producer> = RefCell::new(Producer::new());
     static CALLABLES: RefCell<Vec<Option<Zval>>> = const { RefCell::new(Vec::new()) };
+    static KEPT: RefCell<Vec<Kept>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The values submitted to a job in this request that wait for its callable here,
+/// in order, each with its encoding. A batch item whose bytes equal a kept value's
+/// encoding is given as that value (PHP's copy-on-write kept it as it was submitted),
+/// so the callable's list is not decoded again. The bytes stay the truth: they are
+/// journaled before the call, and any item without its kept value (spooled, from an
+/// earlier request, retried) is decoded from them.
+#[derive(Default)]
+struct Kept {
+    bytes: Vec<u8>,
+    values: VecDeque<(usize, usize, Zval)>,
+}
+
+/// Values kept per job at most; beyond, items are decoded.
+const MAX_KEPT: usize = 10_000;
+/// Kept bytes per job at most.
+const MAX_KEPT_BYTES: usize = 16 << 20;
+/// How far past the oldest kept value a batch item is looked for (older ones left
+/// the queue another way: spooled at the memory cap).
+const KEPT_WINDOW: usize = 8;
+
+/// Keeps `item`, just submitted to `job` and encoded as `encoded`, for the callable.
+pub fn keep_value(job: JobId, item: &Zval, encoded: &[u8]) {
+    KEPT.with(|k| {
+        let mut k = k.borrow_mut();
+        if k.len() <= job {
+            k.resize_with(job + 1, Kept::default);
+        }
+        let kept = &mut k[job];
+        if kept.values.is_empty() {
+            kept.bytes.clear();
+        }
+        if kept.values.len() >= MAX_KEPT || kept.bytes.len() + encoded.len() > MAX_KEPT_BYTES {
+            return;
+        }
+        let start = kept.bytes.len();
+        kept.bytes.extend_from_slice(encoded);
+        kept.values.push_back((start, kept.bytes.len(), item.shallow_clone()));
+    });
+}
+
+/// The kept value of `job` encoded as `item`, taken (with the older ones skipped
+/// over on the way, which no batch will hold now).
+fn take_kept(job: JobId, item: &[u8]) -> Option<Zval> {
+    KEPT.with(|k| {
+        let mut k = k.borrow_mut();
+        let kept = k.get_mut(job)?;
+        let at = kept.values.iter().take(KEPT_WINDOW).position(|(s, e, _)| &kept.bytes[*s..*e] == item)?;
+        kept.values.drain(..at);
+        kept.values.pop_front().map(|(_, _, v)| v)
+    })
+}
+
+/// Forgets every kept value (end of request).
+pub fn clear_kept() {
+    let old = KEPT.with(|k| std::mem::take(&mut *k.borrow_mut()));
+    drop(old);
 }
 
 /// Runs `f` on the process's producer.
@@ -105,7 +165,7 @@ impl Host for PhpHost {
         let Some(callable) = callable(job) else {
             return CallOutcome::failed("the job has no callable in this request");
         };
-        let list = match decode::batch_to_array(items) {
+        let list = match decode::batch_to_array(items, |item| take_kept(job, item)) {
             Ok(l) => l,
             Err(e) => return CallOutcome::failed(format!("cannot decode the batch: {e}")),
         };

@@ -67,7 +67,16 @@ pub fn register(id: &[u8], func: &Zval, config: &zend_array) -> Result<(), Failu
 /// their `jsonSerialize()` is PHP code that may itself submit.
 pub fn submit(id: &[u8], item: &Zval) -> Result<(), Failure> {
     let now = clock::coarse_now();
-    let fast = with_producer(|p| p.try_submit(id, now, |buf, max| encode::encode_plain(item, buf, max)));
+    let mut linked = false;
+    let fast = with_producer(|p| {
+        let r = p.try_submit(id, now, |buf, max| encode::encode_plain(item, buf, max, &mut linked));
+        if let (Ok(s), false) = (&r, linked) {
+            if let Some(bytes) = p.last_queued_here(s.job) {
+                host::keep_value(s.job, item, bytes);
+            }
+        }
+        r
+    });
     let submitted = match fast {
         Ok(done) => done,
         Err(Refused::Unknown(e)) => return Err(e.into()),
@@ -140,6 +149,7 @@ pub fn end_request() {
         ),
     }
     host::clear_callables();
+    host::clear_kept();
 }
 
 /// `stats()`.

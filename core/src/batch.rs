@@ -156,6 +156,16 @@ impl ItemQueue {
         self.bytes.len() - self.head_byte
     }
 
+    /// The newest waiting item's encoding.
+    pub fn last(&self) -> Option<&[u8]> {
+        if self.is_empty() {
+            return None;
+        }
+        let n = self.ends.len();
+        let start = if n - 1 > self.head_item { self.ends[n - 2] } else { self.head_byte };
+        Some(&self.bytes[start..self.ends[n - 1]])
+    }
+
     /// When the oldest waiting item was queued.
     pub fn oldest_at(&self) -> Option<Tick> {
         self.oldest_at
@@ -252,6 +262,24 @@ mod tests {
         assert_eq!(rest.len(), 3);
         assert!(q.is_empty());
         assert_eq!(q.oldest_at(), None);
+    }
+
+    #[test]
+    fn last_is_the_newest_waiting_item() {
+        let now = Tick::ZERO;
+        let mut q = ItemQueue::new();
+        assert_eq!(q.last(), None);
+        q.push(&item(0), now);
+        assert_eq!(q.last(), Some(&item(0)[..]));
+        q.push(&item(1), now);
+        q.push(&item(2), now);
+        assert_eq!(q.last(), Some(&item(2)[..]));
+        q.take(2);
+        assert_eq!(q.last(), Some(&item(2)[..]));
+        q.take(1);
+        assert_eq!(q.last(), None);
+        q.push(&item(3), now);
+        assert_eq!(q.last(), Some(&item(3)[..]));
     }
 
     #[test]

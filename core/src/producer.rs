@@ -285,6 +285,17 @@ impl Producer {
         Ok(Submitted { job: j, after, warnings: self.rt.ledger().has_warnings() })
     }
 
+    /// The encoding of the item just submitted to `j`, when it waits in this
+    /// process for `j`'s callable (not handed to the daemon or an HttpSink): the
+    /// host may keep the value it came from and give that to the callable, instead of
+    /// decoding these bytes again, when the batch holds them.
+    pub fn last_queued_here(&self, j: JobId) -> Option<&[u8]> {
+        if self.mode == RunMode::Daemon || self.rt.job(j).sink.is_some() {
+            return None;
+        }
+        self.rt.last_queued(j)
+    }
+
     /// Queues an item encoded apart (one whose encoding ran PHP code).
     pub fn push_encoded(&mut self, j: JobId, item: &[u8], now: Tick) -> Submitted {
         let after = self

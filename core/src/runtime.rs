@@ -340,6 +340,11 @@ impl Runtime {
         self.queued[j].queue.len()
     }
 
+    /// The encoding of `j`'s newest item in memory.
+    pub fn last_queued(&self, j: JobId) -> Option<&[u8]> {
+        self.queued[j].queue.last()
+    }
+
     /// Queues one encoded item.
     pub fn push(&mut self, j: JobId, item: &[u8], now: Tick) -> AfterPush {
         self.push_with::<()>(j, now, |buf| {

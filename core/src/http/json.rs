@@ -158,7 +158,10 @@ pub fn write_float(f: f64, out: &mut Vec<u8>) {
 /// count, and the decimal point's place: the value is 0.DIGITS × 10^decpt.
 fn shortest_digits(text: &[u8]) -> ([u8; 17], usize, i32) {
     let (mantissa, exp) = match text.iter().position(|&b| b == b'e') {
-        Some(e) => (&text[..e], std::str::from_utf8(&text[e + 1..]).ok().and_then(|x| x.parse::<i32>().ok()).unwrap_or(0)),
+        Some(e) => (
+            &text[..e],
+            std::str::from_utf8(&text[e + 1..]).ok().and_then(|x| x.parse::<i32>().ok()).unwrap_or(0),
+        ),
         None => (text, 0),
     };
     let point = mantissa.iter().position(|&b| b == b'.').unwrap_or(mantissa.len());

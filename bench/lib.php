@@ -21,7 +21,11 @@ function cleanup_at_exit(string $dir): void
     register_shutdown_function(static function () use ($dir): void {
         // The daemon spools what it has not delivered and stops within seconds.
         stop_processes(12);
-        exec('rm -rf ' . escapeshellarg($dir));
+        if (getenv('AB_BENCH_KEEP')) {
+            fwrite(STDERR, "bench: kept $dir\n");
+        } else {
+            exec('rm -rf ' . escapeshellarg($dir));
+        }
     });
     if (function_exists('pcntl_async_signals')) {
         pcntl_async_signals(true);

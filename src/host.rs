@@ -130,17 +130,21 @@ fn callable(job: JobId) -> Option<Zval> {
 /// This request's settings, as the engine sees them now (the ini settings, then
 /// `ASYNCBATCH_RUNNER`), resolved again only when those changed.
 pub fn current_settings() -> (Settings, Vec<String>) {
-    let mut raw: Vec<Option<String>> = INI.iter().map(|d| php::ini(d.name)).collect();
-    raw.push(runner_env());
-    with_producer(|p| p.settings_cache().get(raw, || (PathBuf::from(php::temp_dir()), secure_fs::euid())))
+    let env = php::SapiEnv::get(c"ASYNCBATCH_RUNNER");
+    let mut raw = [None; INI.len() + 1];
+    for (slot, d) in raw.iter_mut().zip(&INI) {
+        // SAFETY: looked at below, before any PHP code runs.
+        *slot = unsafe { php::ini_bytes(d.name) };
+    }
+    raw[INI.len()] = env.bytes().or_else(|| process_runner_env().map(str::as_bytes));
+    with_producer(|p| p.settings_cache().get(&raw, || (PathBuf::from(php::temp_dir()), secure_fs::euid())))
 }
 
-/// `ASYNCBATCH_RUNNER`: the SAPI's variable (a FastCGI parameter) for this request,
-/// else the process environment's, which is read once per process.
-fn runner_env() -> Option<String> {
+/// `ASYNCBATCH_RUNNER` of the process environment, read once per process (the
+/// SAPI's variable, a FastCGI parameter, comes first).
+fn process_runner_env() -> Option<&'static str> {
     static PROCESS: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    php::sapi_env("ASYNCBATCH_RUNNER")
-        .or_else(|| PROCESS.get_or_init(|| std::env::var("ASYNCBATCH_RUNNER").ok()).clone())
+    PROCESS.get_or_init(|| std::env::var("ASYNCBATCH_RUNNER").ok()).as_deref()
 }
 
 /// The way from `core` into PHP.

@@ -47,14 +47,24 @@ const LOG_NOTICE: c_int = 5;
 
 /// The current value of an ini setting (`None` when it is not registered).
 pub fn ini(name: &str) -> Option<String> {
+    // SAFETY: copied at once.
+    unsafe { ini_bytes(name) }.map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
+/// The bytes of ini setting `name` as the engine holds them, borrowed; `None` when
+/// there is no such setting.
+///
+/// # Safety
+/// The bytes live until the setting changes: use them before any PHP code runs.
+pub unsafe fn ini_bytes<'a>(name: &str) -> Option<&'a [u8]> {
     let mut exists = false;
-    // SAFETY: name/len describe a valid buffer; the engine returns a pointer into its
-    // own ini storage, valid until the value changes, which we copy at once.
+    // SAFETY: name/len describe a valid buffer; the engine returns a pointer into
+    // its own ini storage.
     let value = unsafe { zend_ini_string_ex(name.as_ptr().cast(), name.len(), 0, &mut exists) };
     if !exists || value.is_null() {
         return None;
     }
-    Some(unsafe { CStr::from_ptr(value) }.to_string_lossy().into_owned())
+    Some(unsafe { CStr::from_ptr(value) }.to_bytes())
 }
 
 /// PHP's temporary directory (`sys_get_temp_dir()`).
@@ -69,16 +79,29 @@ pub fn temp_dir() -> String {
 
 /// An environment variable of the SAPI (FastCGI parameters under php-fpm), without
 /// the process environment.
-pub fn sapi_env(name: &str) -> Option<String> {
-    let c = CString::new(name).ok()?;
-    // SAFETY: valid name; the result is emalloc'd by the SAPI (or NULL).
-    let p = unsafe { sapi_getenv(c.as_ptr(), name.len()) };
-    if p.is_null() {
-        return None;
+pub struct SapiEnv(*mut c_char);
+
+impl SapiEnv {
+    /// Reads variable `name`.
+    pub fn get(name: &CStr) -> SapiEnv {
+        // SAFETY: a valid name; the result is emalloc'd by the SAPI (or NULL).
+        SapiEnv(unsafe { sapi_getenv(name.as_ptr(), name.to_bytes().len()) })
     }
-    let v = unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
-    unsafe { ffi::_efree(p.cast()) };
-    Some(v)
+
+    /// Its value, if it is set.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        // SAFETY: a NUL-terminated string the SAPI made, alive until dropped.
+        (!self.0.is_null()).then(|| unsafe { CStr::from_ptr(self.0) }.to_bytes())
+    }
+}
+
+impl Drop for SapiEnv {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: emalloc'd by the SAPI for us.
+            unsafe { ffi::_efree(self.0.cast()) };
+        }
+    }
 }
 
 /// The SAPI's name: "cli", "fpm-fcgi", ...

@@ -256,6 +256,47 @@ pub trait Build<'de> {
     fn finish(&mut self, c: Self::Container) -> Self::Value;
 }
 
+// How `Reader::skip_value` reads a marker: 1 to 9 is a scalar of that many bytes
+// in all; the others name a form; SLOW goes through `Reader::head` (longer
+// strings and containers, uint64 and its range, markers items never use).
+const SLOW: u8 = 0;
+const FIXSTR: u8 = 0x40;
+const STR8: u8 = 0x41;
+const FIXMAP: u8 = 0x42;
+const FIXARRAY: u8 = 0x43;
+
+static SKIP: [u8; 256] = {
+    let mut t = [SLOW; 256];
+    let mut m = 0;
+    while m < 256 {
+        t[m] = match m as u8 {
+            0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => 1,
+            0xcc | 0xd0 => 2,
+            0xcd | 0xd1 => 3,
+            0xce | 0xd2 | 0xca => 5,
+            0xd3 | 0xcb => 9,
+            0xa0..=0xbf => FIXSTR,
+            0xd9 | 0xc4 => STR8,
+            0x80..=0x8f => FIXMAP,
+            0x90..=0x9f => FIXARRAY,
+            _ => SLOW,
+        };
+        m += 1;
+    }
+    t
+};
+
+/// Markers a map key may start with: integers and strings.
+static KEY_MARKER: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut m = 0;
+    while m < 256 {
+        t[m] = matches!(m as u8, 0x00..=0x7f | 0xe0..=0xff | 0xcc..=0xcf | 0xd0..=0xd3 | 0xa0..=0xbf | 0xd9..=0xdb | 0xc4..=0xc6);
+        m += 1;
+    }
+    t
+};
+
 /// A cursor over MessagePack bytes.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
@@ -305,6 +346,14 @@ impl<'a> Reader<'a> {
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
         Ok(s)
+    }
+
+    fn advance(&mut self, n: usize) -> Result<(), DecodeError> {
+        if self.remaining() < n {
+            return Err(DecodeError::Truncated);
+        }
+        self.pos += n;
+        Ok(())
     }
 
     fn u8(&mut self) -> Result<u8, DecodeError> {
@@ -408,9 +457,82 @@ impl<'a> Reader<'a> {
     /// Skips one whole value and returns its bytes, checked the way [`Reader::decode`]
     /// checks it.
     pub fn skip_value(&mut self) -> Result<&'a [u8], DecodeError> {
+        // The same checks as decoding into a builder that keeps nothing, in one
+        // loop over the bytes: splitting a batch into its items reads every byte of
+        // every item once, and a daemon does that for each item it is handed.
         let start = self.pos;
-        self.decode(&mut Skip)?;
-        Ok(&self.buf[start..self.pos])
+        // Values left to read in each open container (a map's keys count, so a
+        // value read when its map's count is even is a key).
+        // Left uninitialised: filling 512 levels would cost more than most items.
+        let mut open = [const { std::mem::MaybeUninit::<(usize, bool)>::uninit() }; MAX_DEPTH];
+        let mut depth = 0;
+        // SAFETY (each `top`): levels below `depth` were written when opened.
+        let top = |open: &mut [std::mem::MaybeUninit<(usize, bool)>], depth: usize| unsafe {
+            &mut *open[depth - 1].as_mut_ptr()
+        };
+        loop {
+            let is_key = depth > 0 && {
+                let (left, map) = *top(&mut open, depth);
+                map && left.is_multiple_of(2)
+            };
+            let m = *self.buf.get(self.pos).ok_or(DecodeError::Truncated)?;
+            let kind = if is_key && !KEY_MARKER[m as usize] { SLOW } else { SKIP[m as usize] };
+            let container = match kind {
+                1..=9 => {
+                    self.advance(kind as usize)?;
+                    None
+                }
+                FIXSTR => {
+                    self.advance(1 + (m & 0x1f) as usize)?;
+                    None
+                }
+                STR8 => {
+                    let len = *self.buf.get(self.pos + 1).ok_or(DecodeError::Truncated)?;
+                    self.advance(2 + len as usize)?;
+                    None
+                }
+                FIXMAP => {
+                    self.pos += 1;
+                    Some((2 * (m & 0x0f) as usize, true))
+                }
+                FIXARRAY => {
+                    self.pos += 1;
+                    Some(((m & 0x0f) as usize, false))
+                }
+                _ => match self.head()? {
+                    Head::Int(_) | Head::Bytes(_) => None,
+                    _ if is_key => return Err(DecodeError::BadKey(m)),
+                    Head::List(n) => Some((n, false)),
+                    Head::Map(n) => Some((n.saturating_mul(2), true)),
+                    _ => None,
+                },
+            };
+            if let Some((n, map)) = container {
+                if depth + 1 > MAX_DEPTH {
+                    return Err(DecodeError::TooDeep);
+                }
+                if n > self.remaining() {
+                    return Err(DecodeError::Truncated);
+                }
+                if n > 0 {
+                    open[depth].write((n, map));
+                    depth += 1;
+                    continue;
+                }
+            }
+            // One value done: close every container it completes.
+            loop {
+                if depth == 0 {
+                    return Ok(&self.buf[start..self.pos]);
+                }
+                let level = top(&mut open, depth);
+                level.0 -= 1;
+                if level.0 > 0 {
+                    break;
+                }
+                depth -= 1;
+            }
+        }
     }
 
     /// Decodes one value into `b`.
@@ -475,23 +597,4 @@ pub fn decode<'a, B: Build<'a>>(buf: &'a [u8], b: &mut B) -> Result<B::Value, De
         0 => Ok(v),
         n => Err(DecodeError::Trailing(n)),
     }
-}
-
-/// A builder that keeps nothing: validation and skipping.
-struct Skip;
-
-impl Build<'_> for Skip {
-    type Value = ();
-    type Container = ();
-    fn nil(&mut self) {}
-    fn bool(&mut self, _: bool) {}
-    fn int(&mut self, _: i64) {}
-    fn float(&mut self, _: f64) {}
-    fn bytes(&mut self, _: &[u8]) {}
-    fn list(&mut self, _: usize) {}
-    fn map(&mut self, _: usize) {}
-    fn push(&mut self, _: &mut (), _: ()) {}
-    fn insert_int(&mut self, _: &mut (), _: i64, _: ()) {}
-    fn insert_bytes(&mut self, _: &mut (), _: &[u8], _: ()) {}
-    fn finish(&mut self, _: ()) {}
 }

@@ -256,33 +256,39 @@ impl Settings {
 /// settings at every request.
 #[derive(Debug, Default)]
 pub struct SettingsCache {
-    last: Option<(Vec<Option<String>>, Settings, Vec<String>)>,
+    last: Option<Resolved>,
 }
+
+/// Raw values (owned), and the settings and warnings they gave.
+type Resolved = (Vec<Option<Vec<u8>>>, Settings, Vec<String>);
 
 impl SettingsCache {
     /// The settings of `raw` — the values of [`INI`] in order, then
-    /// `ASYNCBATCH_RUNNER` — resolved again (in the temp directory and for the
-    /// effective uid `context` gives) only when they changed. Returns them with the
-    /// warnings resolving them gave.
+    /// `ASYNCBATCH_RUNNER`, as the engine holds them — resolved again (in the temp
+    /// directory and for the effective uid `context` gives) only when they changed.
+    /// Returns them with the warnings resolving them gave. The values are borrowed:
+    /// a request whose settings did not change allocates nothing to find that out.
     pub fn get(
         &mut self,
-        raw: Vec<Option<String>>,
+        raw: &[Option<&[u8]>],
         context: impl FnOnce() -> (PathBuf, u32),
     ) -> (Settings, Vec<String>) {
         if let Some((last_raw, settings, warnings)) = &self.last {
-            if *last_raw == raw {
+            if last_raw.len() == raw.len() && last_raw.iter().zip(raw).all(|(a, b)| a.as_deref() == *b) {
                 return (settings.clone(), warnings.clone());
             }
         }
         let (temp_dir, euid) = context();
-        let env = raw.get(INI.len()).cloned().flatten();
+        let text = |v: &Option<&[u8]>| v.map(|b| String::from_utf8_lossy(b).into_owned());
+        let env = raw.get(INI.len()).and_then(text);
         let (settings, warnings) = Settings::resolve(
-            |name| INI.iter().position(|d| d.name == name).and_then(|i| raw[i].clone()),
+            |name| INI.iter().position(|d| d.name == name).and_then(|i| raw.get(i).and_then(text)),
             env,
             &temp_dir,
             euid,
         );
-        self.last = Some((raw, settings.clone(), warnings.clone()));
+        let kept = raw.iter().map(|v| v.map(<[u8]>::to_vec)).collect();
+        self.last = Some((kept, settings.clone(), warnings.clone()));
         (settings, warnings)
     }
 }
@@ -357,10 +363,10 @@ mod tests {
     #[test]
     fn the_cache_resolves_again_only_when_a_raw_value_changes() {
         let mut cache = SettingsCache::default();
-        let mut raw: Vec<Option<String>> = vec![None; INI.len() + 1];
+        let mut raw: Vec<Option<&[u8]>> = vec![None; INI.len() + 1];
         let mut resolved = 0;
-        let mut get = |cache: &mut SettingsCache, raw: &Vec<Option<String>>| {
-            cache.get(raw.clone(), || {
+        let mut get = |cache: &mut SettingsCache, raw: &Vec<Option<&[u8]>>| {
+            cache.get(raw, || {
                 resolved += 1;
                 (PathBuf::from("/tmp"), 33)
             })
@@ -368,10 +374,10 @@ mod tests {
         let (a, _) = get(&mut cache, &raw);
         let (b, _) = get(&mut cache, &raw);
         assert_eq!(a, b);
-        raw[INI.len()] = Some("shutdown".into());
+        raw[INI.len()] = Some(b"shutdown");
         let (c, _) = get(&mut cache, &raw);
         assert_eq!(c.runner, RunnerKind::Shutdown);
-        raw[0] = Some("bogus".into());
+        raw[0] = Some(b"bogus");
         let (d, w) = get(&mut cache, &raw);
         assert_eq!((d.runner, w.len()), (RunnerKind::Shutdown, 1));
         assert_eq!(resolved, 3);

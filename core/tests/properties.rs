@@ -107,6 +107,30 @@ proptest! {
         prop_assert_eq!(r.skip_value().map(<[u8]>::len), Ok(enc.len()));
     }
 
+    // Skipping a value checks what decoding checks: on an item, on any cut of it,
+    // with any byte of it changed, and on random bytes, both accept the same
+    // bytes or refuse them for the same reason.
+    #[test]
+    fn skipping_agrees_with_decoding(
+        v in value(),
+        cut in any::<prop::sample::Index>(),
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+        noise in vec(any::<u8>(), 0..48),
+    ) {
+        let enc = v.encode();
+        let mut changed = enc.clone();
+        changed[at.index(enc.len())] = byte;
+        for input in [&enc[..], &enc[..cut.index(enc.len())], &changed[..], &noise[..]] {
+            let decoded = {
+                let mut r = Reader::new(input);
+                r.decode(&mut asyncbatch_core::item::ValueBuilder).map(|_| r.position())
+            };
+            let skipped = Reader::new(input).skip_value().map(<[u8]>::len);
+            prop_assert_eq!(skipped, decoded, "{:02x?}", input);
+        }
+    }
+
     // Every strict prefix of an item is refused as truncated, never misread; any
     // byte after it is refused as trailing.
     #[test]
@@ -124,11 +148,15 @@ proptest! {
     #[test]
     fn nesting_is_limited_at_max_depth(levels in prop_oneof![0usize..20, (MAX_DEPTH - 3)..(MAX_DEPTH + 4)], leaf in scalar()) {
         let v = nest(leaf, levels);
-        let decoded = Value::decode(&v.encode());
+        let enc = v.encode();
+        let decoded = Value::decode(&enc);
+        let skipped = Reader::new(&enc).skip_value().map(<[u8]>::len);
         if levels <= MAX_DEPTH {
             prop_assert!(decoded.is_ok_and(|d| same(&d, &v)));
+            prop_assert_eq!(skipped, Ok(enc.len()));
         } else {
             prop_assert_eq!(decoded, Err(DecodeError::TooDeep));
+            prop_assert_eq!(skipped, Err(DecodeError::TooDeep));
         }
     }
 

@@ -109,6 +109,9 @@ pub fn write_float(f: f64, out: &mut Vec<u8>) {
         out.extend_from_slice(if f.is_sign_negative() { b"-0.0" } else { b"0.0" });
         return;
     }
+    if write_few_decimals(f, out) {
+        return;
+    }
     // ryu's digits are the shortest that read back exactly, as zend_dtoa's mode 0
     // gives (at most 17), in "12.5", "1e-7" or "1.2345e17"; read them and the
     // decimal point's place back out of it.
@@ -154,6 +157,53 @@ pub fn write_float(f: f64, out: &mut Vec<u8>) {
 /// (`ndigits` of them, the value `0.d1d2... × 10^decpt`) are changed to the even
 /// neighbour when `x` is exactly the midpoint and the neighbour reads back as `x`.
 /// Returns the number of digits (a trailing zero is dropped, as zend_dtoa does).
+/// Powers of ten a double holds exactly.
+const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
+
+/// Writes `f` when it is, to the last bit, a number of at most 6 decimals between
+/// 0.001 and 10^15 (timestamps, durations, amounts: most floats of a log record);
+/// false for any other. Its digits are then the shortest that read back, as PHP's:
+/// `m / 10^k` for the fewest decimals `k`, unique as `m` stays below 2^50 (the
+/// doubles near `f` lie much closer than `10^-k` apart), and PHP prints such a
+/// number without an exponent.
+fn write_few_decimals(f: f64, out: &mut Vec<u8>) -> bool {
+    let a = f.abs();
+    if !(1e-3..1e15).contains(&a) {
+        return false;
+    }
+    for (k, &scale) in POW10.iter().enumerate() {
+        let x = a * scale;
+        if x >= (1u64 << 50) as f64 {
+            return false;
+        }
+        let m = x.round();
+        // Division of two exact doubles rounds once: this is how `m e-k` reads back.
+        if m / scale != a {
+            continue;
+        }
+        let m = m as u64;
+        let unit = POW10[k] as u64;
+        if f < 0.0 {
+            out.push(b'-');
+        }
+        write_int((m / unit) as i64, out);
+        out.push(b'.');
+        if k == 0 {
+            out.push(b'0');
+        } else {
+            let mut digits = [b'0'; 6];
+            let mut frac = m % unit;
+            for d in digits[..k].iter_mut().rev() {
+                *d = b'0' + (frac % 10) as u8;
+                frac /= 10;
+            }
+            out.extend_from_slice(&digits[..k]);
+        }
+        return true;
+    }
+    false
+}
+
 /// The significant digits (at most 17) of ryu's text of a positive float, their
 /// count, and the decimal point's place: the value is 0.DIGITS × 10^decpt.
 fn shortest_digits(text: &[u8]) -> ([u8; 17], usize, i32) {
@@ -448,6 +498,46 @@ mod tests {
             let n = break_tie_to_even(f, &mut digits, n, decpt);
             let (want, want_decpt) = std_digits(f);
             proptest::prop_assert_eq!((std::str::from_utf8(&digits[..n]).unwrap(), decpt), (want.as_str(), want_decpt));
+        }
+    }
+
+    /// `write_float` without its few-decimals path.
+    fn via_ryu(f: f64) -> String {
+        let mut fast = Vec::new();
+        if !write_few_decimals(f, &mut fast) {
+            return String::new();
+        }
+        let mut buf = ryu::Buffer::new();
+        let (mut digits, n, decpt) = shortest_digits(buf.format_finite(f.abs()).as_bytes());
+        let n = break_tie_to_even(f.abs(), &mut digits, n, decpt);
+        let digits = std::str::from_utf8(&digits[..n]).unwrap();
+        let sign = if f < 0.0 { "-" } else { "" };
+        let d = decpt as usize;
+        let text = if decpt <= 0 {
+            format!("0.{}{digits}", "0".repeat(-decpt as usize))
+        } else if digits.len() > d {
+            format!("{}.{}", &digits[..d], &digits[d..])
+        } else {
+            format!("{digits}{}.0", "0".repeat(d - digits.len()))
+        };
+        format!("{sign}{text}")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn few_decimals_print_as_the_shortest_digits_do(
+            m in 0u64..(1 << 52),
+            k in 0u32..9,
+            neg in proptest::bool::ANY,
+            bits in proptest::num::u64::ANY,
+        ) {
+            let decimal = m as f64 / 10f64.powi(k as i32) * if neg { -1.0 } else { 1.0 };
+            for f in [decimal, f64::from_bits(bits), (m % 100_000) as f64 / 100.0, m as f64 / 1e6 + 1.7e9] {
+                let mut fast = Vec::new();
+                if write_few_decimals(f, &mut fast) {
+                    proptest::prop_assert_eq!(String::from_utf8(fast).unwrap(), via_ryu(f), "{:e}", f);
+                }
+            }
         }
     }
 

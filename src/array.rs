@@ -39,7 +39,9 @@ pub fn len(ht: &zend_array) -> usize {
     ht.nNumOfElements as usize
 }
 
-/// Calls `f` for each element in order; stops at the first error.
+/// Calls `f` for each element in order; stops at the first error. Inlined: it is
+/// the loop of the encoder's walk.
+#[inline(always)]
 pub fn try_for_each<'a, E>(
     ht: &'a zend_array,
     mut f: impl FnMut(Key<'a>, &'a Zval) -> Result<(), E>,

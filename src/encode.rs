@@ -38,6 +38,11 @@ pub fn encode_plain(
     check_size(out.len() - start, max_size)
 }
 
+/// Appends the encoding of array `ht`; as [`encode_plain`], without a size limit.
+pub fn encode_plain_array(ht: &ffi::zend_array, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    encode_array(ht, out, 1, false, &mut false)
+}
+
 /// Appends the encoding of `item` to `out`, replacing `JsonSerializable` objects by
 /// their data (which runs their PHP code), checking its size.
 pub fn encode_item(item: &Zval, out: &mut Vec<u8>, max_size: usize) -> Result<(), EncodeError> {
@@ -85,6 +90,8 @@ fn encode(
     Ok(())
 }
 
+// Inlined into `encode`, the walk's hot loop, whatever else calls it.
+#[inline(always)]
 fn encode_array(
     ht: &ffi::zend_array,
     out: &mut Vec<u8>,

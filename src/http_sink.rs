@@ -3,6 +3,7 @@
 //! extension reads them back into a `SinkConfig` where it needs one.
 
 use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::Arc;
 
 use asyncbatch_core::batch::Batch;
 use asyncbatch_core::batch_id::BatchId;
@@ -30,7 +31,13 @@ thread_local! {
     // Connections kept alive for posts made in the PHP thread (spooled batches at the
     // end of a request, retryFailed(), daemon workers, direct calls).
     static CLIENT: Client = const { Client::new() };
+    // The sinks validated lately, by URL and encoded options: a php-fpm worker
+    // builds the same sink at every request, and reads it back at its registration.
+    static VALIDATED: std::cell::RefCell<Vec<(Vec<u8>, Arc<SinkConfig>)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
+
+/// Sinks kept validated per process.
+const VALIDATED_KEPT: usize = 8;
 
 fn sink_class() -> *mut zend_class_entry {
     SINK_CE.load(Ordering::Relaxed)
@@ -67,7 +74,33 @@ fn option_values(options: &ffi::zend_array) -> Vec<(ConfigKey<'_>, OptionValue<'
     out
 }
 
-fn sink_config(url: &[u8], options: &ffi::zend_array) -> Result<SinkConfig, SinkError> {
+fn sink_config(url: &[u8], options: &ffi::zend_array) -> Result<Arc<SinkConfig>, SinkError> {
+    // Validation reads no files (SinkConfig::check_files does): the same URL and
+    // options always give the same config.
+    let mut key = Vec::with_capacity(url.len() + 64);
+    key.extend_from_slice(&url.len().to_le_bytes());
+    key.extend_from_slice(url);
+    let cacheable = encode::encode_plain_array(options, &mut key).is_ok();
+    if cacheable {
+        let hit = VALIDATED.with(|v| v.borrow().iter().find(|(k, _)| *k == key).map(|(_, s)| Arc::clone(s)));
+        if let Some(sink) = hit {
+            return Ok(sink);
+        }
+    }
+    let sink = Arc::new(validate(url, options)?);
+    if cacheable {
+        VALIDATED.with(|v| {
+            let mut v = v.borrow_mut();
+            if v.len() >= VALIDATED_KEPT {
+                v.remove(0);
+            }
+            v.push((key, Arc::clone(&sink)));
+        });
+    }
+    Ok(sink)
+}
+
+fn validate(url: &[u8], options: &ffi::zend_array) -> Result<SinkConfig, SinkError> {
     let values = option_values(options);
     SinkConfig::new(
         url,
@@ -82,11 +115,11 @@ fn sink_config(url: &[u8], options: &ffi::zend_array) -> Result<SinkConfig, Sink
 }
 
 /// The sink config of `callable`, when it is an `AsyncBatch\HttpSink`.
-pub fn sink_of(callable: &Zval) -> Option<SinkConfig> {
+pub fn sink_of(callable: &Zval) -> Option<Arc<SinkConfig>> {
     sink_of_object(callable.dereference().object()?)
 }
 
-fn sink_of_object(obj: &ZendObject) -> Option<SinkConfig> {
+fn sink_of_object(obj: &ZendObject) -> Option<Arc<SinkConfig>> {
     let class = sink_class();
     // SAFETY: two live class entries. (The slow check only looks at parents: the
     // engine's inline instanceof tests equality first, and so must we.)

@@ -73,7 +73,7 @@ pub fn write_f64(out: &mut Vec<u8>, v: f64) {
 }
 
 /// Appends a PHP string: `str` when the bytes are UTF-8, `bin` otherwise.
-#[inline]
+#[inline(always)]
 pub fn write_bytes(out: &mut Vec<u8>, v: &[u8]) {
     let n = v.len();
     if n < 32 {
@@ -172,7 +172,7 @@ fn write_bin_header(out: &mut Vec<u8>, len: usize) {
 }
 
 /// Appends the header of an array of `len` values.
-#[inline]
+#[inline(always)]
 pub fn write_array_len(out: &mut Vec<u8>, len: usize) {
     if len < 16 {
         out.push(0x90 | len as u8);
@@ -186,7 +186,7 @@ pub fn write_array_len(out: &mut Vec<u8>, len: usize) {
 }
 
 /// Appends the header of a map of `len` key/value pairs.
-#[inline]
+#[inline(always)]
 pub fn write_map_len(out: &mut Vec<u8>, len: usize) {
     if len < 16 {
         out.push(0x80 | len as u8);

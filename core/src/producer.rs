@@ -239,10 +239,10 @@ impl Producer {
     /// Registers (or re-registers) a job for this request; `sink` when its callable
     /// is an HttpSink, whose batches are posted from Rust (the HTTP sender, the
     /// daemon), never by PHP code.
-    pub fn register(&mut self, id: &[u8], config: JobConfig, sink: Option<SinkConfig>) -> JobId {
+    pub fn register(&mut self, id: &[u8], config: JobConfig, sink: Option<Arc<SinkConfig>>) -> JobId {
         let j = self.rt.register(id, config);
         let Some(sink) = sink else { return j };
-        self.rt.job_mut(j).sink = Some(Arc::new(sink));
+        self.rt.job_mut(j).sink = Some(sink);
         // The sender starts now, not at the first submit: it also posts what earlier
         // processes spooled for the job.
         if self.mode == RunMode::Shutdown {
@@ -576,7 +576,7 @@ pub fn raise_thread_messages<S: Sapi>(host: &S) {
 }
 
 /// `registerAsyncJob()`, its config checked.
-pub fn register<S: Sapi>(host: &S, id: &[u8], config: JobConfig, sink: Option<SinkConfig>) -> JobId {
+pub fn register<S: Sapi>(host: &S, id: &[u8], config: JobConfig, sink: Option<Arc<SinkConfig>>) -> JobId {
     ensure_request(host);
     let is_sink = sink.is_some();
     let j = host.with(|p| p.register(id, config, sink));

@@ -18,6 +18,19 @@ const MAX_CACHED_KEYS: usize = 256;
 
 struct ZvalBuilder<'b> {
     keys: HashMap<&'b [u8], *mut zend_string, rustc_hash::FxBuildHasher>,
+    /// The key last met at each place in a map (by place and length): records
+    /// repeat their keys in the same order, so most keys are found here with one
+    /// comparison. Its strings are those of `keys`.
+    recent: [(&'b [u8], *mut zend_string); RECENT],
+}
+
+/// Places remembered in `ZvalBuilder::recent`.
+const RECENT: usize = 64;
+
+impl<'b> ZvalBuilder<'b> {
+    fn new() -> Self {
+        ZvalBuilder { keys: HashMap::default(), recent: [(&[], std::ptr::null_mut()); RECENT] }
+    }
 }
 
 impl Drop for ZvalBuilder<'_> {
@@ -39,13 +52,25 @@ fn inserted(slot: *mut Zval, v: Zval) {
 
 impl<'b> ZvalBuilder<'b> {
     fn insert_key(&mut self, c: &mut ZBox<ZendHashTable>, k: &'b [u8], mut v: Zval) {
-        if let Some(i) = php_numeric_key(k) {
-            // SAFETY: a live array and an owned zval.
-            let slot = unsafe { ffi::zend_hash_index_update(&mut **c, i as u64, &mut v) };
+        let place = (c.nNumOfElements as usize * 8 + k.len()) % RECENT;
+        let (seen, key) = self.recent[place];
+        if !key.is_null() && seen == k {
+            // SAFETY: a live array, a live key (the array adds its own reference).
+            let slot = unsafe { ffi::zend_hash_update(&mut **c, key, &mut v) };
             return inserted(slot, v);
         }
-        let key = match self.keys.get(k) {
-            Some(&key) => key,
+        // A key seen before in this batch is a string key (numeric ones are never
+        // kept), found without looking at its bytes again.
+        let cached = self.keys.get(k).copied();
+        if cached.is_none() {
+            if let Some(i) = php_numeric_key(k) {
+                // SAFETY: a live array and an owned zval.
+                let slot = unsafe { ffi::zend_hash_index_update(&mut **c, i as u64, &mut v) };
+                return inserted(slot, v);
+            }
+        }
+        let key = match cached {
+            Some(key) => key,
             None if self.keys.len() < MAX_CACHED_KEYS => {
                 let key = ZendStr::new(k, false).into_raw();
                 self.keys.insert(k, key);
@@ -57,6 +82,7 @@ impl<'b> ZvalBuilder<'b> {
                 return inserted(slot, v);
             }
         };
+        self.recent[place] = (k, key);
         // SAFETY: a live array, a live key (the array adds its own reference).
         let slot = unsafe { ffi::zend_hash_update(&mut **c, key, &mut v) };
         inserted(slot, v);
@@ -121,7 +147,7 @@ pub fn batch_to_array(
     mut kept: impl FnMut(&[u8]) -> Option<Zval>,
 ) -> Result<Zval, DecodeError> {
     let mut list = ZendHashTable::with_capacity(batch.len() as u32);
-    let mut b = ZvalBuilder { keys: HashMap::default() };
+    let mut b = ZvalBuilder::new();
     for item in batch.iter() {
         let v = match kept(item) {
             Some(v) => v,

@@ -540,7 +540,28 @@ impl<'a> Reader<'a> {
         self.decode_at(b, 0)
     }
 
+    /// A fixstr (short strings: most keys and values of a log record) read in place.
+    #[inline(always)]
+    fn fixstr(&mut self, m: u8) -> Option<&'a [u8]> {
+        let n = (m & 0x1f) as usize;
+        let s = self.buf.get(self.pos + 1..self.pos + 1 + n)?;
+        self.pos += 1 + n;
+        Some(s)
+    }
+
     fn decode_at<B: Build<'a>>(&mut self, b: &mut B, depth: usize) -> Result<B::Value, DecodeError> {
+        // The commonest markers first, without building a Head.
+        if let Some(&m) = self.buf.get(self.pos) {
+            if m < 0x80 {
+                self.pos += 1;
+                return Ok(b.int(m as i64));
+            }
+            if m & 0xe0 == 0xa0 {
+                if let Some(s) = self.fixstr(m) {
+                    return Ok(b.bytes(s));
+                }
+            }
+        }
         Ok(match self.head()? {
             Head::Nil => b.nil(),
             Head::Bool(v) => b.bool(v),
@@ -571,6 +592,13 @@ impl<'a> Reader<'a> {
                 let mut c = b.map(n);
                 for _ in 0..n {
                     let key_marker = *self.buf.get(self.pos).ok_or(DecodeError::Truncated)?;
+                    if key_marker & 0xe0 == 0xa0 {
+                        if let Some(k) = self.fixstr(key_marker) {
+                            let v = self.decode_at(b, depth + 1)?;
+                            b.insert_bytes(&mut c, k, v);
+                            continue;
+                        }
+                    }
                     match self.head()? {
                         Head::Int(k) => {
                             let v = self.decode_at(b, depth + 1)?;

@@ -1,7 +1,7 @@
 <?php
 // The benchmark driver; run it with bench/run.sh, which builds first.
 //
-//   php bench/bench.php SO SERVER_BINARY [submit] [pages] [throughput]
+//   php bench/bench.php SO SERVER_BINARY [submit] [pages] [throughput] [redis] [instructions]
 //
 // Sections (all by default), each measured side by side in this one run:
 //
@@ -19,6 +19,8 @@
 //   redis       the same records through Redis: 4 producers, a forwarding daemon,
 //               a redis-server on loopback (appendfsync always), a consumer with a
 //               no-op callable; items/s end to end, beside the single-host daemon's.
+//   instructions  the pages' variants and two peers counted by callgrind, per
+//               request (bench/instructions.php).
 declare(strict_types=1);
 
 require __DIR__ . '/lib.php';

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark, in one command: builds the extension and the counting HTTP server,
-# then measures, side by side in one run (about 5 minutes on 2 cores):
+# then measures, side by side in one run (about 10 minutes on 2 cores):
 #
 #   submit      submitItem() per item: the polyfill, the shutdown runner, the daemon
 #               runner, against the loop alone
@@ -11,10 +11,13 @@
 #   throughput  the daemon's items/s from 4 producers to a no-op callable
 #   redis       the same records through Redis (a forwarding daemon, redis-server,
 #               a consumer), end to end
+#   instructions  the page's variants and two peers (Monolog, file_put_contents),
+#               counted by callgrind: instructions per request, where they go,
+#               system calls
 #
-# Needs what scripts/deps.sh installs (php, php-fpm, nginx, wrk).
+# Needs what scripts/deps.sh installs (php, php-fpm, nginx, wrk, valgrind, strace).
 #
-# Usage: bash bench/run.sh [submit] [pages] [throughput] [redis]   (all by default)
+# Usage: bash bench/run.sh [submit] [pages] [throughput] [redis] [instructions]   (all by default)
 #        AB_BENCH_QUICK=1 bash bench/run.sh                    (shorter, rougher: to try it)
 set -euo pipefail
 

@@ -50,10 +50,12 @@ struct Kept {
     values: VecDeque<(usize, usize, Zval)>,
 }
 
-/// Values kept per job at most; beyond, items are decoded.
-const MAX_KEPT: usize = 10_000;
-/// Kept bytes per job at most.
-const MAX_KEPT_BYTES: usize = 16 << 20;
+/// Values kept per job at most; beyond, items are decoded. A kept value stays in
+/// PHP's memory (and counts against memory_limit) until delivered, where its
+/// encoding alone would have: a few batches' worth, not a bulk import's.
+const MAX_KEPT: usize = 1000;
+/// Kept encoded bytes per job at most (the PHP values take a few times that).
+const MAX_KEPT_BYTES: usize = 1 << 20;
 /// How far past the oldest kept value a batch item is looked for (older ones left
 /// the queue another way: spooled at the memory cap).
 const KEPT_WINDOW: usize = 8;

@@ -17,6 +17,33 @@ if (!defined('ASYNCBATCH_POLYFILL_DIR')) {
     define('ASYNCBATCH_POLYFILL_DIR', __DIR__ . '/src');
 
     spl_autoload_register(static function (string $class): void {
+        // The internal classes that every request of the shutdown runner uses, and
+        // those an HttpSink adds, are loaded together at the first use of any of a
+        // group: one call of this function for the group rather than one per class.
+        static $groups = [
+            [
+                'BatchId', 'Budget', 'Delivery', 'Fs', 'Items', 'Job', 'JobConfig', 'Journal', 'MsgPack', 'Phase',
+                'Retry', 'Runtime', 'Settings', 'Spool',
+            ],
+            ['BatchSplit', 'HttpPost', 'HttpSinkConfig', 'HttpStats', 'Proxy'],
+        ];
+        // Files known to exist, loaded without a stat.
+        static $public = [
+            'AsyncBatchRunner', 'HttpSink', 'HttpSinkException', 'InvalidConfigException', 'InvalidItemException',
+            'StorageException', 'UnknownJobException',
+        ];
+        if (strncmp($class, 'AsyncBatch\\Internal\\', 20) === 0) {
+            $name = substr($class, 20);
+            foreach ($groups as $group) {
+                if (\in_array($name, $group, true)) {
+                    foreach ($group as $member) {
+                        // _once: a member may have been loaded on its own already.
+                        require_once ASYNCBATCH_POLYFILL_DIR . '/Internal/' . $member . '.php';
+                    }
+                    return;
+                }
+            }
+        }
         if ($class === 'AsyncBatchRunner') {
             $file = 'AsyncBatchRunner';
         } elseif (strncmp($class, 'AsyncBatch\\', 11) === 0) {
@@ -29,7 +56,7 @@ if (!defined('ASYNCBATCH_POLYFILL_DIR')) {
             return;
         }
         $path = ASYNCBATCH_POLYFILL_DIR . '/' . $file . '.php';
-        if (is_file($path)) {
+        if (\in_array($file, $public, true) || is_file($path)) {
             require $path;
         }
     });

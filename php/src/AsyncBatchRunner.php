@@ -45,16 +45,17 @@ class AsyncBatchRunner
             Runtime::afterFork();
         }
         $job = Runtime::$jobs[$identifier] ?? throw Runtime::unknownJob($identifier);
-        $item = Items::accept($identifier, $item, Runtime::$maxItemSize);
+        $item = Items::accept($identifier, $item, Runtime::$maxItemSize, $encoded);
         ++$job->submitted;
         if (Runtime::$phase === Phase::Done || Runtime::$phase === Phase::Late) {
-            Runtime::late($job, $item);
+            Runtime::late($job, $item, $encoded);
             return;
         }
         if ($job->queue === []) {
             $job->dueAt = microtime(true) + $job->callPeriod;
         }
         $job->queue[] = $item;
+        $job->encoded[] = $encoded;
         if (count($job->queue) >= $job->threshold || (Runtime::$cli && microtime(true) >= $job->dueAt)) {
             Runtime::afterQueue($job);
         }

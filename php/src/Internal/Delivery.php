@@ -4,6 +4,9 @@ declare(strict_types=1);
 
 namespace AsyncBatch\Internal;
 
+// Imported so that the compiler turns them into opcodes: they run for every item.
+use function count;
+
 /**
  * Delivery of the items the runtime hands over: spooled segments first, then items
  * taken from memory, which are written to a journal before any callable sees them
@@ -82,13 +85,12 @@ final class Delivery
             $runs = isset($journaled[$id]) ? [$journaled[$id]] : [];
             if ($job->queue !== []) {
                 // Submitted by the callables of the jobs before it, in this run.
-                $items = $job->queue;
-                $job->queue = [];
-                $runs[] = [$items, $stopped ? null : $this->journal($job, $items)];
+                [$items, $encoded] = $job->take();
+                $runs[] = [$items, $stopped ? null : $this->journal($job, $items, $encoded), $encoded];
             }
-            foreach ($runs as [$items, $journal]) {
+            foreach ($runs as [$items, $journal, $encoded]) {
                 if ($stopped) {
-                    $this->spoolRest($job, [[$items, null]], $journal);
+                    $this->spoolRest($job, [[$items, null, $encoded]], $journal);
                 } else {
                     $stopped = !$this->deliverJournaled($job, $items, $journal, $budget, $delivered);
                 }
@@ -104,10 +106,11 @@ final class Delivery
      * reader (this process never offers them again: they left the queue).
      *
      * @param list<mixed> $items
+     * @param list<string> $encoded their encodings
      */
-    public function deliverNow(Job $job, array $items): void
+    public function deliverNow(Job $job, array $items, array $encoded): void
     {
-        $journal = $this->journal($job, $items);
+        $journal = $this->journal($job, $items, $encoded);
         $delivered = 0;
         $this->deliverJournaled($job, $items, $journal, null, $delivered);
     }
@@ -117,16 +120,17 @@ final class Delivery
      * (counted, and one warning per reason).
      *
      * @param list<mixed> $items
+     * @param list<string>|null $encoded their encodings, when made already
      */
-    public function spoolItems(Job $job, array $items): void
+    public function spoolItems(Job $job, array $items, ?array $encoded = null): void
     {
-        $this->spoolRuns($job, [[$items, null]]);
+        $this->spoolRuns($job, [[$items, null, $encoded]]);
     }
 
     /**
      * Writes runs of items of a job from memory to the spool, as spoolItems().
      *
-     * @param list<array{0: list<mixed>, 1: ?string}> $runs
+     * @param list<array{0: list<mixed>, 1: ?string, 2?: ?list<string>}> $runs
      */
     private function spoolRuns(Job $job, array $runs): void
     {
@@ -330,17 +334,17 @@ final class Delivery
      * Takes the queued items of each job and writes them to a journal.
      *
      * @param array<string, Job> $jobs
-     * @return array<string, array{0: list<mixed>, 1: ?Journal}> by job, the items
-     *         taken and their journal (null when it could not be written)
+     * @return array<string, array{0: list<mixed>, 1: ?Journal, 2: list<string>}> by
+     *         job, the items taken, their journal (null when it could not be written)
+     *         and their encodings
      */
     private function journalQueues(array $jobs): array
     {
         $out = [];
         foreach ($jobs as $id => $job) {
             if ($job->queue !== []) {
-                $items = $job->queue;
-                $job->queue = [];
-                $out[$id] = [$items, $this->journal($job, $items)];
+                [$items, $encoded] = $job->take();
+                $out[$id] = [$items, $this->journal($job, $items, $encoded), $encoded];
             }
         }
         return $out;
@@ -351,10 +355,11 @@ final class Delivery
      * delivered from memory all the same, after one warning per reason.
      *
      * @param list<mixed> $items
+     * @param list<string> $encoded their encodings
      */
-    private function journal(Job $job, array $items): ?Journal
+    private function journal(Job $job, array $items, array $encoded): ?Journal
     {
-        $journal = $this->spool->journal($job->identifier, $items);
+        $journal = $this->spool->journal($job->identifier, $items, $encoded);
         if ($journal instanceof Journal) {
             return $journal;
         }
@@ -398,7 +403,7 @@ final class Delivery
      * then removes the journal. If the segment cannot be written the journal stays
      * on disk, where the items still are, for a later reader.
      *
-     * @param list<array{0: list<mixed>, 1: ?string}> $runs
+     * @param list<array{0: list<mixed>, 1: ?string, 2?: ?list<string>}> $runs
      */
     private function spoolRest(Job $job, array $runs, ?Journal $journal): void
     {

@@ -12,6 +12,8 @@ namespace AsyncBatch\Internal;
 final class Fs
 {
     private static ?int $euid = null;
+    /** @var array<string, string> job keys made, by identifier */
+    private static array $keys = [];
 
     /** The effective uid of this process. */
     public static function euid(): int
@@ -25,6 +27,10 @@ final class Fs
      */
     public static function jobKey(string $identifier): string
     {
+        if (isset(self::$keys[$identifier])) {
+            // Each segment written makes one: a job's is made once.
+            return self::$keys[$identifier];
+        }
         $key = preg_replace_callback(
             '/[^A-Za-z0-9_\-]/',
             static fn (array $m): string => sprintf('%%%02X', ord($m[0])),
@@ -32,6 +38,9 @@ final class Fs
         );
         if (strlen($key) > 100) {
             $key = substr($key, 0, 80) . '~' . sprintf('%08x', crc32($identifier));
+        }
+        if (count(self::$keys) < 256) {
+            self::$keys[$identifier] = $key;
         }
         return $key;
     }
@@ -46,8 +55,10 @@ final class Fs
     /** Microseconds since the epoch, zero-padded to 16 digits. */
     public static function micros(): string
     {
-        [$frac, $sec] = explode(' ', microtime());
-        return sprintf('%010d%06d', (int) $sec, (int) substr($frac, 2, 6));
+        // microtime() is "0.{8 digits} {seconds}": the first 6 digits are the microseconds.
+        $t = microtime();
+        $sec = substr($t, 11);
+        return (strlen($sec) < 10 ? str_pad($sec, 10, '0', STR_PAD_LEFT) : $sec) . substr($t, 2, 6);
     }
 
     /**
@@ -118,23 +129,24 @@ final class Fs
     {
         clearstatcache(true, $dir);
         $st = @lstat($dir);
-        $prefix = sprintf('refusing to use %s %s: ', $label, $dir);
         if ($st === false) {
             return sprintf('cannot use %s %s: it does not exist', $label, $dir);
         }
-        if (($st['mode'] & 0170000) === 0120000) {
+        $mode = $st['mode'];
+        if (($mode & 0170000) === 0040000 && $st['uid'] === self::euid() && ($mode & 0022) === 0) {
+            return null;
+        }
+        $prefix = sprintf('refusing to use %s %s: ', $label, $dir);
+        if (($mode & 0170000) === 0120000) {
             return $prefix . 'it is a symbolic link';
         }
-        if (($st['mode'] & 0170000) !== 0040000) {
+        if (($mode & 0170000) !== 0040000) {
             return $prefix . 'not a directory';
         }
         if ($st['uid'] !== self::euid()) {
             return $prefix . sprintf('owned by uid %d, not %d', $st['uid'], self::euid());
         }
-        if (($st['mode'] & 0022) !== 0) {
-            return $prefix . sprintf('writable by group or others (mode %04o)', $st['mode'] & 07777);
-        }
-        return null;
+        return $prefix . sprintf('writable by group or others (mode %04o)', $mode & 07777);
     }
 
     /**

@@ -88,9 +88,13 @@ final class HttpPost
         if (self::$last !== null && self::$last[0] === $c && self::$last[1] === $items) {
             return self::$last[2];
         }
-        // Floats as PHP prints them by default (shortest round-trip), whatever the ini says.
+        // Floats as PHP prints them by default (shortest round-trip), whatever the ini says
+        // (set only when it says something else).
         $precision = ini_get('serialize_precision');
-        ini_set('serialize_precision', '-1');
+        $set = $precision !== '-1';
+        if ($set) {
+            ini_set('serialize_precision', '-1');
+        }
         try {
             if ($c->format === 'json') {
                 $body = (string) json_encode($items, self::JSON_FLAGS, self::JSON_DEPTH);
@@ -104,7 +108,9 @@ final class HttpPost
                 }
             }
         } finally {
-            ini_set('serialize_precision', (string) $precision);
+            if ($set) {
+                ini_set('serialize_precision', (string) $precision);
+            }
         }
         self::$last = [$c, $items, $body];
         return $body;

@@ -22,6 +22,11 @@ final class Job
 
     /** @var list<mixed> items waiting in memory, oldest first */
     public array $queue = [];
+    /**
+     * @var list<string> the MessagePack encoding of each item in $queue, made at
+     *      submit (the journal is written from them); taken and emptied with it
+     */
+    public array $encoded = [];
     /** microtime(true) at which the oldest queued item is callPeriod old. */
     public float $dueAt = 0.0;
     /** Queue length at which submitItem() hands over to the runtime (batchSize in the CLI, else maxQueueSize). */
@@ -62,6 +67,19 @@ final class Job
             $this->http ??= new HttpStats();
         }
         $this->threshold = PHP_SAPI === 'cli' ? min($c->batchSize, $c->maxQueueSize) : $c->maxQueueSize;
+    }
+
+    /**
+     * Takes the queued items, and their encodings, out of the queue.
+     *
+     * @return array{0: list<mixed>, 1: list<string>}
+     */
+    public function take(): array
+    {
+        $taken = [$this->queue, $this->encoded];
+        $this->queue = [];
+        $this->encoded = [];
+        return $taken;
     }
 
     /** The job key used in file names. */

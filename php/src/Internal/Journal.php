@@ -27,13 +27,13 @@ final class Journal
      */
     private static array $open = [];
 
-    private Progress $progress;
+    /** The `.done` file, made once progress is to be recorded. */
+    private ?Progress $progress = null;
     private int $done = 0;
 
     /** @param resource $fh the locked handle of the `.part` */
     public function __construct(public readonly string $path, private $fh, private readonly int $total)
     {
-        $this->progress = new Progress($path . '.done');
         self::$open[$path] = $this;
     }
 
@@ -46,6 +46,7 @@ final class Journal
     {
         $this->done = min($done, $this->total);
         if ($this->done < $this->total) {
+            $this->progress ??= new Progress($this->path . '.done');
             $this->progress->record($this->done);
         }
     }
@@ -54,14 +55,14 @@ final class Journal
     public function remove(): void
     {
         @unlink($this->path);
-        $this->progress->remove();
+        $this->progress?->remove();
         $this->close();
     }
 
     /** Leaves the journal on disk for another reader (its items are nowhere else). */
     public function keep(): void
     {
-        $this->progress->close();
+        $this->progress?->close();
         $this->close();
     }
 

@@ -4,6 +4,20 @@ declare(strict_types=1);
 
 namespace AsyncBatch\Internal;
 
+// Imported so that the compiler turns them into opcodes (or direct calls): every item
+// goes through the encoder.
+use function array_is_list;
+use function chr;
+use function count;
+use function is_array;
+use function is_bool;
+use function is_float;
+use function is_int;
+use function is_string;
+use function pack;
+use function preg_match;
+use function strlen;
+
 /**
  * MessagePack encoder and decoder for items, exactly as docs/internals.md describes:
  * shortest integer forms (unsigned ones for values >= 0), float64 for every float,
@@ -18,16 +32,25 @@ final class MsgPack
     /** Deepest nesting of arrays and maps the decoder accepts. */
     public const MAX_DEPTH = 512;
 
-    /** Most map keys an encoder remembers the encoding of. */
+    /** Most map keys, and most short string values, an encoder remembers the encoding of. */
     private const KEY_CACHE = 1024;
 
     /**
-     * Encoded map keys: items of a job tend to have the same keys, and every item
-     * goes through here (the spool, and the journal written before each delivery).
+     * Encoded map keys: items of a job tend to have the same keys, and every item is
+     * encoded (at submit, see Items). Read in line by Items' walk too; written by key().
      *
      * @var array<int|string, string>
      */
-    private static array $keys = [];
+    public static array $keys = [];
+
+    /**
+     * Encoded string values shorter than 32 bytes (a level, a channel, a path), for
+     * the same reason: their UTF-8 check is most of their cost. Read in line by
+     * Items' walk too; written by string().
+     *
+     * @var array<int|string, string>
+     */
+    public static array $strings = [];
 
     private string $buf = '';
     private int $pos = 0;
@@ -40,11 +63,7 @@ final class MsgPack
     public static function encode(mixed $value): string
     {
         if (is_string($value)) {
-            $n = strlen($value);
-            if ($n < 32 && preg_match('//u', $value) === 1) {
-                return chr(0xa0 | $n) . $value;
-            }
-            return self::encodeString($value);
+            return self::$strings[$value] ?? self::string($value);
         }
         if (is_array($value)) {
             return self::encodeArray($value);
@@ -92,7 +111,9 @@ final class MsgPack
     public static function encodeString(string $s): string
     {
         $n = strlen($s);
-        if (preg_match('//u', $s) === 1) {
+        // Without a byte >= 0x80 it is ASCII, hence UTF-8: that search is cheaper than
+        // PCRE's UTF-8 check, which only the other strings get.
+        if (preg_match('/[\x80-\xff]/', $s) === 0 || preg_match('//u', $s) === 1) {
             if ($n < 32) {
                 return chr(0xa0 | $n) . $s;
             }
@@ -146,29 +167,62 @@ final class MsgPack
         return "\xd3" . pack('J', $i);
     }
 
+    /**
+     * A list as an array, any other array as a map. The common element types are
+     * encoded in line: a call per element would cost more than most encodings.
+     */
     private static function encodeArray(array $a): string
     {
         $n = count($a);
         if (array_is_list($a)) {
-            $out = self::arrayHeader($n);
+            $out = $n < 16 ? chr(0x90 | $n) : self::arrayHeader($n);
             foreach ($a as $v) {
-                $out .= self::encode($v);
+                if (is_string($v)) {
+                    $out .= self::$strings[$v] ?? self::string($v);
+                } elseif (is_int($v) && $v >= 0 && $v <= 0x7f) {
+                    $out .= chr($v);
+                } elseif (is_array($v)) {
+                    $out .= self::encodeArray($v);
+                } else {
+                    $out .= self::encode($v);
+                }
             }
             return $out;
         }
-        $out = self::mapHeader($n);
+        $out = $n < 16 ? chr(0x80 | $n) : self::mapHeader($n);
         foreach ($a as $k => $v) {
-            $out .= (self::$keys[$k] ?? self::encodeKey($k)) . self::encode($v);
+            $out .= self::$keys[$k] ?? self::key($k);
+            if (is_string($v)) {
+                $out .= self::$strings[$v] ?? self::string($v);
+            } elseif (is_int($v) && $v >= 0 && $v <= 0x7f) {
+                $out .= chr($v);
+            } elseif (is_float($v)) {
+                $out .= "\xcb" . pack('E', $v);
+            } elseif (is_array($v)) {
+                $out .= self::encodeArray($v);
+            } else {
+                $out .= self::encode($v);
+            }
         }
         return $out;
     }
 
     /** Encodes a map key, remembering short ones while there are not too many. */
-    private static function encodeKey(int|string $k): string
+    public static function key(int|string $k): string
     {
         $e = is_int($k) ? self::encodeInt($k) : self::encodeString($k);
         if (strlen($e) <= 64 && count(self::$keys) < self::KEY_CACHE) {
             self::$keys[$k] = $e;
+        }
+        return $e;
+    }
+
+    /** Encodes a string value, remembering short ones while there are not too many. */
+    public static function string(string $s): string
+    {
+        $e = self::encodeString($s);
+        if (strlen($s) < 32 && count(self::$strings) < self::KEY_CACHE) {
+            self::$strings[$s] = $e;
         }
         return $e;
     }

@@ -28,7 +28,7 @@ final class Replay
      */
     public function run(array $jobs): int
     {
-        $store = $this->retry->failures;
+        $store = $this->retry->failures();
         if ($jobs === [] || (!file_exists($store->dir) && !is_link($store->dir))) {
             return 0;
         }

@@ -21,12 +21,22 @@ final class Retry
     private $jitter;
 
     /**
-     * @param FailureStore $failures where a batch goes after its last attempt
+     * @param FailureStore|\Closure(): FailureStore $failures where a batch goes after its
+     *        last attempt, or what makes it when first needed (most requests store nothing)
      * @param (callable(): float)|null $jitter the Backoff's jitter source (null: mt_rand())
      */
-    public function __construct(public readonly FailureStore $failures, ?callable $jitter = null)
+    public function __construct(private FailureStore|\Closure $failures, ?callable $jitter = null)
     {
         $this->jitter = $jitter;
+    }
+
+    /** The failure store. */
+    public function failures(): FailureStore
+    {
+        if ($this->failures instanceof \Closure) {
+            $this->failures = ($this->failures)();
+        }
+        return $this->failures;
     }
 
     /**
@@ -125,9 +135,13 @@ final class Retry
         $job->lastFlushAt = microtime(true);
         $http = null;
         $t = hrtime(true);
-        HttpPost::$stats = $job->func instanceof HttpSink ? $job->http : null;
+        $sink = $job->func instanceof HttpSink;
+        if ($sink) {
+            // Only a sink touches HttpPost: another callable does not load it.
+            HttpPost::$stats = $job->http;
+        }
         try {
-            $result = $job->withBatchId || $job->func instanceof HttpSink ? ($job->func)($batch, $id) : ($job->func)($batch);
+            $result = $job->withBatchId || $sink ? ($job->func)($batch, $id) : ($job->func)($batch);
             $error = $result === false ? 'callable returned false' : null;
         } catch (HttpSinkException $e) {
             $http = $e;
@@ -135,7 +149,9 @@ final class Retry
         } catch (\Throwable $e) {
             $error = get_class($e) . ': ' . $e->getMessage();
         } finally {
-            HttpPost::$stats = null;
+            if ($sink) {
+                HttpPost::$stats = null;
+            }
         }
         $job->measured((hrtime(true) - $t) / 1e9);
         if ($error !== null) {
@@ -161,7 +177,7 @@ final class Retry
     ): void {
         $n = count($batch);
         $job->failedBatches++;
-        [$path, $why] = $this->failures->store($job->identifier, $batch, $attempts, $error, $firstAt, $failedAt, $id);
+        [$path, $why] = $this->failures()->store($job->identifier, $batch, $attempts, $error, $firstAt, $failedAt, $id);
         if ($path === null) {
             $job->dropped += $n;
             $job->lastError = $why;

@@ -84,7 +84,7 @@ final class Runtime
             return;
         }
         foreach (self::$jobs as $job) {
-            $job->queue = [];
+            $job->take();
             $job->dueAt = 0.0;
         }
         Journal::forgetInherited();
@@ -127,30 +127,31 @@ final class Runtime
             if ($n >= $job->batchSize || $periodPassed) {
                 $take = $periodPassed ? $n : $n - $n % $job->batchSize;
                 $items = array_slice($job->queue, 0, $take);
+                $encoded = array_slice($job->encoded, 0, $take);
                 $job->queue = array_slice($job->queue, $take);
+                $job->encoded = array_slice($job->encoded, $take);
                 if ($job->queue !== []) {
                     // The remainder was queued after the batches just taken.
                     $job->dueAt = microtime(true) + $job->callPeriod;
                 }
                 self::$delivering++;
                 try {
-                    self::delivery()->deliverNow($job, $items);
+                    self::delivery()->deliverNow($job, $items, $encoded);
                 } finally {
                     self::$delivering--;
                 }
             }
         }
         if (count($job->queue) >= $job->maxQueueSize) {
-            $items = $job->queue;
-            $job->queue = [];
-            self::delivery()->spoolItems($job, $items);
+            [$items, $encoded] = $job->take();
+            self::delivery()->spoolItems($job, $items, $encoded);
         }
     }
 
     /** An item submitted after delivery at shutdown: straight to the spool. */
-    public static function late(Job $job, mixed $item): void
+    public static function late(Job $job, mixed $item, string $encoded): void
     {
-        self::delivery()->spoolItems($job, [$item]);
+        self::delivery()->spoolItems($job, [$item], [$encoded]);
         self::arm();
     }
 
@@ -224,9 +225,8 @@ final class Runtime
             // What callables submitted meanwhile waits in the spool for the next request.
             foreach (self::$jobs as $job) {
                 if ($job->queue !== []) {
-                    $items = $job->queue;
-                    $job->queue = [];
-                    $delivery->spoolItems($job, $items);
+                    [$items, $encoded] = $job->take();
+                    $delivery->spoolItems($job, $items, $encoded);
                 }
             }
         } finally {
@@ -279,9 +279,11 @@ final class Runtime
     {
         if (self::$delivery === null) {
             $s = Settings::get();
+            $failureDir = $s->failureDir;
+            $cap = $s->failureCapBytes;
             self::$delivery = new Delivery(
                 new Spool($s->spoolDir),
-                new Retry(new FailureStore($s->failureDir, $s->failureCapBytes)),
+                new Retry(static fn (): FailureStore => new FailureStore($failureDir, $cap)),
                 static fn (string $identifier): ?Job => self::$jobs[$identifier] ?? null,
             );
         }

@@ -45,20 +45,25 @@ final class Settings
         self::$current = $settings;
     }
 
+    /**
+     * Every request reads them once: the values are fetched in line, a helper is
+     * called only for a value that is set.
+     */
     private static function load(): self
     {
         $s = new self();
-        $base = rtrim(sys_get_temp_dir(), '/') . '/asyncbatch-' . Fs::euid();
-        $s->spoolDir = self::dir('asyncbatch.spool_dir', $base . '/spool');
-        $s->failureDir = self::dir('asyncbatch.failure_dir', $base . '/failed');
-        foreach (['asyncbatch.spool_dir', 'asyncbatch.failure_dir'] as $name) {
-            if (trim((string) self::raw($name)) === '') {
-                $s->defaultBase = $base;
-            }
+        $spool = get_cfg_var('asyncbatch.spool_dir');
+        $spool = is_string($spool) && trim($spool) !== '' ? $spool : null;
+        $failed = get_cfg_var('asyncbatch.failure_dir');
+        $failed = is_string($failed) && trim($failed) !== '' ? $failed : null;
+        if ($spool === null || $failed === null) {
+            $s->defaultBase = rtrim(sys_get_temp_dir(), '/') . '/asyncbatch-' . Fs::euid();
         }
+        $s->spoolDir = $spool === null ? $s->defaultBase . '/spool' : self::dir($spool);
+        $s->failureDir = $failed === null ? $s->defaultBase . '/failed' : self::dir($failed);
 
-        $runner = self::raw('asyncbatch.runner');
-        if ($runner !== null) {
+        $runner = get_cfg_var('asyncbatch.runner');
+        if (is_string($runner)) {
             $s->runner = self::runner($runner, 'asyncbatch.runner', 'auto');
         }
         $env = getenv('ASYNCBATCH_RUNNER');
@@ -66,8 +71,8 @@ final class Settings
             $s->runner = self::runner($env, 'ASYNCBATCH_RUNNER', $s->runner);
         }
 
-        $mb = self::raw('asyncbatch.failure_dir_max_mb');
-        if ($mb !== null) {
+        $mb = get_cfg_var('asyncbatch.failure_dir_max_mb');
+        if (is_string($mb)) {
             if (is_numeric($mb) && (float) $mb >= 0 && is_finite((float) $mb)) {
                 $s->failureCapBytes = (int) round((float) $mb * 1048576);
             } else {
@@ -75,8 +80,8 @@ final class Settings
             }
         }
 
-        $finish = self::raw('asyncbatch.finish_request');
-        if ($finish !== null) {
+        $finish = get_cfg_var('asyncbatch.finish_request');
+        if (is_string($finish)) {
             $flag = filter_var($finish, FILTER_VALIDATE_BOOLEAN, FILTER_NULL_ON_FAILURE);
             if ($flag === null) {
                 self::invalid($finish, 'asyncbatch.finish_request', '1');
@@ -85,8 +90,8 @@ final class Settings
             }
         }
 
-        $budget = self::raw('asyncbatch.shutdown_budget');
-        if ($budget !== null) {
+        $budget = get_cfg_var('asyncbatch.shutdown_budget');
+        if (is_string($budget)) {
             if (is_numeric($budget) && (float) $budget >= 0 && is_finite((float) $budget)) {
                 $s->shutdownBudget = (float) $budget;
             } else {
@@ -94,8 +99,8 @@ final class Settings
             }
         }
 
-        $max = self::raw('asyncbatch.max_item_size');
-        if ($max !== null) {
+        $max = get_cfg_var('asyncbatch.max_item_size');
+        if (is_string($max)) {
             $t = trim($max);
             if (preg_match('/^\+?[0-9]+$/D', $t) === 1 && is_int($t + 0)) {
                 $s->maxItemSize = (int) $t;
@@ -106,19 +111,9 @@ final class Settings
         return $s;
     }
 
-    /** The configured string, or null when the setting is not given. */
-    private static function raw(string $name): ?string
+    /** A directory setting that is set: without its trailing slashes (`/` stays). */
+    private static function dir(string $v): string
     {
-        $v = get_cfg_var($name);
-        return is_string($v) ? $v : null;
-    }
-
-    private static function dir(string $name, string $default): string
-    {
-        $v = self::raw($name);
-        if ($v === null || trim($v) === '') {
-            return $default;
-        }
         $v = rtrim($v, '/');
         return $v === '' ? '/' : $v;
     }

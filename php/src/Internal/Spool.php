@@ -4,6 +4,12 @@ declare(strict_types=1);
 
 namespace AsyncBatch\Internal;
 
+// Imported so that the compiler turns them into opcodes: they run for every item.
+use function count;
+use function is_array;
+use function is_string;
+use function strlen;
+
 /**
  * The spool: append-only segment files of length-prefixed, CRC-checked MessagePack
  * frames `[identifier, items]`, or `[identifier, items, batchId]` for a batch that was
@@ -52,9 +58,9 @@ final class Spool
     /**
      * Writes runs of items of one job as a new segment, in order: a run with a batch
      * id (a batch already called) as one frame carrying it, the others as frames of
-     * items.
+     * items. A run may carry its items' encodings (made at submit).
      *
-     * @param list<array{0: list<mixed>, 1: ?string}> $runs
+     * @param list<array{0: list<mixed>, 1: ?string, 2?: ?list<string>}> $runs
      * @return string|null why the segment could not be written, or null
      */
     public function writeRuns(string $identifier, array $runs): ?string
@@ -82,11 +88,12 @@ final class Spool
      * them (see Journal).
      *
      * @param list<mixed> $items
+     * @param list<string>|null $encoded their encodings, when made already
      * @return Journal|string the journal, or why it could not be written
      */
-    public function journal(string $identifier, array $items): Journal|string
+    public function journal(string $identifier, array $items, ?array $encoded = null): Journal|string
     {
-        $part = $this->writePart($identifier, [[$items, null]]);
+        $part = $this->writePart($identifier, [[$items, null, $encoded]]);
         return is_string($part) ? $part : new Journal($part[1], $part[0], count($items));
     }
 
@@ -94,7 +101,7 @@ final class Spool
      * Creates a new `.part` segment (0600, exclusive), locks it and writes runs of
      * items of one job into it.
      *
-     * @param list<array{0: list<mixed>, 1: ?string}> $runs
+     * @param list<array{0: list<mixed>, 1: ?string, 2?: ?list<string>}> $runs
      * @return array{0: resource, 1: string}|string the locked handle and the path, or
      *                                              why the segment could not be written
      */
@@ -105,11 +112,21 @@ final class Spool
             return $why;
         }
         $bytes = self::MAGIC;
-        foreach ($runs as [$items, $batchId]) {
+        foreach ($runs as $run) {
+            [$items, $batchId] = $run;
+            $encoded = $run[2] ?? null;
+            if ($encoded !== null && $batchId === null && strlen(implode('', $encoded)) <= self::FRAME_TARGET) {
+                // The common run: encoded already and small enough for one frame, as
+                // the loop below would make it.
+                if ($encoded !== []) {
+                    $bytes .= self::frame($identifier, $encoded);
+                }
+                continue;
+            }
             $chunk = [];
             $size = 0;
-            foreach ($items as $item) {
-                $e = MsgPack::encode($item);
+            foreach ($items as $i => $item) {
+                $e = $encoded === null ? MsgPack::encode($item) : $encoded[$i];
                 if (strlen($e) + 150 > self::MAX_FRAME) {
                     return sprintf('an item of %d bytes is too large for a spool frame', strlen($e));
                 }
@@ -166,7 +183,7 @@ final class Spool
      */
     public static function frame(string $identifier, array $encodedItems, ?string $batchId = null): string
     {
-        $payload = ($batchId === null ? "\x92" : "\x93") . MsgPack::encodeString($identifier)
+        $payload = ($batchId === null ? "\x92" : "\x93") . MsgPack::encode($identifier)
             . MsgPack::arrayHeader(count($encodedItems)) . implode('', $encodedItems)
             . ($batchId === null ? '' : MsgPack::encodeString($batchId));
         return pack('VV', strlen($payload), crc32($payload)) . $payload;
@@ -211,9 +228,11 @@ final class Spool
                 }
             }
         }
-        // By time, then pid and sequence number as numbers.
-        usort($ready, static fn (string $a, string $b): int
-            => strnatcmp(self::age($a), self::age($b)) ?: strcmp($a, $b));
+        if (count($ready) > 1) {
+            // By time, then pid and sequence number as numbers.
+            usort($ready, static fn (string $a, string $b): int
+                => strnatcmp(self::age($a), self::age($b)) ?: strcmp($a, $b));
+        }
         return $ready;
     }
 

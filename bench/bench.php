@@ -212,14 +212,7 @@ function section_pages(): void
     }
     // The HttpSink's endpoint: counts what it receives.
     $serverStats = "$dir/server.stats";
-    $serverPid = start([$serverBinary, '--listen', '127.0.0.1:0', '--stats', $serverStats], "$dir/server.out");
-    $addr = null;
-    wait_for(static function () use ($dir, &$addr): bool {
-        if (preg_match('/listening on (\S+)/', (string) @file_get_contents("$dir/server.out"), $m)) {
-            $addr = $m[1];
-        }
-        return $addr !== null;
-    }, 10, 'the HTTP server', "$dir/server.out");
+    [$serverPid, $addr] = start_counting_server($serverBinary, $serverStats, "$dir/server.out");
     $sinkUrl = "http://$addr/ingest";
     $daemonPid = daemon();
 

@@ -40,7 +40,7 @@ const IC_BUCKETS = [
 
 function section_instructions(): void
 {
-    global $dir, $root, $so, $serverBinary;
+    global $dir, $serverBinary;
     foreach (['valgrind', 'callgrind_annotate', 'strace'] as $tool) {
         if (trim((string) shell_exec('command -v ' . escapeshellarg($tool))) === '') {
             fail("$tool not found; run bash scripts/deps.sh");
@@ -49,14 +49,7 @@ function section_instructions(): void
     $quick = (bool) getenv('AB_BENCH_QUICK');
     [$n1, $n2] = $quick ? [20, 100] : [100, 500];
     $serverStats = "$dir/ic-server.stats";
-    start([$serverBinary, '--listen', '127.0.0.1:0', '--stats', $serverStats], "$dir/ic-server.out");
-    $addr = null;
-    wait_for(static function () use ($dir, &$addr): bool {
-        if (preg_match('/listening on (\S+)/', (string) @file_get_contents("$dir/ic-server.out"), $m)) {
-            $addr = $m[1];
-        }
-        return $addr !== null;
-    }, 10, 'the HTTP server', "$dir/ic-server.out");
+    [, $addr] = start_counting_server($serverBinary, $serverStats, "$dir/ic-server.out");
     $ctx = ['sink' => "http://$addr/ingest", 'stats' => $serverStats];
 
     printf(
@@ -100,7 +93,7 @@ function section_instructions(): void
  */
 function ic_run(string $v, int $n, array $ctx): array
 {
-    global $dir, $root, $so, $isRoot;
+    global $dir, $root, $so;
     [, $load, $runner, $mode] = IC_VARIANTS[$v];
     $d = "$dir/ic-$v-$n";
     @mkdir($d, 0700);

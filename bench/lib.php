@@ -117,6 +117,25 @@ function start(array $argv, string $log, ?array $env = null): int
     return proc_get_status($p)['pid'];
 }
 
+/**
+ * Starts the tests' counting HTTP server on a free loopback port, its counts in
+ * $stats; returns its pid and address once it listens.
+ *
+ * @return array{0: int, 1: string}
+ */
+function start_counting_server(string $binary, string $stats, string $log): array
+{
+    $pid = start([$binary, '--listen', '127.0.0.1:0', '--stats', $stats], $log);
+    $addr = null;
+    wait_for(static function () use ($log, &$addr): bool {
+        if (preg_match('/listening on (\S+)/', (string) @file_get_contents($log), $m)) {
+            $addr = $m[1];
+        }
+        return $addr !== null;
+    }, 10, 'the HTTP server', $log);
+    return [$pid, $addr];
+}
+
 function is_running(int $pid): bool
 {
     return posix_kill($pid, 0);

@@ -95,15 +95,7 @@ function ic_run(string $v, int $n, array $ctx): array
 {
     global $dir, $root, $so;
     [, $load, $runner, $mode] = IC_VARIANTS[$v];
-    $d = "$dir/ic-$v-$n";
-    @mkdir($d, 0700);
-    @mkdir("$d/count", 0700);
-    $settings = [
-        'asyncbatch.spool_dir' => "$d/spool",
-        'asyncbatch.failure_dir' => "$d/failed",
-        'asyncbatch.queue_key' => (string) ((crc32("$d/spool") & 0x7fffffff) ?: 1),
-        'asyncbatch.runner' => $runner,
-    ];
+    [$d, $settings] = ic_workdir("$dir/ic-$v-$n", $runner);
     $callgrind = ['valgrind', '--tool=callgrind', '--separate-threads=yes', '--dump-instr=no'];
     $daemon = null;
     if ($runner === 'daemon') {
@@ -155,6 +147,24 @@ function ic_run(string $v, int $n, array $ctx): array
         'daemon' => $daemon === null ? 0 : $total(glob("$d/daemon.*-*") ?: []),
         'functions' => $functions,
     ];
+}
+
+/**
+ * Makes a run's directory $d (its spool, failure store and count directory inside)
+ * and returns it with the asyncbatch settings of a run with $runner.
+ *
+ * @return array{0: string, 1: array<string, string>}
+ */
+function ic_workdir(string $d, string $runner): array
+{
+    @mkdir($d, 0700);
+    @mkdir("$d/count", 0700);
+    return [$d, [
+        'asyncbatch.spool_dir' => "$d/spool",
+        'asyncbatch.failure_dir' => "$d/failed",
+        'asyncbatch.queue_key' => (string) ((crc32("$d/spool") & 0x7fffffff) ?: 1),
+        'asyncbatch.runner' => $runner,
+    ]];
 }
 
 /**
@@ -290,14 +300,7 @@ function ic_syscalls(string $v, array $ctx, int $n): float
 {
     global $dir;
     [, , $runner] = IC_VARIANTS[$v];
-    $d = "$dir/ic-$v-strace";
-    @mkdir($d, 0700);
-    @mkdir("$d/count", 0700);
-    $settings = [
-        'asyncbatch.spool_dir' => "$d/spool",
-        'asyncbatch.failure_dir' => "$d/failed",
-        'asyncbatch.runner' => $runner === 'daemon' ? 'shutdown' : $runner,
-    ];
+    [$d, $settings] = ic_workdir("$dir/ic-$v-strace", $runner);
     if ($runner === 'daemon') {
         // The daemon runner hands off to the bench's own daemon (bench.php).
         global $ini;

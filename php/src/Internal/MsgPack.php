@@ -168,41 +168,22 @@ final class MsgPack
     }
 
     /**
-     * A list as an array, any other array as a map. The common element types are
-     * encoded in line: a call per element would cost more than most encodings.
+     * A list as an array, any other array as a map. Submitted items are encoded by
+     * Items' walk, which inlines the common element types; this is for the rest.
      */
     private static function encodeArray(array $a): string
     {
         $n = count($a);
         if (array_is_list($a)) {
-            $out = $n < 16 ? chr(0x90 | $n) : self::arrayHeader($n);
+            $out = self::arrayHeader($n);
             foreach ($a as $v) {
-                if (is_string($v)) {
-                    $out .= self::$strings[$v] ?? self::string($v);
-                } elseif (is_int($v) && $v >= 0 && $v <= 0x7f) {
-                    $out .= chr($v);
-                } elseif (is_array($v)) {
-                    $out .= self::encodeArray($v);
-                } else {
-                    $out .= self::encode($v);
-                }
+                $out .= self::encode($v);
             }
             return $out;
         }
-        $out = $n < 16 ? chr(0x80 | $n) : self::mapHeader($n);
+        $out = self::mapHeader($n);
         foreach ($a as $k => $v) {
-            $out .= self::$keys[$k] ?? self::key($k);
-            if (is_string($v)) {
-                $out .= self::$strings[$v] ?? self::string($v);
-            } elseif (is_int($v) && $v >= 0 && $v <= 0x7f) {
-                $out .= chr($v);
-            } elseif (is_float($v)) {
-                $out .= "\xcb" . pack('E', $v);
-            } elseif (is_array($v)) {
-                $out .= self::encodeArray($v);
-            } else {
-                $out .= self::encode($v);
-            }
+            $out .= (self::$keys[$k] ?? self::key($k)) . self::encode($v);
         }
         return $out;
     }

@@ -61,6 +61,11 @@ final class Cli
                                                           (default %s); errors go to FILE
                     [--forward redis://HOST:PORT/DB]      forward each batch to the job's Redis
                                                           stream instead of calling its callable
+                    [--metrics [HOST:]PORT [--metrics-public]]
+                                                          serve Prometheus metrics on /metrics
+                                                          (127.0.0.1 unless HOST is given; an
+                                                          address beyond loopback needs
+                                                          --metrics-public)
               consume --bootstrap FILE --redis redis://HOST:PORT/DB [--workers N] [--group NAME]
                     [--claim-idle S] [--max-deliveries N] [--stop-timeout S] [--log FILE]
                                                           deliver the batches of the bootstrap's
@@ -69,17 +74,20 @@ final class Cli
                                                           pending S seconds, default 60, are
                                                           claimed; one delivered more than N
                                                           times, default 5, is stored as failed)
-              drain --bootstrap FILE                      deliver everything queued and spooled
-                                                          for the bootstrap's jobs, then exit
-                                                          (one drain at a time)
-              status [--json]                             the daemon's counters, queue depth and
+              drain --bootstrap FILE [--max-time S]       deliver everything queued and spooled
+                                                          for the bootstrap's jobs, then exit;
+                                                          with S, start no batch that would end
+                                                          after S seconds (one drain at a time:
+                                                          another exits 0 at once)
+              status [--json | --format prometheus]       the daemon's counters, queue depth and
                                                           spool size; exit 1 when it is not running
+                                                          (prometheus: the metrics, exit 0)
               help                                        show this help
 
             Options:
               --failure-dir DIR   failure store directory (default: ini asyncbatch.failure_dir)
               --polyfill          run with the pure-PHP implementation when the asyncbatch
-                                  extension is not loaded (not for daemon and drain)
+                                  extension is not loaded (failed:*, drain; not daemon)
 
             Exit status: 0 done, 1 error, 2 bad usage.
 

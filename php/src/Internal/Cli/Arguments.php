@@ -20,13 +20,16 @@ final class Arguments
         'failed:show' => [],
         'failed:retry' => ['bootstrap' => true, 'job' => true],
         'failed:purge' => ['job' => true, 'all' => false, 'older-than' => true],
-        'daemon' => ['bootstrap' => true, 'workers' => true, 'stop-timeout' => true, 'log' => true, 'forward' => true],
+        'daemon' => [
+            'bootstrap' => true, 'workers' => true, 'stop-timeout' => true, 'log' => true, 'forward' => true,
+            'metrics' => true, 'metrics-public' => false,
+        ],
         'consume' => [
             'bootstrap' => true, 'workers' => true, 'stop-timeout' => true, 'log' => true,
             'redis' => true, 'group' => true, 'claim-idle' => true, 'max-deliveries' => true,
         ],
-        'drain' => ['bootstrap' => true],
-        'status' => ['json' => false, 'redis' => true, 'group' => true],
+        'drain' => ['bootstrap' => true, 'max-time' => true],
+        'status' => ['json' => false, 'format' => true, 'redis' => true, 'group' => true],
         'help' => [],
     ];
 

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicPtr, Ordering};
+use std::time::Duration;
 
 use asyncbatch_core::daemon::lock::ProcessLock;
 use asyncbatch_core::daemon::options::{self, DaemonOptions, OptionError};
@@ -59,10 +60,19 @@ fn option_text(v: &Zval) -> Option<String> {
     text.or_else(|| v.long().map(|n| n.to_string())).or_else(|| v.double().map(|f| f.to_string()))
 }
 
-/// The daemon's options, what its workers do and the bootstrap file, from
-/// `supervise()`'s array (`command` is `daemon` or `consume`).
-fn parse_options(options: &ffi::zend_array) -> Result<(DaemonOptions, Mode, String), Failure> {
+/// `supervise()`'s array, checked.
+struct Parsed {
+    daemon: DaemonOptions,
+    mode: Mode,
+    bootstrap: String,
+    metrics: Option<std::net::SocketAddr>,
+}
+
+/// The daemon's options, what its workers do, the bootstrap file and where the
+/// metrics are served, from `supervise()`'s array (`command` is `daemon` or `consume`).
+fn parse_options(options: &ffi::zend_array) -> Result<Parsed, Failure> {
     let (mut workers, mut stop_timeout, mut bootstrap) = (None, None, String::new());
+    let (mut metrics, mut metrics_public) = (None, false);
     let (mut consume, mut forward, mut redis, mut group, mut claim_idle, mut max_deliveries) =
         (false, None, None, None, None, None);
     array::try_for_each(options, |k, v| {
@@ -75,6 +85,8 @@ fn parse_options(options: &ffi::zend_array) -> Result<(DaemonOptions, Mode, Stri
             Key::Str(b"group") => group = option_text(v),
             Key::Str(b"claimIdle") => claim_idle = option_text(v),
             Key::Str(b"maxDeliveries") => max_deliveries = option_text(v),
+            Key::Str(b"metrics") => metrics = option_text(v),
+            Key::Str(b"metricsPublic") => metrics_public = v.dereference().coerce_to_bool(),
             Key::Str(b"bootstrap") => bootstrap = v.dereference().string().unwrap_or_default(),
             Key::Str(b"log") => {} // the CLI points error_log at it; PHP reopens it per line
             Key::Str(other) => return Err(OptionError::Unknown(String::from_utf8_lossy(other).into_owned())),
@@ -95,7 +107,8 @@ fn parse_options(options: &ffi::zend_array) -> Result<(DaemonOptions, Mode, Stri
     } else {
         Mode::Deliver
     };
-    Ok((daemon, mode, bootstrap))
+    let metrics = options::parse_metrics(metrics.as_deref(), metrics_public)?;
+    Ok(Parsed { daemon, mode, bootstrap, metrics })
 }
 
 fn role_array(pairs: &[(&str, Zval)]) -> Zval {
@@ -121,7 +134,7 @@ fn string(s: &str) -> Zval {
 /// `Daemon::parseOptions(array $options): array`: the CLI's `--workers` and
 /// `--stop-timeout`, checked, as `['workers' => int, 'stopTimeout' => float]`.
 fn check_options(options: &ffi::zend_array) -> Result<Zval, Failure> {
-    let (o, ..) = parse_options(options)?;
+    let o = parse_options(options)?.daemon;
     let mut seconds = Zval::new();
     seconds.set_double(o.stop_timeout.as_secs_f64());
     Ok(role_array(&[("workers", long(o.workers as i64)), ("stopTimeout", seconds)]))
@@ -129,7 +142,7 @@ fn check_options(options: &ffi::zend_array) -> Result<Zval, Failure> {
 
 /// `Daemon::supervise(array $options): array`.
 fn supervise(options: &ffi::zend_array) -> Result<Zval, Failure> {
-    let (daemon, mode, bootstrap) = parse_options(options)?;
+    let Parsed { daemon, mode, bootstrap, metrics } = parse_options(options)?;
     let (settings, _) = host::current_settings();
     // Every process of the daemon is a daemon process: none reads the spool at the
     // end of its "request" (the workers do that properly), none uses the daemon runner.
@@ -154,7 +167,15 @@ fn supervise(options: &ffi::zend_array) -> Result<Zval, Failure> {
         }
     }
     let role = supervisor::supervise(
-        supervisor::Options { mode, daemon, bootstrap, spool_dir: settings.spool_dir.clone(), queue },
+        supervisor::Options {
+            mode,
+            daemon,
+            bootstrap,
+            spool_dir: settings.spool_dir.clone(),
+            failure_dir: settings.failure_dir.clone(),
+            queue,
+            metrics,
+        },
         &|line| php::log(line),
         &fatal,
     );
@@ -203,7 +224,7 @@ fn work() -> i64 {
     match mode {
         Mode::Deliver => {
             supervisor::announce(Ok(()));
-            worker::run(&PhpHost, &jobs, false, status);
+            worker::run(&PhpHost, &jobs, worker::Until::Stopped, status);
         }
         Mode::Forward { url } => {
             let streams = match Streams::open(&url, timeout) {
@@ -236,8 +257,8 @@ fn refuse(index: usize, why: &str) -> i64 {
     1
 }
 
-/// `Daemon::drain(): int`, after the bootstrap.
-fn drain() -> i64 {
+/// `Daemon::drain(?float $maxTime = null): int`, after the bootstrap.
+fn drain(max_time: Option<Duration>) -> i64 {
     with_producer(|p| p.mark_daemon_process());
     let (settings, _) = host::current_settings();
     let jobs = with_producer(|p| p.jobs().registered_jobs().to_vec());
@@ -255,7 +276,7 @@ fn drain() -> i64 {
             }
         }
     };
-    let report = core_daemon::drain(&PhpHost, &jobs, queue, spool);
+    let report = core_daemon::drain(&PhpHost, &jobs, queue, spool, max_time);
     let left = with_producer(|p| jobs.iter().map(|&j| p.jobs().job(j).stats.dropped).sum::<u64>());
     if report.failed_batches > 0 || left > 0 {
         1
@@ -363,9 +384,18 @@ extern "C" fn h_work(ex: &mut ExecuteData, retval: &mut Zval) {
 
 extern "C" fn h_drain(ex: &mut ExecuteData, retval: &mut Zval) {
     errors::guarded(|| {
-        if php::check_arg_count(ex, 0, 0) {
-            retval.set_long(drain());
+        if !php::check_arg_count(ex, 0, 1) {
+            return;
         }
+        let given = (php::given(ex) > 0).then(|| php::arg(ex, 0)).flatten();
+        let max_time = match given.filter(|z| !z.is_null()).map(|z| option_text(z).unwrap_or_default()) {
+            None => None,
+            Some(text) => match options::parse_max_time(&text) {
+                Ok(d) => Some(d),
+                Err(e) => return Failure::from(e).throw(),
+            },
+        };
+        retval.set_long(drain(max_time));
     })
 }
 
@@ -436,7 +466,10 @@ pub fn register_class() -> ext_php_rs::error::Result<()> {
             flags,
         )
         .method(
-            FunctionBuilder::new("drain", h_drain).required_args(0).returns(DataType::Long, false, false),
+            FunctionBuilder::new("drain", h_drain)
+                .arg(Arg::new("maxTime", DataType::Double).allow_null().default("null"))
+                .required_args(0)
+                .returns(DataType::Long, false, false),
             flags,
         )
         .method(

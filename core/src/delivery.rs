@@ -165,7 +165,8 @@ impl Limit {
     }
 }
 
-fn may_start<H: Host>(host: &H, j: JobId, limit: &Limit) -> bool {
+/// Whether `limit` lets another batch of `j` start now.
+pub fn may_start<H: Host>(host: &H, j: JobId, limit: &Limit) -> bool {
     let now = host.now();
     ledger(host, |l| limit.may_start(now, l, j))
 }

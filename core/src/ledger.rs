@@ -323,6 +323,7 @@ impl Ledger {
         self.calls += 1;
         let job = &mut self.jobs[j];
         job.estimate.record(took);
+        job.stats.durations.observe(took);
         job.stats.last_flush_at = Some(naming::unix_secs());
         match outcome {
             CallOutcome::Accepted => {

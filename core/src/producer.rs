@@ -229,7 +229,9 @@ impl Producer {
         self.mode = match settings.runner {
             _ if self.daemon_process => RunMode::Shutdown,
             RunnerKind::Shutdown => RunMode::Shutdown,
-            RunnerKind::Daemon => RunMode::Daemon,
+            // The spool runner hands off as the daemon runner does, to the spool only
+            // (settings.transport says so).
+            RunnerKind::Daemon | RunnerKind::Spool => RunMode::Daemon,
             RunnerKind::Auto if self.probe.alive(&settings.spool_dir) => RunMode::Daemon,
             RunnerKind::Auto => RunMode::Shutdown,
         };

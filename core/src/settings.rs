@@ -14,6 +14,9 @@ pub enum RunnerKind {
     Shutdown,
     /// Hand items to the per-host daemon.
     Daemon,
+    /// Write items to the spool off the request's path, for a cron `drain` to
+    /// deliver; requests never call a callable nor read the spool.
+    Spool,
 }
 
 impl RunnerKind {
@@ -22,6 +25,7 @@ impl RunnerKind {
             "auto" | "" => Some(RunnerKind::Auto),
             "shutdown" => Some(RunnerKind::Shutdown),
             "daemon" => Some(RunnerKind::Daemon),
+            "spool" => Some(RunnerKind::Spool),
             _ => None,
         }
     }
@@ -32,6 +36,7 @@ impl RunnerKind {
             RunnerKind::Auto => "auto",
             RunnerKind::Shutdown => "shutdown",
             RunnerKind::Daemon => "daemon",
+            RunnerKind::Spool => "spool",
         }
     }
 }
@@ -60,7 +65,7 @@ pub const INI: [IniDef; 11] = [
     IniDef {
         name: "asyncbatch.runner",
         default: "auto",
-        doc: "auto, shutdown or daemon; the environment variable ASYNCBATCH_RUNNER overrides it",
+        doc: "auto, shutdown, daemon or spool; the environment variable ASYNCBATCH_RUNNER overrides it",
     },
     IniDef {
         name: "asyncbatch.spool_dir",
@@ -215,6 +220,9 @@ impl Settings {
                 TransportKind::Sysv
             }
         };
+        // The spool runner is the daemon runner's hand-off with the spool as its only
+        // transport: no daemon reads a queue on such a host.
+        let transport = if runner == RunnerKind::Spool { TransportKind::Spool } else { transport };
         let key_value = get("asyncbatch.queue_key");
         let queue_key = match crate::transport::sysv::parse_key(&key_value) {
             Some(Ok(k)) => k,
@@ -329,6 +337,15 @@ mod tests {
     fn the_environment_overrides_the_runner() {
         let (s, _) = resolve(&[("asyncbatch.runner", "daemon")], Some("shutdown"));
         assert_eq!(s.runner, RunnerKind::Shutdown);
+    }
+
+    #[test]
+    fn the_spool_runner_has_the_spool_for_its_transport() {
+        let (s, w) = resolve(&[("asyncbatch.runner", "Spool"), ("asyncbatch.transport", "sysv")], None);
+        assert!(w.is_empty());
+        assert_eq!((s.runner, s.transport), (RunnerKind::Spool, TransportKind::Spool));
+        let (s, _) = resolve(&[], Some("spool"));
+        assert_eq!((s.runner, s.transport), (RunnerKind::Spool, TransportKind::Spool));
     }
 
     #[test]

@@ -1,4 +1,9 @@
-//! Per-job counters, as `stats()` reports them.
+//! Per-job counters, as `stats()` reports them, and the batch durations the daemon's
+//! metrics show.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 /// Counters of one job in this process. Items unless named otherwise.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -23,6 +28,8 @@ pub struct JobStats {
     pub last_error: Option<String>,
     /// Unix time of the last call to the callable.
     pub last_flush_at: Option<f64>,
+    /// How long the calls took.
+    pub durations: Histogram,
 }
 
 impl JobStats {
@@ -36,6 +43,7 @@ impl JobStats {
         self.retries += o.retries;
         self.persisted += o.persisted;
         self.dropped += o.dropped;
+        self.durations.add(&o.durations);
         if o.last_flush_at > self.last_flush_at {
             self.last_flush_at = o.last_flush_at;
             if o.last_error.is_some() {
@@ -48,9 +56,90 @@ impl JobStats {
     }
 }
 
+/// Upper bounds of [`Histogram`]'s buckets, in seconds (the last bucket, `+Inf`, is
+/// implied): from a fast in-process call to a slow collector's timeout.
+pub const DURATION_BUCKETS: [f64; 14] =
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0];
+
+/// Durations counted per bucket of [`DURATION_BUCKETS`] (not cumulative; the last
+/// count is above the last bound), with their sum: what a Prometheus histogram needs,
+/// and small enough for a status file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Histogram {
+    /// Observations per bucket; empty until the first.
+    pub counts: Vec<u64>,
+    /// Their sum, in seconds.
+    pub sum: f64,
+}
+
+impl Histogram {
+    /// Counts one duration.
+    pub fn observe(&mut self, d: Duration) {
+        let s = d.as_secs_f64();
+        self.counts.resize(DURATION_BUCKETS.len() + 1, 0);
+        let i = DURATION_BUCKETS.iter().position(|&le| s <= le).unwrap_or(DURATION_BUCKETS.len());
+        self.counts[i] += 1;
+        self.sum += s;
+    }
+
+    /// Adds another histogram's observations.
+    pub fn add(&mut self, o: &Histogram) {
+        if self.counts.len() < o.counts.len() {
+            self.counts.resize(o.counts.len(), 0);
+        }
+        for (mine, theirs) in self.counts.iter_mut().zip(&o.counts) {
+            *mine += theirs;
+        }
+        self.sum += o.sum;
+    }
+
+    /// Whether nothing was observed.
+    pub fn is_empty(&self) -> bool {
+        self.counts.iter().all(|&n| n == 0)
+    }
+
+    /// Observations in all.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// `(upper bound, observations at or below it)` for each bound and `+Inf`.
+    pub fn cumulative(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        let bounds = DURATION_BUCKETS.iter().copied().chain(std::iter::once(f64::INFINITY));
+        bounds.enumerate().scan(0u64, move |total, (i, le)| {
+            *total += self.counts.get(i).copied().unwrap_or(0);
+            Some((le, *total))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_histogram_counts_into_buckets_and_sums_up() {
+        let mut h = Histogram::default();
+        assert!(h.is_empty());
+        for ms in [0, 1, 2, 40, 40, 70_000] {
+            h.observe(Duration::from_millis(ms));
+        }
+        let cum: Vec<(f64, u64)> = h.cumulative().collect();
+        assert_eq!(cum.len(), DURATION_BUCKETS.len() + 1);
+        assert_eq!(cum[0], (0.001, 2)); // 0 and 1 ms: "le" is inclusive
+        assert_eq!(cum[1], (0.0025, 3));
+        assert_eq!(cum[5], (0.05, 5));
+        assert_eq!(cum[DURATION_BUCKETS.len() - 1], (60.0, 5));
+        assert_eq!(cum[DURATION_BUCKETS.len()], (f64::INFINITY, 6));
+        assert_eq!(h.count(), 6);
+        assert!((h.sum - 70.083).abs() < 1e-9);
+        let mut twice = h.clone();
+        twice.add(&h);
+        assert_eq!((twice.count(), twice.sum), (12, h.sum * 2.0));
+        let mut empty = Histogram::default();
+        empty.add(&h);
+        assert_eq!(empty, h);
+    }
 
     #[test]
     fn absorbing_sums_delivery_and_keeps_the_later_error() {

@@ -51,7 +51,7 @@ fn batches_span_segments_and_finished_segments_go() {
         spool.write("logs", &[(b"logs", &items(s * 40, 40))]).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
-    let report = worker::run(&m, &m.jobs(), true, None);
+    let report = worker::run(&m, &m.jobs(), worker::Until::Drained(None), None);
     assert_eq!(report.delivered, 120);
     assert_eq!(m.batch_sizes(), vec![50, 50, 20]);
     assert_eq!(m.delivered_ints(), (0..120).collect::<Vec<_>>());
@@ -69,14 +69,14 @@ fn a_worker_that_stops_records_how_far_it_got_and_the_next_skips_that() {
     });
     let mut spool = Spool::open(&t.path().join("spool")).unwrap();
     let seg = spool.write("logs", &[(b"logs", &items(0, 25))]).unwrap();
-    worker::run(&m, &m.jobs(), true, None);
+    worker::run(&m, &m.jobs(), worker::Until::Drained(None), None);
     assert_eq!(m.delivered_ints(), (0..10).collect::<Vec<_>>());
     assert!(seg.exists());
     assert_eq!(std::fs::read(progress_path(&seg)).unwrap(), 10u64.to_le_bytes());
 
     let m2 = Mock::new(t.path());
     m2.register("logs", config(10), |_, _| CallOutcome::Accepted);
-    worker::run(&m2, &m2.jobs(), true, None);
+    worker::run(&m2, &m2.jobs(), worker::Until::Drained(None), None);
     assert_eq!(m2.delivered_ints(), (10..25).collect::<Vec<_>>(), "nothing delivered twice");
     assert!(!seg.exists() && !progress_path(&seg).exists());
 }
@@ -88,7 +88,7 @@ fn a_batch_that_fails_every_attempt_is_stored_and_its_items_are_done() {
     m.register("logs", config(5), |_, _| CallOutcome::failed("collector down"));
     let mut spool = Spool::open(&t.path().join("spool")).unwrap();
     spool.write("logs", &[(b"logs", &items(0, 7))]).unwrap();
-    let report = worker::run(&m, &m.jobs(), true, None);
+    let report = worker::run(&m, &m.jobs(), worker::Until::Drained(None), None);
     assert_eq!(report.failed_batches, 2);
     assert_eq!(files(&t.path().join("failed"), ".fail").len(), 2);
     assert!(files(&t.path().join("spool"), ".seg").is_empty());
@@ -102,7 +102,7 @@ fn segments_of_jobs_the_worker_does_not_have_are_left() {
     let mut spool = Spool::open(&t.path().join("spool")).unwrap();
     spool.write("old-job", &[(b"old-job", &items(0, 3))]).unwrap();
     spool.write("logs", &[(b"logs", &items(0, 3))]).unwrap();
-    worker::run(&m, &m.jobs(), true, None);
+    worker::run(&m, &m.jobs(), worker::Until::Drained(None), None);
     assert_eq!(m.delivered_ints(), vec![0, 1, 2]);
     let left = files(&t.path().join("spool"), ".seg");
     assert_eq!(left.len(), 1);
@@ -126,11 +126,45 @@ fn a_drain_takes_the_queue_and_mixed_segments_and_delivers_everything() {
     }
     let mut spool = Spool::open(&t.path().join("spool")).unwrap();
     spool.write(MIXED_JOBKEY, &[(b"a", &items(5, 2)), (b"b", &items(102, 1))]).unwrap();
-    let report = daemon::drain(&m, &m.jobs(), Some(q), Spool::open(&t.path().join("spool")).unwrap());
+    let report = daemon::drain(&m, &m.jobs(), Some(q), Spool::open(&t.path().join("spool")).unwrap(), None);
     q.remove();
     assert_eq!(report.delivered, 10);
     let mut got = m.delivered_ints();
     got.sort();
     assert_eq!(got, vec![0, 1, 2, 3, 4, 5, 6, 100, 101, 102]);
     assert!(files(&t.path().join("spool"), ".seg").is_empty());
+}
+
+#[test]
+fn a_drain_with_a_time_limit_starts_no_batch_that_would_end_past_it_and_the_next_drain_finishes() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new(t.path());
+    m.call_cost.set(std::time::Duration::from_millis(400));
+    m.register("logs", config(10), |_, _| CallOutcome::Accepted);
+    let mut spool = Spool::open(&t.path().join("spool")).unwrap();
+    spool.write("logs", &[(b"logs", &items(0, 60))]).unwrap();
+    // 0.4 s per batch in 1 s: the first starts at 0, the second at 0.4 (ends at
+    // 0.8), a third would end at 1.2.
+    let limit = Some(std::time::Duration::from_secs(1));
+    let report = daemon::drain(&m, &m.jobs(), None, Spool::open(&t.path().join("spool")).unwrap(), limit);
+    assert_eq!((report.delivered, report.out_of_time), (20, true));
+    assert!(
+        m.logs.borrow().iter().any(|l| l.contains("--max-time 1 s reached; 1 segments wait")),
+        "{:?}",
+        m.logs
+    );
+
+    let m2 = Mock::new(t.path());
+    m2.register("logs", config(10), |_, _| CallOutcome::Accepted);
+    let report = daemon::drain(&m2, &m2.jobs(), None, Spool::open(&t.path().join("spool")).unwrap(), None);
+    assert_eq!((report.delivered, report.out_of_time), (40, false));
+    assert_eq!(m2.delivered_ints(), (20..60).collect::<Vec<_>>(), "nothing delivered twice");
+
+    // However long the first batch is, it starts.
+    let m3 = Mock::new(t.path());
+    m3.call_cost.set(std::time::Duration::from_secs(5));
+    m3.register("logs", config(10), |_, _| CallOutcome::Accepted);
+    Spool::open(&t.path().join("spool")).unwrap().write("logs", &[(b"logs", &items(0, 20))]).unwrap();
+    let report = daemon::drain(&m3, &m3.jobs(), None, Spool::open(&t.path().join("spool")).unwrap(), limit);
+    assert_eq!(report.delivered, 10);
 }

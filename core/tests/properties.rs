@@ -453,7 +453,7 @@ proptest! {
             let refs: Vec<(&[u8], &Batch)> = batches.iter().map(|b| (&b"logs"[..], b)).collect();
             spool.write("logs", &refs).unwrap();
         }
-        let report = worker::run(&m, &m.jobs(), true, None);
+        let report = worker::run(&m, &m.jobs(), worker::Until::Drained(None), None);
         let total: usize = submitted.iter().sum();
         prop_assert_eq!(report.delivered, total as u64);
         check_batches(&accepted.borrow(), batch_size, &submitted)?;

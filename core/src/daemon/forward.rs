@@ -103,5 +103,5 @@ pub fn run<H: Host>(
         hostname: crate::secure_fs::hostname(),
         failing: std::cell::Cell::new(false),
     };
-    worker::run(&forwarder, jobs, false, status)
+    worker::run(&forwarder, jobs, worker::Until::Stopped, status)
 }

@@ -3,6 +3,7 @@
 //! checks them with [`DaemonOptions::parse`]; the polyfill's CLI, which can run
 //! without the extension, keeps a copy that a test holds equal to this one.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::daemon::consume::ConsumeOptions;
@@ -63,6 +64,20 @@ pub enum OptionError {
     /// `--max-deliveries` is not a whole number in range.
     #[error("option '--max-deliveries' needs a whole number from 1 to 1000, got '{0}'")]
     MaxDeliveries(String),
+    /// `--metrics` is not `[HOST:]PORT`.
+    #[error(
+        "option '--metrics' needs PORT or HOST:PORT (an IP address or localhost, port 1 to 65535), got '{0}'"
+    )]
+    Metrics(String),
+    /// `--metrics` beyond loopback without `--metrics-public`.
+    #[error("--metrics {0} listens beyond loopback: add --metrics-public to mean it")]
+    MetricsPublic(String),
+    /// `--metrics-public` without `--metrics`.
+    #[error("option '--metrics-public' needs '--metrics [HOST:]PORT'")]
+    MetricsPublicAlone,
+    /// `--max-time` of `drain` is not a number of seconds in range.
+    #[error("option '--max-time' needs a number of seconds > 0 and at most {MAX_STOP_TIMEOUT}, got '{0}'")]
+    MaxTime(String),
     /// A process lock other than `daemon` and `drain`.
     #[error("lock name must be 'drain' or 'daemon', got '{0}'")]
     LockName(String),
@@ -81,6 +96,37 @@ impl DaemonOptions {
         }
         Ok(o)
     }
+}
+
+/// `--max-time SECONDS` of `asyncbatch drain`, checked.
+pub fn parse_max_time(s: &str) -> Result<Duration, OptionError> {
+    parse_seconds(s).map(Duration::from_secs_f64).ok_or_else(|| OptionError::MaxTime(s.to_string()))
+}
+
+/// `--metrics [HOST:]PORT` and `--metrics-public`, checked: where the daemon serves
+/// its metrics. A bare port is on 127.0.0.1; an address beyond loopback must be
+/// asked for, since the metrics name the jobs.
+pub fn parse_metrics(addr: Option<&str>, public: bool) -> Result<Option<SocketAddr>, OptionError> {
+    let Some(text) = addr else {
+        return if public { Err(OptionError::MetricsPublicAlone) } else { Ok(None) };
+    };
+    let bad = || OptionError::Metrics(text.to_string());
+    let port = |p: &str| p.parse::<u16>().ok().filter(|&p| p > 0).ok_or_else(bad);
+    let sock = if text.bytes().all(|b| b.is_ascii_digit()) {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port(text)?)
+    } else if let Some(p) = text.strip_prefix("localhost:") {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port(p)?)
+    } else {
+        let sock: SocketAddr = text.parse().map_err(|_| bad())?;
+        if sock.port() == 0 {
+            return Err(bad());
+        }
+        sock
+    };
+    if !sock.ip().is_loopback() && !public {
+        return Err(OptionError::MetricsPublic(text.to_string()));
+    }
+    Ok(Some(sock))
 }
 
 /// Seconds an entry may stay pending with a consumer before another claims it,
@@ -157,6 +203,25 @@ fn parse_seconds(s: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metrics_are_on_loopback_unless_asked_for_beyond() {
+        let ok = |a: &str, public: bool| parse_metrics(Some(a), public).unwrap().unwrap().to_string();
+        assert_eq!(ok("9464", false), "127.0.0.1:9464");
+        assert_eq!(ok("localhost:9464", false), "127.0.0.1:9464");
+        assert_eq!(ok("[::1]:9464", false), "[::1]:9464");
+        assert_eq!(ok("0.0.0.0:9464", true), "0.0.0.0:9464");
+        assert_eq!(parse_metrics(None, false), Ok(None));
+        assert_eq!(parse_metrics(None, true), Err(OptionError::MetricsPublicAlone));
+        let err = parse_metrics(Some("0.0.0.0:9464"), false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--metrics 0.0.0.0:9464 listens beyond loopback: add --metrics-public to mean it"
+        );
+        for bad in ["", "0", "65536", "host:80", "127.0.0.1", "127.0.0.1:0", ":9464", "-1"] {
+            assert_eq!(parse_metrics(Some(bad), true), Err(OptionError::Metrics(bad.into())), "{bad}");
+        }
+    }
 
     #[test]
     fn defaults_when_nothing_is_given() {

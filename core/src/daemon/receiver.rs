@@ -99,7 +99,11 @@ impl Receiver {
             Some(frames) => {
                 self.segments.append(&frames).map_err(|e| e.to_string())?;
                 self.status.messages += 1;
-                self.status.items += frames.iter().map(|f| f.items.len() as u64).sum::<u64>();
+                for f in &frames {
+                    self.status.items += f.items.len() as u64;
+                    *self.status.jobs.entry(crate::item::printable_id(&f.job)).or_insert(0) +=
+                        f.items.len() as u64;
+                }
             }
             None => {
                 self.foreign_seq += 1;

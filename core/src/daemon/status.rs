@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::naming;
 use crate::secure_fs;
-use crate::stats::JobStats;
+use crate::stats::{Histogram, JobStats};
 
 /// The merged status file's name in the spool directory.
 pub const DAEMON_STATUS: &str = "daemon.status";
@@ -35,6 +35,9 @@ pub struct JobCounters {
     pub last_error: Option<String>,
     /// Unix time of the last call.
     pub last_flush_at: Option<f64>,
+    /// How long the calls took.
+    #[serde(skip_serializing_if = "Histogram::is_empty", default)]
+    pub durations: Histogram,
     /// An HttpSink job's requests.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub http: Option<HttpEntry>,
@@ -78,6 +81,7 @@ impl From<&JobStats> for JobCounters {
             dropped: s.dropped,
             last_error: s.last_error.clone(),
             last_flush_at: s.last_flush_at,
+            durations: s.durations.clone(),
             http: None,
         }
     }
@@ -95,6 +99,7 @@ impl JobCounters {
             dropped: self.dropped,
             last_error: self.last_error.clone(),
             last_flush_at: self.last_flush_at,
+            durations: self.durations.clone(),
             ..Default::default()
         }
     }
@@ -152,6 +157,9 @@ pub struct ReceiverStatus {
     pub messages: u64,
     /// Items in them.
     pub items: u64,
+    /// Items in them per job, by identifier.
+    #[serde(default)]
+    pub jobs: BTreeMap<String, u64>,
     /// Messages that were not ours, kept as `foreign.*.msg`.
     pub foreign_messages: u64,
     /// The last error.
@@ -190,6 +198,15 @@ pub struct SpoolEntry {
     pub bytes: u64,
 }
 
+/// What the receiver took off the queue, in the merged status.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ReceivedEntry {
+    /// Messages.
+    pub messages: u64,
+    /// Items in them per job, by identifier.
+    pub items: BTreeMap<String, u64>,
+}
+
 /// Segments of a job no worker registered.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct UnknownJob {
@@ -223,6 +240,9 @@ pub struct DaemonStatus {
     pub unknown_jobs: BTreeMap<String, UnknownJob>,
     /// Messages that were not ours.
     pub foreign_messages: u64,
+    /// What the receiver took off the queue (none without a queue, or for a consumer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<ReceivedEntry>,
     /// The last error, of any job or process.
     pub last_error: Option<String>,
 }
@@ -242,12 +262,17 @@ pub fn pid_alive(pid: u32) -> bool {
 
 /// Writes `value` as JSON to `path` atomically (temp file, rename).
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
-    let data = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
+    let mut data = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
+    data.push(b'\n');
+    write_atomic(path, &data)
+}
+
+/// Writes `path` whole, so that a reader sees the old content or the new.
+pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let tmp = tmp_path(path);
     let _ = std::fs::remove_file(&tmp);
     let mut f = secure_fs::create_new(&tmp)?;
-    f.write_all(&data)?;
-    f.write_all(b"\n")?;
+    f.write_all(data)?;
     std::fs::rename(&tmp, path)
 }
 

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
@@ -15,12 +16,14 @@ use std::time::{Duration, Instant};
 
 use crate::daemon::consume::ConsumeOptions;
 use crate::daemon::lock::ProcessLock;
+use crate::daemon::metrics::{self, HostGauges};
+use crate::daemon::metrics_endpoint::Endpoint;
 use crate::daemon::options::DaemonOptions;
 use crate::daemon::receiver::{Receiver, Step};
 use crate::daemon::signals;
 use crate::daemon::status::{
-    self, DaemonStatus, JobCounters, QueueEntry, ReceiverStatus, SpoolEntry, UnknownJob, WorkerEntry,
-    WorkerStatus,
+    self, DaemonStatus, JobCounters, QueueEntry, ReceivedEntry, ReceiverStatus, SpoolEntry, UnknownJob,
+    WorkerEntry, WorkerStatus,
 };
 use crate::naming;
 use crate::spool::Spool;
@@ -84,8 +87,12 @@ pub struct Options {
     pub bootstrap: String,
     /// The spool directory (received segments, status, locks).
     pub spool_dir: PathBuf,
+    /// The failure store's directory, measured for the metrics.
+    pub failure_dir: PathBuf,
     /// The queue, when the transport is SysV.
     pub queue: Option<Queue>,
+    /// Where to serve the metrics (`--metrics`), if anywhere.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// What the calling process is, when [`supervise`] returns.
@@ -177,6 +184,16 @@ pub fn supervise(opts: Options, log: &dyn Fn(&str), fatal: &dyn Fn(&str)) -> Rol
             return Role::Master { exit_code: 1 };
         }
     };
+    let endpoint = match opts.metrics.map(Endpoint::bind).transpose() {
+        Ok(e) => e,
+        Err(e) => {
+            fatal(&format!(
+                "asyncbatch {name}: cannot serve the metrics on {}: {e}",
+                opts.metrics.map(|a| a.to_string()).unwrap_or_default()
+            ));
+            return Role::Master { exit_code: 1 };
+        }
+    };
     signals::install();
     let mut master = Master {
         opts,
@@ -187,6 +204,8 @@ pub fn supervise(opts: Options, log: &dyn Fn(&str), fatal: &dyn Fn(&str)) -> Rol
         retired: BTreeMap::new(),
         reported_unknown: Default::default(),
         pid: std::process::id() as libc::pid_t,
+        endpoint,
+        metrics: String::new(),
     };
     match master.run(log, fatal) {
         Ok(code) => Role::Master { exit_code: code },
@@ -203,6 +222,9 @@ struct Master {
     retired: BTreeMap<String, JobCounters>,
     reported_unknown: std::collections::HashSet<String>,
     pid: libc::pid_t,
+    endpoint: Option<Endpoint>,
+    /// The metrics as last rendered.
+    metrics: String,
 }
 
 impl Master {
@@ -261,6 +283,9 @@ impl Master {
             if last_status.elapsed() >= Duration::from_secs(1) {
                 self.write_status(log);
                 last_status = Instant::now();
+            }
+            if let Some(e) = &self.endpoint {
+                e.serve(&self.metrics);
             }
             signals::sleep(Duration::from_millis(100));
         }
@@ -324,6 +349,7 @@ impl Master {
         if let Some(lock) = self.lock.take() {
             lock.forget_in_child();
         }
+        self.endpoint = None; // the listening socket is the master's
         for s in &mut self.slots {
             s.ready = None; // close the master's read ends
         }
@@ -470,6 +496,7 @@ impl Master {
         let dir = self.spool.dir().to_path_buf();
         let name = self.opts.mode.name();
         let _ = std::fs::remove_file(dir.join(format!("{name}.status")));
+        let _ = std::fs::remove_file(dir.join(metrics::file_name(name)));
         let _ = std::fs::remove_file(dir.join("daemon.receiver.json"));
         for s in &self.slots {
             if let Kind::Worker(k) = s.kind {
@@ -512,6 +539,7 @@ impl Master {
                 Kind::Receiver => {
                     if let Some(rs) = status::read_json::<ReceiverStatus>(&dir.join("daemon.receiver.json")) {
                         st.foreign_messages = rs.foreign_messages;
+                        st.received = Some(ReceivedEntry { messages: rs.messages, items: rs.jobs });
                         if rs.last_error.is_some() {
                             st.last_error = rs.last_error;
                         }
@@ -535,20 +563,11 @@ impl Master {
                 });
             }
         }
-        let mut spool = SpoolEntry::default();
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            for e in entries.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.ends_with(".seg") || name.ends_with(".part") {
-                    let len = e.metadata().map(|m| m.len()).unwrap_or(0);
-                    // Not the journal files PHP processes keep between runs: they hold nothing.
-                    if crate::spool::holds_frames(len) || name.ends_with(".seg") {
-                        spool.segments += 1;
-                        spool.bytes += len;
-                    }
-                }
-            }
-        }
+        let host = HostGauges::measure(&dir, &self.opts.failure_dir);
+        let spool = SpoolEntry {
+            segments: host.spool.values().map(|f| f.files).sum(),
+            bytes: host.spool.values().map(|f| f.bytes).sum(),
+        };
         // Until a worker said which jobs it has, every job would look unknown.
         if !keys.is_empty() {
             for (key, segments) in super::unknown_segments(&dir, &keys) {
@@ -567,6 +586,9 @@ impl Master {
         if let Err(e) = status::write_json(&dir.join(format!("{name}.status")), &st) {
             log(&format!("asyncbatch {name}: cannot write the status: {e}"));
         }
+        self.metrics = metrics::render(Some(&st), &host, st.heartbeat_at);
+        // Not logged when it fails: the status above says the same thing first.
+        let _ = status::write_atomic(&dir.join(metrics::file_name(name)), self.metrics.as_bytes());
     }
 }
 

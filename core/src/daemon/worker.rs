@@ -27,6 +27,18 @@ pub struct Report {
     pub delivered: u64,
     /// Batches that ended in the failure store or were dropped.
     pub failed_batches: u64,
+    /// A drain that stopped for its time limit with items left for the next run.
+    pub out_of_time: bool,
+}
+
+/// When a worker run ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Until {
+    /// When the host says stop (a daemon worker).
+    Stopped,
+    /// When nothing is left for the jobs (a drain); with a time limit, also when
+    /// the next batch would not end within it, judged as the shutdown budget judges.
+    Drained(Option<Duration>),
 }
 
 /// Where and as what a worker reports itself.
@@ -93,9 +105,15 @@ impl JobState {
     }
 }
 
-/// Runs the worker loop over `jobs`: until the host says stop, or (`drain`) until
-/// nothing is left for them.
-pub fn run<H: Host>(host: &H, jobs: &[JobId], drain: bool, status: Option<StatusTarget>) -> Report {
+/// Runs the worker loop over `jobs` until the host says stop, or as `until` says.
+pub fn run<H: Host>(host: &H, jobs: &[JobId], until: Until, status: Option<StatusTarget>) -> Report {
+    let drain = matches!(until, Until::Drained(_));
+    let time_limit = match until {
+        Until::Drained(Some(max)) => {
+            Some(Limit::shutdown(host.now(), max, delivery::ledger(host, |l| l.calls())))
+        }
+        _ => None,
+    };
     let mut jobs: Vec<JobState> = delivery::ledger(host, |l| {
         jobs.iter()
             .map(|&j| {
@@ -124,11 +142,19 @@ pub fn run<H: Host>(host: &H, jobs: &[JobId], drain: bool, status: Option<Status
         let mut worked = false;
         let mut left = false;
         for job in &mut jobs {
+            if report.out_of_time {
+                break;
+            }
             top_up(host, job, &mut held);
             while let Some(n) = job.due(drain, naming::unix_secs()) {
                 worked = true;
                 let (batch, id) = job.peek(n);
-                match delivery::run_batch(host, job.j, &batch, &id, &Limit::none(host.now())) {
+                if time_limit.is_some_and(|l| !delivery::may_start(host, job.j, &l)) {
+                    report.out_of_time = true;
+                    break;
+                }
+                let limit = time_limit.unwrap_or_else(|| Limit::none(host.now()));
+                match delivery::run_batch(host, job.j, &batch, &id, &limit) {
                     BatchEnd::Delivered => {
                         report.delivered += n as u64;
                         commit(host, job, n, &mut held);
@@ -137,7 +163,11 @@ pub fn run<H: Host>(host: &H, jobs: &[JobId], drain: bool, status: Option<Status
                         report.failed_batches += 1;
                         commit(host, job, n, &mut held);
                     }
-                    BatchEnd::Stopped | BatchEnd::Aborted => break,
+                    BatchEnd::Stopped => {
+                        report.out_of_time = time_limit.is_some() && !host.should_stop();
+                        break;
+                    }
+                    BatchEnd::Aborted => break,
                 }
                 if host.should_stop() {
                     break;
@@ -151,7 +181,7 @@ pub fn run<H: Host>(host: &H, jobs: &[JobId], drain: bool, status: Option<Status
                 last_status = Instant::now();
             }
         }
-        if drain && !worked && !left {
+        if drain && !worked && !left || report.out_of_time {
             break;
         }
         if worked {

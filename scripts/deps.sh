@@ -25,6 +25,11 @@ set -euo pipefail
 #   post through (tests/src/proxy.rs).
 # redis-server: the Redis Streams transport between hosts (tests/tests/redis.rs);
 #   iproute2: ip netns, for the tests that make hosts of network namespaces.
+# prometheus: promtool, which checks and unit-tests deploy/prometheus-alerts.yml (the
+#   package's server is enabled too: on a host with systemd it listens on :9090,
+#   `systemctl disable --now prometheus`); python3-prometheus-client:
+#   tests/metrics/check_exposition.py parses the metrics with it
+#   (tests/tests/monitoring_files.rs).
 PACKAGES=(
     php8.2-dev php8.2-cli php8.2-fpm php8.2-curl php8.2-phpdbg
     libclang-dev clang gcc libc6-dev
@@ -34,6 +39,7 @@ PACKAGES=(
     valgrind strace python3
     openssl ca-certificates tinyproxy
     redis-server iproute2
+    prometheus python3-prometheus-client
 )
 
 missing=()

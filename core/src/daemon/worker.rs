@@ -91,8 +91,11 @@ impl JobState {
             for item in s.items.iter().take(taken) {
                 batch.push(item);
             }
+            // The name without `.part` or `.seg`: a segment its writer left as
+            // `.part` may be finished under the other name before the next cut.
             let name = s.claimed.path().file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default();
-            place.extend_from_slice(name);
+            let stem = name.strip_suffix(b".part").or_else(|| name.strip_suffix(b".seg")).unwrap_or(name);
+            place.extend_from_slice(stem);
             place.extend_from_slice(&s.claimed.done().to_le_bytes());
             place.extend_from_slice(&(taken as u64).to_le_bytes());
             left -= taken;

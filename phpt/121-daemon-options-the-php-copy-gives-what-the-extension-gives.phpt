@@ -37,6 +37,13 @@ $cases[] = ['workers' => '300', 'stopTimeout' => '0'];
 $cases[] = ['workers' => '4', 'stopTimeout' => '2.5', 'bootstrap' => '/app/bootstrap.php', 'log' => null];
 $cases[] = ['workers' => '300', 'retries' => '2'];
 $cases[] = ['8'];
+// --metrics [HOST:]PORT and --metrics-public: what each refuses (the address is the daemon's).
+foreach (['9464', 'localhost:9464', '127.0.0.1:9464', '[::1]:9464', '0.0.0.0:9464', '10.1.2.3:80', '[::]:9464',
+    '', '0', '65535', '65536', 'nine', 'host:80', '127.0.0.1', '127.0.0.1:0', ':9464', '-1', ' 9464', 9464] as $m) {
+    $cases[] = ['metrics' => $m];
+    $cases[] = ['metrics' => $m, 'metricsPublic' => '1'];
+}
+$cases[] = ['metricsPublic' => '1'];
 
 $same = 0;
 foreach ($cases as $options) {
@@ -56,7 +63,7 @@ foreach ([[], ['workers' => '256'], ['workers' => '257'], ['stopTimeout' => '864
 }
 ?>
 --EXPECT--
-129 of 129 give the same
+168 of 168 give the same
 [] => workers 2, stopTimeout 10.0
 {"workers":"256"} => workers 256, stopTimeout 10.0
 {"workers":"257"} => option '--workers' needs a whole number from 1 to 256, got '257'

@@ -1,9 +1,5 @@
 --TEST--
 drain with a bootstrap file that throws exits 1 with the message failed:retry gives
---SKIPIF--
-<?php
-if (!extension_loaded('asyncbatch')) die('skip drain needs the extension (the polyfill has no daemon runner)');
-?>
 --INI--
 asyncbatch.spool_dir={PWD}/123.spool
 asyncbatch.failure_dir={PWD}/123.failed

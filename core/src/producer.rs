@@ -631,13 +631,20 @@ pub fn flush<S: Sapi>(host: &S, id: Option<&[u8]>) -> Result<u64, UnknownJob> {
 /// worker whose requests do not end PHP's (the framework calls it once the
 /// response is sent): every job's spooled segments, then its queue, delivered
 /// within `asyncbatch.shutdown_budget` counted from now; what the budget leaves is
-/// spooled, for the next call. Items with a background thread (an HttpSink, the
-/// daemon runner) are that thread's, which delivers them idle worker or not.
-/// Returns the items delivered.
+/// spooled, for the next call. Items with a background thread (an HttpSink) are
+/// that thread's, which delivers them idle worker or not; under the daemon and
+/// spool runners what is queued is handed over now (to the queue, the spool), as a
+/// php-fpm worker's exit would. Returns the items delivered.
 pub fn end_of_request<S: Sapi>(host: &S) -> u64 {
     ensure_request(host);
     arm(host);
     let Some((jobs, spool)) = host.with(|p| {
+        if p.mode == RunMode::Daemon {
+            let timeout = p.rt.settings().exit_timeout;
+            if let Some(o) = p.live_outbox() {
+                o.flush(timeout);
+            }
+        }
         (p.mode != RunMode::Daemon).then(|| {
             p.rt.restart_shutdown_budget();
             let jobs = p.rt.registered_jobs().to_vec();

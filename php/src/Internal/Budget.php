@@ -5,21 +5,23 @@ declare(strict_types=1);
 namespace AsyncBatch\Internal;
 
 /**
- * The time budget of delivery at shutdown (ini asyncbatch.shutdown_budget): a batch
- * is not started when the job's estimated call time would overrun it (the first
- * batch always is), and a retry is not waited for when its delay would.
+ * The time budget of a delivery (ini asyncbatch.shutdown_budget at shutdown, `drain
+ * --max-time`): a batch is not started when the job's estimated call time would
+ * overrun it (the first batch always is), and a retry is not waited for when its
+ * delay would.
  */
 final class Budget
 {
     private int $start;
     private int $started = 0;
+    private bool $ranOut = false;
 
     public function __construct(private readonly float $seconds)
     {
         $this->start = hrtime(true);
     }
 
-    /** Seconds since delivery at shutdown began. */
+    /** Seconds since the delivery began. */
     public function elapsed(): float
     {
         return (hrtime(true) - $this->start) / 1e9;
@@ -29,6 +31,7 @@ final class Budget
     public function mayStart(Job $job): bool
     {
         if ($this->started > 0 && $this->elapsed() + ($job->estimate ?? 0.0) > $this->seconds) {
+            $this->ranOut = true;
             return false;
         }
         $this->started++;
@@ -38,6 +41,16 @@ final class Budget
     /** Whether a retry delay of $delay seconds still fits. */
     public function mayWait(float $delay): bool
     {
-        return $this->elapsed() + $delay <= $this->seconds;
+        if ($this->elapsed() + $delay <= $this->seconds) {
+            return true;
+        }
+        $this->ranOut = true;
+        return false;
+    }
+
+    /** Whether it refused a batch or a retry's wait: what was left is in the spool. */
+    public function ranOut(): bool
+    {
+        return $this->ranOut;
     }
 }

@@ -6,6 +6,7 @@ namespace AsyncBatch\Internal;
 
 use AsyncBatch\Internal\Cli\Arguments;
 use AsyncBatch\Internal\Cli\DaemonCommands;
+use AsyncBatch\Internal\Cli\DrainCommand;
 use AsyncBatch\Internal\Cli\FailedCommands;
 use AsyncBatch\Internal\Cli\StatusCommand;
 
@@ -29,7 +30,8 @@ final class Cli
             return match ($args->command) {
                 'help' => self::help(),
                 'failed:list', 'failed:show', 'failed:retry', 'failed:purge' => FailedCommands::run($args),
-                'daemon', 'drain', 'consume' => DaemonCommands::run($args),
+                'daemon', 'consume' => DaemonCommands::run($args),
+                'drain' => DrainCommand::run($args),
                 'status' => StatusCommand::run($args),
             };
         } catch (UsageError $e) {
@@ -79,9 +81,11 @@ final class Cli
                                                           with S, start no batch that would end
                                                           after S seconds (one drain at a time:
                                                           another exits 0 at once)
-              status [--json | --format prometheus]       the daemon's counters, queue depth and
+              status [--format text|json|prometheus]      the daemon's counters, queue depth and
                                                           spool size; exit 1 when it is not running
-                                                          (prometheus: the metrics, exit 0)
+                                                          (--json is --format json; prometheus: the
+                                                          metrics, measured here without a daemon,
+                                                          exit 0)
               help                                        show this help
 
             Options:

@@ -5,11 +5,12 @@ declare(strict_types=1);
 namespace AsyncBatch\Internal;
 
 /**
- * The daemon's options (`asyncbatch daemon --workers N --stop-timeout S`): a copy
- * of their declaration in core (core/src/daemon/options.rs), for the CLI without
- * the extension, where the daemon cannot run but a bad value is still a usage
- * error. With the extension the CLI asks Daemon::parseOptions() instead; phpt 121
- * holds the two equal.
+ * The daemon's options (`asyncbatch daemon --workers N --stop-timeout S --metrics
+ * [HOST:]PORT [--metrics-public]`) and `drain --max-time S`: a copy of their
+ * declaration in core (core/src/daemon/options.rs), for the CLI without the
+ * extension, where the daemon cannot run but a bad value is still a usage error.
+ * With the extension the CLI asks Daemon::parseOptions() instead; phpt 121 holds
+ * the two equal.
  */
 final class DaemonOptions
 {
@@ -28,17 +29,20 @@ final class DaemonOptions
     /**
      * Checks the options as the user typed them, as Daemon::parseOptions() does (the
      * CLI passes strings; numbers are read as their text); a key not given, or null,
-     * is the default. The keys `bootstrap` and `log` are passed over.
+     * is the default. The keys `bootstrap` and `log` are passed over. `metrics` is
+     * `--metrics` as typed and `metricsPublic` the flag `--metrics-public` (`'1'`):
+     * checked, not returned.
      *
-     * @param array{workers?: string|int|float|null, stopTimeout?: string|int|float|null, bootstrap?: string, log?: ?string} $options
+     * @param array{workers?: string|int|float|null, stopTimeout?: string|int|float|null, metrics?: ?string, metricsPublic?: mixed, bootstrap?: string, log?: ?string} $options
      * @return array{workers: int, stopTimeout: float}
      * @throws \ValueError whose message is the CLI's usage error
      */
     public static function parse(array $options): array
     {
         $out = ['workers' => self::DEFAULT_WORKERS, 'stopTimeout' => self::DEFAULT_STOP_TIMEOUT];
+        $known = ['workers', 'stopTimeout', 'metrics', 'metricsPublic', 'bootstrap', 'log'];
         foreach ($options as $key => $value) {
-            if ($key !== 'workers' && $key !== 'stopTimeout' && $key !== 'bootstrap' && $key !== 'log') {
+            if (!in_array($key, $known, true)) {
                 throw new \ValueError(sprintf("unknown option '%s'", $key));
             }
         }
@@ -67,7 +71,82 @@ final class DaemonOptions
             }
             $out['stopTimeout'] = $secs;
         }
+        $metrics = self::text($options['metrics'] ?? null);
+        // As PHP reads a flag: '1' (what the CLI passes) and true are set, '0' and '' not.
+        $public = (bool) ($options['metricsPublic'] ?? false);
+        if ($metrics !== null) {
+            self::metrics($metrics, $public);
+        } elseif ($public) {
+            throw new \ValueError("option '--metrics-public' needs '--metrics [HOST:]PORT'");
+        }
         return $out;
+    }
+
+    /**
+     * `--max-time SECONDS` of `asyncbatch drain` (core's parse_max_time): a number of
+     * seconds > 0 and at most a day, as `--stop-timeout`.
+     *
+     * @throws \ValueError whose message is the CLI's usage error
+     */
+    public static function maxTime(string $value): float
+    {
+        return self::seconds($value) ?? throw new \ValueError(sprintf(
+            "option '--max-time' needs a number of seconds > 0 and at most %d, got '%s'",
+            self::MAX_STOP_TIMEOUT,
+            $value,
+        ));
+    }
+
+    /**
+     * `--metrics [HOST:]PORT` (core's parse_metrics): PORT alone, or `localhost:PORT`,
+     * listens on 127.0.0.1; else an IPv4 `a.b.c.d:PORT` or IPv6 `[addr]:PORT`
+     * literal; the port 1 to 65535. The metrics name the jobs and count their
+     * errors: an address beyond loopback must be asked for with `--metrics-public`.
+     *
+     * @throws \ValueError
+     */
+    private static function metrics(string $value, bool $public): void
+    {
+        $bad = new \ValueError(sprintf(
+            "option '--metrics' needs PORT or HOST:PORT (an IP address or localhost, port 1 to 65535), got '%s'",
+            $value,
+        ));
+        if (preg_match('/^[0-9]*$/D', $value) === 1) {
+            self::port($value) ?? throw $bad;
+            return; // 127.0.0.1
+        }
+        if (str_starts_with($value, 'localhost:')) {
+            // Rust's u16 parse also takes a `+`.
+            $port = substr($value, 10);
+            self::port(str_starts_with($port, '+') ? substr($port, 1) : $port) ?? throw $bad;
+            return;
+        }
+        if (preg_match('/^(?:([0-9.]+)|\[([0-9A-Fa-f:.]+)(?:%[0-9]+)?\]):([0-9]+)$/D', $value, $m) !== 1) {
+            throw $bad;
+        }
+        [, $v4, $v6, $port] = $m;
+        self::port($port) ?? throw $bad;
+        if ($v4 !== '') {
+            // Four decimal octets, no leading zeros (filter_var refuses them as Rust does).
+            filter_var($v4, FILTER_VALIDATE_IP, FILTER_FLAG_IPV4) !== false || throw $bad;
+            $loopback = str_starts_with($v4, '127.');
+        } else {
+            filter_var($v6, FILTER_VALIDATE_IP, FILTER_FLAG_IPV6) !== false || throw $bad;
+            $loopback = inet_pton($v6) === inet_pton('::1');
+        }
+        if (!$loopback && !$public) {
+            throw new \ValueError(sprintf('--metrics %s listens beyond loopback: add --metrics-public to mean it', $value));
+        }
+    }
+
+    /** Digits (leading zeros allowed) making a port from 1 to 65535, or null. */
+    private static function port(string $digits): ?int
+    {
+        if (preg_match('/^[0-9]+$/D', $digits) !== 1) {
+            return null;
+        }
+        $n = ltrim($digits, '0');
+        return $n !== '' && strlen($n) <= 5 && (int) $n <= 65535 ? (int) $n : null;
     }
 
     /**
@@ -83,35 +162,7 @@ final class DaemonOptions
         if (is_int($value)) {
             return (string) $value;
         }
-        if (!is_float($value)) {
-            return null;
-        }
-        if (is_nan($value)) {
-            return 'NaN';
-        }
-        if (is_infinite($value)) {
-            return $value > 0 ? 'inf' : '-inf';
-        }
-        if ($value == 0) {
-            return fdiv(1, $value) < 0 ? '-0' : '0';
-        }
-        // The fewest digits that read back as $value, written out without an exponent.
-        $p = 0;
-        while ($p < 17 && (float) sprintf("%.{$p}e", $value) !== $value) {
-            $p++;
-        }
-        preg_match('/^(-?)(\d)\.?(\d*)e([+-]\d+)$/D', sprintf("%.{$p}e", $value), $m);
-        [, $sign, $first, $rest, $exp] = $m;
-        $digits = rtrim($first . $rest, '0') ?: '0';
-        $point = 1 + (int) $exp;
-        if ($point <= 0) {
-            $text = '0.' . str_repeat('0', -$point) . $digits;
-        } elseif ($point >= strlen($digits)) {
-            $text = $digits . str_repeat('0', $point - strlen($digits));
-        } else {
-            $text = substr($digits, 0, $point) . '.' . substr($digits, $point);
-        }
-        return $sign . $text;
+        return is_float($value) ? FloatText::of($value) : null;
     }
 
     /**

@@ -121,24 +121,26 @@ final class Delivery
      *
      * @param list<mixed> $items
      * @param list<string>|null $encoded their encodings, when made already
+     * @return int the items written (0 when they were dropped)
      */
-    public function spoolItems(Job $job, array $items, ?array $encoded = null): void
+    public function spoolItems(Job $job, array $items, ?array $encoded = null): int
     {
-        $this->spoolRuns($job, [[$items, null, $encoded]]);
+        return $this->spoolRuns($job, [[$items, null, $encoded]]);
     }
 
     /**
      * Writes runs of items of a job from memory to the spool, as spoolItems().
      *
      * @param list<array{0: list<mixed>, 1: ?string, 2?: ?list<string>}> $runs
+     * @return int the items written (0 when they were dropped)
      */
-    private function spoolRuns(Job $job, array $runs): void
+    private function spoolRuns(Job $job, array $runs): int
     {
         $n = self::count($runs);
         $why = $this->spool->writeRuns($job->identifier, $runs);
         if ($why === null) {
             $job->spooled += $n;
-            return;
+            return $n;
         }
         $job->dropped += $n;
         $message = sprintf(
@@ -150,6 +152,7 @@ final class Delivery
         // As the extension: stats() says why items were dropped.
         $job->lastError = 'asyncbatch: ' . $message;
         Log::warnOnce('write:' . self::reason($why), $message);
+        return 0;
     }
 
     /**

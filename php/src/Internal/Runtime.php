@@ -11,7 +11,8 @@ use AsyncBatch\UnknownJobException;
  * The shutdown runner of the polyfill, as the request sees it: the job registry of
  * this request, where its shutdown function stands (Phase), what becomes of a
  * submitted item, and the notice of a pcntl_fork(). Delivering is Delivery's (see
- * "Delivery" in docs/internals.md).
+ * "Delivery" in docs/internals.md). Under `asyncbatch.runner = spool` each point
+ * where it would deliver hands over to the SpoolRunner instead.
  *
  * PHP resets userland state at the end of each request, so unlike the extension the
  * counters here live for one request.
@@ -40,6 +41,12 @@ final class Runtime
     /** The budget of delivery at shutdown, from its first run (a late run shares it). */
     private static ?Budget $budget = null;
     private static ?Delivery $delivery = null;
+    /**
+     * The spool runner when asyncbatch.runner is `spool`, else null (the shutdown
+     * runner); chosen at the first registration (`drain` overrides the setting before).
+     */
+    private static ?SpoolRunner $spoolRunner = null;
+    private static bool $runnerChosen = false;
 
     /**
      * Registers or replaces a job. An HttpSink's job keys are the job's config;
@@ -51,6 +58,12 @@ final class Runtime
             self::$watchFork = self::$cli && function_exists('pcntl_fork');
         }
         self::afterFork();
+        if (!self::$runnerChosen) {
+            self::$runnerChosen = true;
+            if (Settings::get()->runner === 'spool') {
+                self::$spoolRunner = new SpoolRunner(self::delivery());
+            }
+        }
         JobConfig::checkIdentifier($identifier);
         $base = $func instanceof HttpSink ? HttpSinkConfig::of($func)->job : null;
         $config = JobConfig::validate($identifier, $config, $base);
@@ -117,10 +130,15 @@ final class Runtime
     /**
      * The rest of submitItem() once the item is queued, when the queue reached the
      * job's threshold or its oldest item is due: in the CLI, delivery of the due
-     * batches (rule 5); then the spill of a full queue to the spool (rule 6).
+     * batches (rule 5); then the spill of a full queue to the spool (rule 6). The
+     * spool runner writes the queue to the spool in either case.
      */
     public static function afterQueue(Job $job): void
     {
+        if (self::$spoolRunner !== null) {
+            self::$spoolRunner->spoolQueues([$job]);
+            return;
+        }
         if (self::$cli && self::$delivering === 0) {
             $n = count($job->queue);
             $periodPassed = microtime(true) >= $job->dueAt;
@@ -155,11 +173,18 @@ final class Runtime
         self::arm();
     }
 
-    /** flush(): spooled segments, then queued items, now, without a budget. */
+    /**
+     * flush(): spooled segments, then queued items, now, without a budget; returns
+     * the items delivered. The spool runner writes the queued items to the spool and
+     * returns how many it wrote.
+     */
     public static function flush(?string $identifier): int
     {
         self::afterFork();
         $jobs = self::jobsNamed($identifier);
+        if (self::$spoolRunner !== null) {
+            return self::$spoolRunner->spoolQueues($jobs);
+        }
         self::$delivering++;
         try {
             return self::delivery()->flush($jobs);
@@ -172,12 +197,17 @@ final class Runtime
      * endRequest(): delivery as at shutdown (segments, then queues), with a budget
      * of its own, for a long-running worker whose requests do not end PHP's; the
      * client is not released (the framework has answered) and the request goes on.
+     * The spool runner writes the queued items to the spool and delivers none (0).
      */
     public static function endRequest(): int
     {
         self::afterFork();
         $jobs = self::$jobs;
         if ($jobs === []) {
+            return 0;
+        }
+        if (self::$spoolRunner !== null) {
+            self::$spoolRunner->spoolQueues($jobs);
             return 0;
         }
         self::arm();
@@ -206,18 +236,21 @@ final class Runtime
         }
         self::$phase = Phase::Delivering;
         $settings = Settings::get();
-        $budget = self::$budget ??= new Budget($settings->shutdownBudget);
         $jobs = self::$jobs;
+        if (self::$spoolRunner !== null) {
+            // The spool runner never reads the spool: only the queues are pending.
+            self::releaseClient(false);
+            try {
+                self::$spoolRunner->spoolQueues($jobs);
+            } finally {
+                self::$phase = Phase::Done;
+            }
+            return;
+        }
+        $budget = self::$budget ??= new Budget($settings->shutdownBudget);
         $delivery = self::delivery();
         $names = $jobs === [] ? [] : $delivery->ready();
-
-        $pending = $names !== [];
-        foreach ($jobs as $job) {
-            $pending = $pending || $job->queue !== [];
-        }
-        if ($pending && $settings->finishRequest && function_exists('fastcgi_finish_request')) {
-            fastcgi_finish_request();
-        }
+        self::releaseClient($names !== []);
 
         self::$delivering++;
         try {
@@ -233,6 +266,72 @@ final class Runtime
             self::$delivering--;
             self::$phase = Phase::Done;
         }
+    }
+
+    /**
+     * Lets a php-fpm client go before delivery (or the spool runner's writes), when
+     * there is something to do: spooled segments ($segments) or queued items.
+     */
+    private static function releaseClient(bool $segments): void
+    {
+        $pending = $segments;
+        foreach (self::$jobs as $job) {
+            $pending = $pending || $job->queue !== [];
+        }
+        if ($pending && Settings::get()->finishRequest && function_exists('fastcgi_finish_request')) {
+            fastcgi_finish_request();
+        }
+    }
+
+    /**
+     * `asyncbatch drain --polyfill`, after the bootstrap registered the jobs: every
+     * spooled segment of the jobs (the journals of dead processes among them) and
+     * what their callables queue meanwhile, delivered pass after pass until none is
+     * left or $budget ran out, in batches with retries and the failure store as at
+     * shutdown. What the budget leaves is in the spool, and nothing is left to the
+     * shutdown function: it would deliver past the budget.
+     *
+     * @return int items delivered
+     */
+    public static function drain(Budget $budget): int
+    {
+        self::afterFork();
+        $jobs = self::$jobs;
+        $delivery = self::delivery();
+        $delivered = 0;
+        // A segment that could not be claimed (another reader has it) or emptied is
+        // passed over in later passes: new ones are what a pass looks for.
+        $seen = [];
+        self::$delivering++;
+        try {
+            while (!$budget->ranOut()) {
+                $names = [];
+                foreach ($delivery->ready() as $name) {
+                    if (!isset($seen[$name])) {
+                        $seen[$name] = true;
+                        $names[] = $name;
+                    }
+                }
+                $queued = false;
+                foreach ($jobs as $job) {
+                    $queued = $queued || $job->queue !== [];
+                }
+                if ($names === [] && !$queued) {
+                    break;
+                }
+                $delivered += $delivery->atShutdown($jobs, $names, $budget);
+            }
+            foreach (self::$jobs as $job) {
+                if ($job->queue !== []) {
+                    [$items, $encoded] = $job->take();
+                    $delivery->spoolItems($job, $items, $encoded);
+                }
+            }
+        } finally {
+            self::$delivering--;
+            self::$phase = Phase::Done;
+        }
+        return $delivered;
     }
 
     /** retryFailed(): each stored batch of the jobs, oldest first, one call each. */

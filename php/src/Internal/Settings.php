@@ -13,7 +13,11 @@ final class Settings
 {
     private static ?self $current = null;
 
-    /** `auto`, `shutdown` or `daemon`; ASYNCBATCH_RUNNER overrides the ini. By default, `auto`. */
+    /**
+     * `auto`, `shutdown`, `daemon` or `spool`; ASYNCBATCH_RUNNER overrides the ini. By
+     * default, `auto`. The polyfill runs `spool` as the spool runner and every other
+     * value as the shutdown runner.
+     */
     public string $runner = 'auto';
     /** Spool directory. By default, `{tmp}/asyncbatch-{euid}/spool`. */
     public string $spoolDir;
@@ -39,7 +43,7 @@ final class Settings
         return self::$current ??= self::load();
     }
 
-    /** Replaces the settings of this process (the CLI does for --failure-dir). */
+    /** Replaces the settings of this process (the CLI does for --failure-dir and drain). */
     public static function override(self $settings): void
     {
         self::$current = $settings;
@@ -121,7 +125,7 @@ final class Settings
     private static function runner(string $value, string $name, string $default): string
     {
         $v = strtolower(trim($value));
-        if (in_array($v, ['auto', 'shutdown', 'daemon'], true)) {
+        if (in_array($v, ['auto', 'shutdown', 'daemon', 'spool'], true)) {
             return $v;
         }
         self::invalid($value, $name, $default);

@@ -10,35 +10,28 @@ use AsyncBatch\Internal\Fs;
 use AsyncBatch\Internal\UsageError;
 
 /**
- * `daemon` and `drain`: the extension's daemon runner (AsyncBatch\Internal\Daemon).
+ * `daemon` and `consume`: the extension's daemon runner (AsyncBatch\Internal\Daemon).
  * The options are checked before anything runs, also without the extension, so
  * that a bad one is a usage error everywhere; then the extension is required.
+ * (`drain` is DrainCommand's: it also runs on the polyfill.)
  */
 final class DaemonCommands
 {
-    /** Runs `daemon` or `drain`; returns the exit status. */
+    /** Runs `daemon` or `consume`; returns the exit status. */
     public static function run(Arguments $args): int
     {
         $bootstrap = Bootstrap::option($args);
-        $log = null;
-        $options = [];
-        if ($args->command === 'daemon' || $args->command === 'consume') {
-            $options = self::options($args);
-            $log = $args->value('log');
-            if ($log === '') {
-                throw new UsageError("option '--log' needs a file name");
-            }
-            if ($log !== null && $log[0] !== '/' && ($cwd = getcwd()) !== false) {
-                $log = $cwd . '/' . $log; // the same file whatever directory a process runs in
-            }
+        $options = self::options($args);
+        $log = $args->value('log');
+        if ($log === '') {
+            throw new UsageError("option '--log' needs a file name");
+        }
+        if ($log !== null && $log[0] !== '/' && ($cwd = getcwd()) !== false) {
+            $log = $cwd . '/' . $log; // the same file whatever directory a process runs in
         }
 
         Extension::requireDaemon($args->command);
         $bootstrap = (string) realpath(Bootstrap::existing($bootstrap));
-
-        if ($args->command === 'drain') {
-            return self::drain($bootstrap);
-        }
 
         if ($log !== null) {
             $fh = @fopen($log, 'ab');
@@ -65,21 +58,25 @@ final class DaemonCommands
     }
 
     /**
-     * `--workers` and `--stop-timeout` as typed (only those given), checked where
-     * they are declared: by the extension (core), or without it by the PHP copy of
-     * that declaration.
+     * `--workers`, `--stop-timeout`, `--metrics` as typed and the flag
+     * `--metrics-public` as `'1'` (only those given), checked where they are
+     * declared: by the extension (core), or without it by the PHP copy of that
+     * declaration.
      *
-     * @return array{workers?: string, stopTimeout?: string}
+     * @return array{workers?: string, stopTimeout?: string, metrics?: string, metricsPublic?: string}
      * @throws UsageError
      */
     private static function options(Arguments $args): array
     {
         $options = [];
-        foreach (['workers' => 'workers', 'stopTimeout' => 'stop-timeout'] as $key => $name) {
+        foreach (['workers' => 'workers', 'stopTimeout' => 'stop-timeout', 'metrics' => 'metrics'] as $key => $name) {
             $value = $args->value($name);
             if ($value !== null) {
                 $options[$key] = $value;
             }
+        }
+        if ($args->has('metrics-public')) {
+            $options['metricsPublic'] = '1';
         }
         // Redis is the extension's alone: its options are checked by it.
         $redis = [];
@@ -99,17 +96,5 @@ final class DaemonCommands
             throw new UsageError($e->getMessage());
         }
         return $options + $redis;
-    }
-
-    /** `drain`: one process at a time, under `{spool_dir}/drain.lock`. */
-    private static function drain(string $bootstrap): int
-    {
-        $pid = Daemon::lock('drain');
-        if ($pid !== null) {
-            fwrite(STDERR, sprintf("asyncbatch: another drain is running (pid %d)\n", $pid));
-            return 0;
-        }
-        Bootstrap::load($bootstrap);
-        return Daemon::drain();
     }
 }

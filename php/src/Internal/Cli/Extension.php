@@ -8,9 +8,9 @@ use AsyncBatch\Internal\Daemon;
 
 /**
  * What the CLI needs of the asyncbatch extension, and what it says when the
- * extension is missing: the failure-store commands run on it or, with `--polyfill`,
- * on the pure-PHP implementation; daemon and drain need its
- * AsyncBatch\Internal\Daemon.
+ * extension is missing: the failure-store commands and drain run on it or, with
+ * `--polyfill`, on the pure-PHP implementation; daemon and consume need its
+ * AsyncBatch\Internal\Daemon (drain too, when it runs on the extension).
  */
 final class Extension
 {
@@ -20,16 +20,17 @@ final class Extension
     }
 
     /**
-     * For the failure-store commands: the extension, or `--polyfill`.
+     * For the failure-store commands and drain: the extension, or `--polyfill`.
      *
+     * @param string $command named in the message (the failure-store commands do not)
      * @throws \RuntimeException saying how to load it
      */
-    public static function requireApi(bool $polyfill): void
+    public static function requireApi(bool $polyfill, string $command = ''): void
     {
         if (!self::loaded() && !$polyfill) {
             throw new \RuntimeException(
                 "the asyncbatch extension is not loaded.\n"
-                . self::howToLoad('') . ",\n"
+                . self::howToLoad($command) . ",\n"
                 . 'or add --polyfill to run this command with the pure-PHP implementation instead.',
             );
         }
@@ -37,7 +38,7 @@ final class Extension
     }
 
     /**
-     * For daemon and drain: the extension, with its daemon runner.
+     * For daemon, consume and the extension's drain: the extension, with its daemon runner.
      *
      * @throws \RuntimeException saying what is missing
      */

@@ -6,7 +6,6 @@ namespace AsyncBatch\Internal\Cli;
 
 use AsyncBatch\Internal\FailureStore;
 use AsyncBatch\Internal\Fs;
-use AsyncBatch\Internal\Settings;
 use AsyncBatch\Internal\UsageError;
 
 /**
@@ -24,17 +23,7 @@ final class FailedCommands
     public static function run(Arguments $args): int
     {
         Extension::requireApi($args->polyfill);
-        $dir = Settings::get()->failureDir;
-        $option = $args->value('failure-dir');
-        if ($option !== null) {
-            $dir = rtrim($option, '/') ?: '/';
-            // Both implementations read their directories from this setting.
-            @ini_set('asyncbatch.failure_dir', $dir);
-            $settings = clone Settings::get();
-            $settings->failureDir = $dir;
-            Settings::override($settings);
-        }
-        $commands = new self($args, $dir);
+        $commands = new self($args, FailureDir::of($args));
         return match ($args->command) {
             'failed:list' => $commands->list(),
             'failed:show' => $commands->show(),

@@ -109,6 +109,51 @@ final class Format
         return preg_match('//u', $s) === 1 ? $s : self::scrub($s);
     }
 
+    /**
+     * $s as UTF-8, each ill-formed sequence replaced by U+FFFD, one for each maximal
+     * subpart (as Rust's String::from_utf8_lossy, which the extension's messages use).
+     */
+    public static function utf8Lossy(string $s): string
+    {
+        if (preg_match('//u', $s) === 1) {
+            return $s;
+        }
+        $out = '';
+        $n = strlen($s);
+        for ($i = 0; $i < $n;) {
+            $b = ord($s[$i]);
+            [$need, $lo, $hi] = match (true) {
+                $b < 0x80 => [0, 0, 0],
+                $b >= 0xC2 && $b <= 0xDF => [1, 0x80, 0xBF],
+                $b === 0xE0 => [2, 0xA0, 0xBF],
+                $b === 0xED => [2, 0x80, 0x9F],
+                $b >= 0xE1 && $b <= 0xEF => [2, 0x80, 0xBF],
+                $b === 0xF0 => [3, 0x90, 0xBF],
+                $b >= 0xF1 && $b <= 0xF3 => [3, 0x80, 0xBF],
+                $b === 0xF4 => [3, 0x80, 0x8F],
+                default => [-1, 0, 0],
+            };
+            $j = $i + 1;
+            for ($k = 0; $k < $need && $j < $n; $k++, $j++) {
+                $c = ord($s[$j]);
+                if ($c < $lo || $c > $hi) {
+                    break;
+                }
+                // Only the second byte has a range of its own.
+                [$lo, $hi] = [0x80, 0xBF];
+            }
+            $out .= $j - $i === $need + 1 ? substr($s, $i, $j - $i) : "\u{FFFD}";
+            $i = $j;
+        }
+        return $out;
+    }
+
+    /** A job identifier as the extension prints it in messages: lossy UTF-8, NUL as `\0`. */
+    public static function printableId(string $id): string
+    {
+        return str_replace("\0", '\0', self::utf8Lossy($id));
+    }
+
     /** At most $max characters; a longer string ends `...`. */
     public static function cut(string $s, int $max): string
     {

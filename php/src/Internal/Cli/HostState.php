@@ -4,10 +4,13 @@ declare(strict_types=1);
 
 namespace AsyncBatch\Internal\Cli;
 
+use AsyncBatch\Internal\Spool;
+
 /**
  * What `status` measures on this host rather than takes from the daemon's status
  * file: whether a process runs (/proc), the depth of the SysV queue
- * (/proc/sysvipc/msg) and what waits in the spool directory.
+ * (/proc/sysvipc/msg), what waits in the spool directory, and per job what waits
+ * in the spool and the failure store.
  */
 final class HostState
 {
@@ -96,5 +99,100 @@ final class HostState
             }
         }
         return ['segments' => $segments, 'bytes' => $bytes];
+    }
+
+    /**
+     * Per job label (jobLabel()), in byte order, what waits on disk, measured as the
+     * daemon measures it for its metrics (core/src/daemon/metrics.rs,
+     * HostGauges::measure): in the spool the `.seg` files and the `.part` files that
+     * hold more than a segment header (not the journals PHP processes keep between
+     * deliveries), with the creation time of the oldest `.seg` from its name; in the
+     * failure store the `.fail` files. A missing or unreadable directory has none.
+     *
+     * @return array{spool: array<string, array{files: int, bytes: int, oldest: ?float}>,
+     *               failed: array<string, array{files: int, bytes: int, oldest: ?float}>}
+     */
+    public static function jobs(string $spoolDir, string $failureDir): array
+    {
+        $spool = [];
+        foreach (self::files($spoolDir) as [$name, $size]) {
+            $seg = str_ends_with($name, '.seg');
+            if (!$seg && !(str_ends_with($name, '.part') && $size > strlen(Spool::MAGIC))) {
+                continue;
+            }
+            $f = &$spool[self::jobLabel($name)];
+            $f ??= ['files' => 0, 'bytes' => 0, 'oldest' => null];
+            $f['files']++;
+            $f['bytes'] += $size;
+            $created = $seg ? self::createdAt($name) : null;
+            if ($created !== null) {
+                $f['oldest'] = $f['oldest'] === null ? $created : min($f['oldest'], $created);
+            }
+            unset($f);
+        }
+        $failed = [];
+        foreach (self::files($failureDir) as [$name, $size]) {
+            if (str_ends_with($name, '.fail')) {
+                $f = &$failed[self::jobLabel($name)];
+                $f ??= ['files' => 0, 'bytes' => 0, 'oldest' => null];
+                $f['files']++;
+                $f['bytes'] += $size;
+                unset($f);
+            }
+        }
+        ksort($spool, SORT_STRING);
+        ksort($failed, SORT_STRING);
+        return ['spool' => $spool, 'failed' => $failed];
+    }
+
+    /**
+     * The `job` label of a spool or failure file: its name's job key with `%XX`
+     * decoded, printed as the extension prints identifiers. A key cut short (with `~`
+     * and a checksum) cannot be decoded and stays as it is; so does `~`, the key of
+     * segments that hold items of several jobs.
+     */
+    public static function jobLabel(string $name): string
+    {
+        $dot = strpos($name, '.');
+        $key = $dot === false ? $name : substr($name, 0, $dot);
+        if (str_contains($key, '~')) {
+            return $key;
+        }
+        // Two hex digits, or `+` and one: what Rust's u8::from_str_radix(_, 16) takes.
+        $id = (string) preg_replace_callback(
+            '/%([0-9A-Fa-f]{2}|\+[0-9A-Fa-f])/',
+            static fn (array $m): string => chr((int) hexdec(ltrim($m[1], '+'))),
+            $key,
+        );
+        return Format::printableId($id);
+    }
+
+    /**
+     * The regular files of a directory (not through a link) with UTF-8 names, and
+     * their sizes.
+     *
+     * @return list<array{0: string, 1: int}>
+     */
+    private static function files(string $dir): array
+    {
+        $out = [];
+        foreach (@scandir($dir, SCANDIR_SORT_NONE) ?: [] as $name) {
+            $st = preg_match('//u', $name) === 1 ? @lstat($dir . '/' . $name) : false;
+            if ($st !== false && ($st['mode'] & 0170000) === 0100000) {
+                $out[] = [$name, $st['size']];
+            }
+        }
+        return $out;
+    }
+
+    /** The creation time (Unix seconds) in a segment's name: `{jobkey}.{micros}.…`. */
+    private static function createdAt(string $name): ?float
+    {
+        $micros = explode('.', $name)[1] ?? '';
+        // As Rust's u128 parse: digits, an optional `+`.
+        if (preg_match('/^\+?([0-9]{1,39})$/D', $micros, $m) !== 1) {
+            return null;
+        }
+        return (float) $m[1] / 1e6;
     }
 }

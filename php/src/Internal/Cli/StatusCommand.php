@@ -6,20 +6,28 @@ namespace AsyncBatch\Internal\Cli;
 
 use AsyncBatch\Internal\Daemon;
 use AsyncBatch\Internal\Settings;
+use AsyncBatch\Internal\UsageError;
 
 /**
  * `status`: what the daemon last wrote to `{spool_dir}/daemon.status`, or why it is
- * not running (exit status 1 then, with the queue and spool measured here). Needs
- * neither the extension nor the polyfill, but for `--redis` (the jobs' streams).
+ * not running (exit status 1 then, with the queue and spool measured here), as text
+ * or JSON; or, `--format prometheus`, the metrics the running daemon last rendered
+ * (`{spool_dir}/daemon.prom`), else those measured here (exit status 0 either way,
+ * for node_exporter's textfile collector). Needs neither the extension nor the
+ * polyfill, but for `--redis` (the jobs' streams).
  */
 final class StatusCommand
 {
     /** A daemon is alive when its status was rewritten this recently (seconds). */
     private const HEARTBEAT_MAX_AGE = 5.0;
+    /** The daemon's metrics are its own when it rendered them this recently (seconds); it does every second. */
+    private const METRICS_MAX_AGE = 5.0;
+    private const FORMATS = ['text', 'json', 'prometheus'];
 
     /** Runs `status`; returns the exit status. */
     public static function run(Arguments $args): int
     {
+        $format = self::format($args);
         $spoolDir = Settings::get()->spoolDir;
         // A host that only consumes from Redis has the consumer's status instead.
         $command = !is_file("$spoolDir/daemon.status") && is_file("$spoolDir/consume.status") ? 'consume' : 'daemon';
@@ -48,6 +56,10 @@ final class StatusCommand
             }
         }
         $alive = $problem === null;
+        if ($format === 'prometheus') {
+            // A consumer's status is not the daemon's: it renders no metrics.
+            return self::prometheus($args, $spoolDir, $alive && $command === 'daemon');
+        }
         $queue = HostState::queue($spoolDir);
         $spool = HostState::spool($spoolDir);
         if (!$alive) {
@@ -59,7 +71,7 @@ final class StatusCommand
 
         $streams = self::streams($args);
 
-        if ($args->has('json')) {
+        if ($format === 'json') {
             // Decoded again as objects, so that an empty map stays `{}`.
             $raw = $bytes !== false ? json_decode($bytes) : null;
             $fields = $raw instanceof \stdClass ? get_object_vars($raw) : [];
@@ -106,6 +118,57 @@ final class StatusCommand
             self::printJobs($status, $now);
         }
         return $alive ? 0 : 1;
+    }
+
+    /**
+     * `--format text|json|prometheus`; `--json` is `--format json`.
+     *
+     * @throws UsageError
+     */
+    private static function format(Arguments $args): string
+    {
+        $format = $args->value('format');
+        if ($format !== null && !in_array($format, self::FORMATS, true)) {
+            throw new UsageError(sprintf("option '--format' needs text, json or prometheus, got '%s'", $format));
+        }
+        if ($args->has('json')) {
+            if ($format !== null && $format !== 'json') {
+                throw new UsageError(sprintf('--json is --format json: it does not go with --format %s', $format));
+            }
+            $format = 'json';
+        }
+        $format ??= 'text';
+        if ($format === 'prometheus' && $args->has('redis')) {
+            throw new UsageError(
+                "option '--redis' does not go with --format prometheus: the streams are not among the metrics",
+            );
+        }
+        return $format;
+    }
+
+    /**
+     * `--format prometheus`: what the running daemon rendered, when it did lately;
+     * else the metrics measured here, with `asyncbatch_daemon_up` saying whether
+     * the daemon runs (one that renders no metrics, of an earlier version, still
+     * runs).
+     */
+    private static function prometheus(Arguments $args, string $spoolDir, bool $daemonUp): int
+    {
+        $file = "$spoolDir/daemon.prom";
+        clearstatcache(true, $file);
+        $st = $daemonUp ? @lstat($file) : false;
+        $fresh = $st !== false && ($st['mode'] & 0170000) === 0100000
+            && microtime(true) - $st['mtime'] < self::METRICS_MAX_AGE;
+        if ($fresh) {
+            $text = @file_get_contents($file);
+            if (is_string($text)) {
+                echo $text;
+                return 0;
+            }
+        }
+        $jobs = HostState::jobs($spoolDir, FailureDir::of($args));
+        echo HostMetrics::render($daemonUp, HostState::queue($spoolDir), $jobs, microtime(true));
+        return 0;
     }
 
     /**

@@ -1,5 +1,5 @@
 --TEST--
-Without the extension, daemon and drain exit 1 saying they need it; --polyfill does not apply to them
+Without the extension, daemon exits 1 saying it needs it (--polyfill does not apply to it); drain exits 1 saying it needs the extension or --polyfill, and with --polyfill it runs
 --INI--
 asyncbatch.spool_dir={PWD}/068.spool
 asyncbatch.failure_dir={PWD}/068.failed
@@ -28,11 +28,11 @@ ab_rmrf(__DIR__ . '/068.bootstrap.php');
 asyncbatch: daemon needs the asyncbatch extension (the pure-PHP polyfill has no daemon runner, so --polyfill does not apply).
 Load it with 'php -d extension=asyncbatch.so %s/php/bin/asyncbatch daemon ...' or the php.ini line 'extension=asyncbatch.so'.
 [drain] exit status 1
-asyncbatch: drain needs the asyncbatch extension (the pure-PHP polyfill has no daemon runner, so --polyfill does not apply).
-Load it with 'php -d extension=asyncbatch.so %s/php/bin/asyncbatch drain ...' or the php.ini line 'extension=asyncbatch.so'.
+asyncbatch: the asyncbatch extension is not loaded.
+Load it with 'php -d extension=asyncbatch.so %s/php/bin/asyncbatch drain ...' or the php.ini line 'extension=asyncbatch.so',
+or add --polyfill to run this command with the pure-PHP implementation instead.
 [daemon --polyfill] exit status 1
 asyncbatch: daemon needs the asyncbatch extension (the pure-PHP polyfill has no daemon runner, so --polyfill does not apply).
 Load it with 'php -d extension=asyncbatch.so %s/php/bin/asyncbatch daemon ...' or the php.ini line 'extension=asyncbatch.so'.
 [drain --polyfill] exit status 1
-asyncbatch: drain needs the asyncbatch extension (the pure-PHP polyfill has no daemon runner, so --polyfill does not apply).
-Load it with 'php -d extension=asyncbatch.so %s/php/bin/asyncbatch drain ...' or the php.ini line 'extension=asyncbatch.so'.
+asyncbatch drain: the bootstrap registered no job (call registerAsyncJob() in it)

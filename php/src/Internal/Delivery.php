@@ -116,6 +116,24 @@ final class Delivery
     }
 
     /**
+     * Writes what the jobs queue to the spool, a segment per job (spoolItems()).
+     *
+     * @param array<string, Job> $jobs
+     * @return int the items written
+     */
+    public function spoolQueues(array $jobs): int
+    {
+        $written = 0;
+        foreach ($jobs as $job) {
+            if ($job->queue !== []) {
+                [$items, $encoded] = $job->take();
+                $written += $this->spoolItems($job, $items, $encoded);
+            }
+        }
+        return $written;
+    }
+
+    /**
      * Writes items of a job from memory to the spool; on failure they are dropped
      * (counted, and one warning per reason).
      *

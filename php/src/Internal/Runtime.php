@@ -11,8 +11,10 @@ use AsyncBatch\UnknownJobException;
  * The shutdown runner of the polyfill, as the request sees it: the job registry of
  * this request, where its shutdown function stands (Phase), what becomes of a
  * submitted item, and the notice of a pcntl_fork(). Delivering is Delivery's (see
- * "Delivery" in docs/internals.md). Under `asyncbatch.runner = spool` each point
- * where it would deliver hands over to the SpoolRunner instead.
+ * "Delivery" in docs/internals.md). Under `asyncbatch.runner = spool` (for hosts
+ * where only a cron `asyncbatch drain` delivers) each point where it would deliver
+ * writes the queues to the spool instead: a request never calls a callable and
+ * never reads the spool.
  *
  * PHP resets userland state at the end of each request, so unlike the extension the
  * counters here live for one request.
@@ -42,10 +44,10 @@ final class Runtime
     private static ?Budget $budget = null;
     private static ?Delivery $delivery = null;
     /**
-     * The spool runner when asyncbatch.runner is `spool`, else null (the shutdown
-     * runner); chosen at the first registration (`drain` overrides the setting before).
+     * Whether asyncbatch.runner is `spool` (else the shutdown runner); chosen at the
+     * first registration (`drain` overrides the setting before).
      */
-    private static ?SpoolRunner $spoolRunner = null;
+    private static bool $spoolOnly = false;
     private static bool $runnerChosen = false;
 
     /**
@@ -60,9 +62,7 @@ final class Runtime
         self::afterFork();
         if (!self::$runnerChosen) {
             self::$runnerChosen = true;
-            if (Settings::get()->runner === 'spool') {
-                self::$spoolRunner = new SpoolRunner(self::delivery());
-            }
+            self::$spoolOnly = Settings::get()->runner === 'spool';
         }
         JobConfig::checkIdentifier($identifier);
         $base = $func instanceof HttpSink ? HttpSinkConfig::of($func)->job : null;
@@ -135,8 +135,8 @@ final class Runtime
      */
     public static function afterQueue(Job $job): void
     {
-        if (self::$spoolRunner !== null) {
-            self::$spoolRunner->spoolQueues([$job]);
+        if (self::$spoolOnly) {
+            self::delivery()->spoolQueues([$job]);
             return;
         }
         if (self::$cli && self::$delivering === 0) {
@@ -161,8 +161,7 @@ final class Runtime
             }
         }
         if (count($job->queue) >= $job->maxQueueSize) {
-            [$items, $encoded] = $job->take();
-            self::delivery()->spoolItems($job, $items, $encoded);
+            self::delivery()->spoolQueues([$job]);
         }
     }
 
@@ -182,8 +181,8 @@ final class Runtime
     {
         self::afterFork();
         $jobs = self::jobsNamed($identifier);
-        if (self::$spoolRunner !== null) {
-            return self::$spoolRunner->spoolQueues($jobs);
+        if (self::$spoolOnly) {
+            return self::delivery()->spoolQueues($jobs);
         }
         self::$delivering++;
         try {
@@ -206,8 +205,8 @@ final class Runtime
         if ($jobs === []) {
             return 0;
         }
-        if (self::$spoolRunner !== null) {
-            self::$spoolRunner->spoolQueues($jobs);
+        if (self::$spoolOnly) {
+            self::delivery()->spoolQueues($jobs);
             return 0;
         }
         self::arm();
@@ -237,11 +236,11 @@ final class Runtime
         self::$phase = Phase::Delivering;
         $settings = Settings::get();
         $jobs = self::$jobs;
-        if (self::$spoolRunner !== null) {
+        if (self::$spoolOnly) {
             // The spool runner never reads the spool: only the queues are pending.
             self::releaseClient(false);
             try {
-                self::$spoolRunner->spoolQueues($jobs);
+                self::delivery()->spoolQueues($jobs);
             } finally {
                 self::$phase = Phase::Done;
             }
@@ -256,12 +255,7 @@ final class Runtime
         try {
             $delivery->atShutdown($jobs, $names, $budget);
             // What callables submitted meanwhile waits in the spool for the next request.
-            foreach (self::$jobs as $job) {
-                if ($job->queue !== []) {
-                    [$items, $encoded] = $job->take();
-                    $delivery->spoolItems($job, $items, $encoded);
-                }
-            }
+            $delivery->spoolQueues(self::$jobs);
         } finally {
             self::$delivering--;
             self::$phase = Phase::Done;
@@ -274,13 +268,20 @@ final class Runtime
      */
     private static function releaseClient(bool $segments): void
     {
-        $pending = $segments;
-        foreach (self::$jobs as $job) {
-            $pending = $pending || $job->queue !== [];
-        }
-        if ($pending && Settings::get()->finishRequest && function_exists('fastcgi_finish_request')) {
+        if (($segments || self::anyQueued()) && Settings::get()->finishRequest && function_exists('fastcgi_finish_request')) {
             fastcgi_finish_request();
         }
+    }
+
+    /** Whether any job has items in memory. */
+    private static function anyQueued(): bool
+    {
+        foreach (self::$jobs as $job) {
+            if ($job->queue !== []) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -312,21 +313,12 @@ final class Runtime
                         $names[] = $name;
                     }
                 }
-                $queued = false;
-                foreach ($jobs as $job) {
-                    $queued = $queued || $job->queue !== [];
-                }
-                if ($names === [] && !$queued) {
+                if ($names === [] && !self::anyQueued()) {
                     break;
                 }
                 $delivered += $delivery->atShutdown($jobs, $names, $budget);
             }
-            foreach (self::$jobs as $job) {
-                if ($job->queue !== []) {
-                    [$items, $encoded] = $job->take();
-                    $delivery->spoolItems($job, $items, $encoded);
-                }
-            }
+            $delivery->spoolQueues(self::$jobs);
         } finally {
             self::$delivering--;
             self::$phase = Phase::Done;

@@ -7,9 +7,11 @@ namespace AsyncBatch\Internal\Cli;
 use AsyncBatch\Internal\Budget;
 use AsyncBatch\Internal\DaemonOptions;
 use AsyncBatch\Internal\Daemon;
+use AsyncBatch\Internal\FloatText;
 use AsyncBatch\Internal\Fs;
 use AsyncBatch\Internal\Runtime;
 use AsyncBatch\Internal\Settings;
+use AsyncBatch\Internal\Spool;
 use AsyncBatch\Internal\UsageError;
 
 /**
@@ -23,6 +25,7 @@ final class DrainCommand
 {
     /** What the extension logs as well (core/src/daemon/mod.rs, src/daemon.rs). */
     private const NO_JOB = 'asyncbatch drain: the bootstrap registered no job (call registerAsyncJob() in it)';
+    private const OUT_OF_TIME = 'asyncbatch drain: --max-time %s s reached; %d segments wait for the next drain';
     private const UNKNOWN_JOB = "asyncbatch drain: %d segments for job key '%s' left in the spool: the bootstrap registers no such job";
 
     /** Runs `drain`; returns the exit status. */
@@ -90,7 +93,12 @@ final class DrainCommand
             return 1;
         }
 
-        Runtime::drain(new Budget($maxTime ?? INF));
+        $budget = new Budget($maxTime ?? INF);
+        Runtime::drain($budget);
+        if ($maxTime !== null && $budget->ranOut()) {
+            $left = count((new Spool($spoolDir))->ready());
+            error_log(sprintf(self::OUT_OF_TIME, FloatText::of($maxTime), $left));
+        }
 
         $known = [];
         $failed = 0;

@@ -2,7 +2,7 @@
 Without the extension drain exits 1 saying to load it or add --polyfill; with --polyfill the pure-PHP drain runs its process under the shutdown runner even where php.ini says spool: the bootstrap's flush() delivers
 --SKIPIF--
 <?php
-if (extension_loaded('asyncbatch')) die('skip the polyfill drain (--polyfill) runs only where the extension is not loaded');
+if (extension_loaded('asyncbatch')) die('skip the polyfill drain (--polyfill) runs only without the extension');
 ?>
 --INI--
 asyncbatch.spool_dir={PWD}/147.spool

@@ -31,21 +31,23 @@ RUSTUP_DIR=${RUSTUP_HOME:-$HOME/.rustup}
 # php-symfony-http-kernel, php-symfony-service-contracts: Symfony 6.4;
 # php-laravel-framework: Laravel 10 (tests/tests/frameworks.rs);
 # git, make: scripts/phpize.sh (it copies the tracked sources, make runs cargo);
-# python3: phpt/_otlp_check.py (with the packages scripts/deps.sh put in target/).
+# python3: phpt/_otlp_check.py (with the packages scripts/deps.sh put in target/);
+# python3-prometheus-client: tests/metrics/check_exposition.py (tests/tests/metrics.rs).
 TRIXIE_PACKAGES=(
     php8.4-dev php8.4-cli php8.4-fpm php8.4-curl php8.4-phpdbg
     libclang-dev clang gcc libc6-dev
     libfcgi-bin supervisor procps nginx-light openssl tinyproxy
     php-monolog php-symfony-http-kernel php-symfony-service-contracts php-laravel-framework
-    ca-certificates git make python3 redis-server iproute2
+    ca-certificates git make python3 python3-prometheus-client redis-server iproute2
 )
 
 if [[ ${1:-} == e2e-tests ]]; then
     # The end-to-end test files that drive PHP, as cargo test arguments: all but
-    # the Dockerfile's, which builds a bookworm image.
+    # the Dockerfile's, which builds a bookworm image, and deploy/'s monitoring
+    # files, which promtool checks whatever the PHP.
     for f in "$ROOT"/tests/tests/*.rs; do
         name=$(basename "$f" .rs)
-        [[ $name == docker_steps ]] || printf -- '--test %s ' "$name"
+        [[ $name == docker_steps || $name == monitoring_files ]] || printf -- '--test %s ' "$name"
     done
     echo
     exit

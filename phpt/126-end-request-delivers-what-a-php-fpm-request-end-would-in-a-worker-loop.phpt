@@ -8,8 +8,9 @@ error_log={PWD}/126.log
 <?php
 $r = new AsyncBatchRunner();
 echo 'no job registered: ', $r->endRequest(), "\n";
-// 'logs': a batch and a period no request of this test reaches, so only endRequest()
-// delivers it; 'events': batches of 2, which the CLI delivers at the submit that fills one.
+// 'logs': a batch and a period no request of this test reaches; 'events': batches of
+// 2, which the CLI would deliver at the submit that fills one, but not once the
+// script has called endRequest(): then every batch waits for it (phpt 150).
 $print = function (string $job): Closure {
     return function (array $items) use ($job): bool {
         echo "  $job: ", implode(', ', $items), "\n";
@@ -52,16 +53,16 @@ foreach (['spool', 'failed', 'log'] as $x) {
 --EXPECT--
 no job registered: 0
 request 1:
-  events: e-a1, e-a2
   logs: a1, a2
-  endRequest(): 2
+  events: e-a1, e-a2
+  endRequest(): 4
 request 2:
   endRequest(): 0
 request 3:
-  events: e-c1, e-c2
   logs: c1, c2, c3
+  events: e-c1, e-c2
   events: e-c3
-  endRequest(): 4
+  endRequest(): 6
 a callable that throws:
   endRequest(): 0
   failed batches: 1

@@ -57,6 +57,8 @@ namespace {
          * are delivered within asyncbatch.shutdown_budget; the rest is spooled for
          * the next call. Jobs with a background thread (an HttpSink, the daemon
          * runner) are left to it. Delivery failures are recorded, not thrown.
+         * From the first call on, submitItem() in the CLI leaves due batches to
+         * the next call instead of delivering them inside a request.
          *
          * @return int Items delivered.
          */

@@ -634,7 +634,9 @@ pub fn flush<S: Sapi>(host: &S, id: Option<&[u8]>) -> Result<u64, UnknownJob> {
 /// spooled, for the next call. Items with a background thread (an HttpSink) are
 /// that thread's, which delivers them idle worker or not; under the daemon and
 /// spool runners what is queued is handed over now (to the queue, the spool), as a
-/// php-fpm worker's exit would. Returns the items delivered.
+/// php-fpm worker's exit would. From the first call on, a due batch waits for the
+/// next call instead of being delivered at the `submitItem()` that finds it due.
+/// Returns the items delivered.
 pub fn end_of_request<S: Sapi>(host: &S) -> u64 {
     ensure_request(host);
     arm(host);
@@ -646,7 +648,7 @@ pub fn end_of_request<S: Sapi>(host: &S) -> u64 {
             }
         }
         (p.mode != RunMode::Daemon).then(|| {
-            p.rt.restart_shutdown_budget();
+            p.rt.end_worker_request();
             let jobs = p.rt.registered_jobs().to_vec();
             let spool = p.spool_readers(&jobs);
             (jobs, spool)

@@ -111,6 +111,10 @@ struct Request {
     /// When delivery at shutdown started, and the calls made before it: the budget
     /// counts from there, and its first batch always starts.
     shutdown_started: Option<(Instant, u64)>,
+    /// The application ends its requests itself (`endRequest()`, in a long-running
+    /// worker): a due batch then waits for the next end instead of running inside
+    /// the request that submits to it.
+    ends_marked: bool,
 }
 
 /// Items a delivery run took from a job's queue: on disk in a journal before any
@@ -223,7 +227,13 @@ impl Runtime {
     pub fn begin_request(&mut self, settings: Settings, cli: bool) {
         self.after_fork();
         self.ledger.disk().configure(DiskConfig::from(&settings));
-        self.request = Some(Request { settings, cli, phase: ShutdownPhase::Idle, shutdown_started: None });
+        self.request = Some(Request {
+            settings,
+            cli,
+            phase: ShutdownPhase::Idle,
+            shutdown_started: None,
+            ends_marked: false,
+        });
     }
 
     fn request(&self) -> &Request {
@@ -235,7 +245,7 @@ impl Runtime {
         &self.request().settings
     }
 
-    /// Whether this request runs in the CLI SAPI (due batches are delivered at submit).
+    /// Whether this request runs in the CLI SAPI.
     pub fn is_cli(&self) -> bool {
         self.request.as_ref().is_some_and(|r| r.cli)
     }
@@ -260,13 +270,15 @@ impl Runtime {
         *r.shutdown_started.get_or_insert((now, calls))
     }
 
-    /// Starts the shutdown budget again at the next delivery of [`Mode::Shutdown`]:
-    /// an explicit end of request in a long-running worker has a budget of its own.
+    /// An end of request in a long-running worker (`endRequest()`): the next
+    /// delivery of [`Mode::Shutdown`] has a budget of its own, and from now on the
+    /// CLI delivers due batches at these ends only, never inside a request.
     ///
     /// [`Mode::Shutdown`]: crate::delivery::Mode::Shutdown
-    pub fn restart_shutdown_budget(&mut self) {
+    pub fn end_worker_request(&mut self) {
         if let Some(r) = self.request.as_mut() {
             r.shutdown_started = None;
+            r.ends_marked = true;
         }
     }
 
@@ -369,7 +381,9 @@ impl Runtime {
         let len = q.len();
         let job = self.ledger.job_mut(j);
         job.stats.submitted += 1;
-        let due_in_cli = self.request.as_ref().is_some_and(|r| r.cli) && !self.delivering;
+        // The CLI delivers a due batch at submit, unless the application ends its
+        // requests itself: a worker's request must not wait on a callable.
+        let due_in_cli = self.request.as_ref().is_some_and(|r| r.cli && !r.ends_marked) && !self.delivering;
         if due_in_cli && (len >= job.config.batch_size || self.period_passed(j, now)) {
             return Ok(AfterPush::Due);
         }

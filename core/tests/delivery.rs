@@ -364,6 +364,22 @@ fn in_the_cli_the_call_period_makes_a_partial_batch_due() {
 }
 
 #[test]
+fn once_a_worker_ends_its_requests_nothing_is_due_at_submit_and_the_queue_still_spills() {
+    let t = tempfile::tempdir().unwrap();
+    let m = Mock::new_cli(t.path());
+    let cfg = JobConfig { call_period: Duration::from_millis(200), max_queue_size: 4, ..config(2) };
+    let j = m.register("logs", cfg, accept);
+    m.rt.borrow_mut().end_worker_request();
+    m.clock.set(m.clock.get() + Duration::from_secs(1));
+    for i in 0..3 {
+        assert_eq!(m.submit(j, i), AfterPush::Queued, "full and past the period, not due at submit");
+    }
+    assert_eq!(m.submit(j, 3), AfterPush::Queued);
+    assert_eq!(m.rt.borrow().queued(j), 0, "at max_queue_size the queue went to the spool");
+    assert_eq!(m.rt.borrow().job(j).stats.submitted, 4);
+}
+
+#[test]
 fn outside_the_cli_the_queue_spills_at_max_queue_size() {
     let t = tempfile::tempdir().unwrap();
     let m = Mock::new(t.path());

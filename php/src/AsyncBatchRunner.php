@@ -76,7 +76,9 @@ class AsyncBatchRunner
      * The end of a request in a long-running worker, once the response is sent:
      * what the end of a php-fpm request does. Spooled segments, then queued items,
      * delivered within asyncbatch.shutdown_budget; the rest is spooled for the next
-     * call. Delivery failures are recorded, not thrown.
+     * call. Delivery failures are recorded, not thrown. From the first call on,
+     * submitItem() in the CLI leaves due batches to the next call instead of
+     * delivering them inside a request.
      *
      * @return int items delivered
      */

@@ -29,6 +29,8 @@ final class Runtime
     public static int $delivering = 0;
     /** Whether submitItem() delivers due batches (CLI SAPI only). */
     public static bool $cli = PHP_SAPI === 'cli';
+    /** endRequest() was called: from then on due batches wait for the next one. */
+    public static bool $endsMarked = false;
     /** asyncbatch.max_item_size, copied here for submitItem(). */
     public static int $maxItemSize = 1048576;
     /**
@@ -139,7 +141,9 @@ final class Runtime
             self::delivery()->spoolQueues([$job]);
             return;
         }
-        if (self::$cli && self::$delivering === 0) {
+        // The CLI delivers a due batch here, unless the application ends its
+        // requests itself (endRequest()): a worker's request must not wait on a callable.
+        if (self::$cli && self::$delivering === 0 && !self::$endsMarked) {
             $n = count($job->queue);
             $periodPassed = microtime(true) >= $job->dueAt;
             if ($n >= $job->batchSize || $periodPassed) {
@@ -201,6 +205,7 @@ final class Runtime
     public static function endRequest(): int
     {
         self::afterFork();
+        self::$endsMarked = true;
         $jobs = self::$jobs;
         if ($jobs === []) {
             return 0;

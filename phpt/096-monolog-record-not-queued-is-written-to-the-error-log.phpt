@@ -27,6 +27,18 @@ $log->info('fits');
 echo "still running\n";
 (new AsyncBatchRunner())->flush('logs');
 
+// A formatter that returns an object (neither data nor JsonSerializable): logged, not queued as "[stdClass]".
+$handler = new AsyncBatchHandler('logs', mono_printer());
+$handler->setFormatter(new class extends Monolog\Formatter\NormalizerFormatter {
+    public function format($record)
+    {
+        return (object) ['msg' => $record['message']];
+    }
+});
+(new Logger('app', [$handler]))->info('an object');
+echo "still running\n";
+(new AsyncBatchRunner())->flush('logs');
+
 foreach (ab_log_lines(__DIR__ . '/096.log') as $line) {
     echo preg_replace(['/"datetime":"[^"]+"/', '/m{1000,}/'], ['"datetime":"NOW"', 'm...'], $line), "\n";
 }
@@ -55,5 +67,7 @@ array (
   array (
   ),
 )
+still running
 asyncbatch: job 'nobody': a Monolog record was not queued (Unknown job 'nobody': register it with registerAsyncJob() first): {"message":"disk full\nsecond line","context":{"disk":"/dev/sda1","free":0.0},"level":400,"level_name":"ERROR","channel":"app","datetime":"NOW","extra":[]}
 asyncbatch: job 'logs': a Monolog record was not queued, even cut down (Cannot queue item for job 'logs': it is 1269 bytes encoded, over asyncbatch.max_item_size (300)): {"message":"m...... (5000 bytes, truncated)","context":[],"level":300,"level_name":"WARNING","channel":"app","datetime":"NOW","extra":{"truncated":"Cannot queue item for job 'logs': it is 5111 bytes encoded, over asyncbatch.max_item_size (300)"}}
+asyncbatch: job 'logs': a Monolog record was not queued (Cannot queue item for job 'logs': $item is an object of class stdClass; items may contain only null, bool, int, float, string, arrays and JsonSerializable objects): (stdClass) {"msg":"an object"}

@@ -29,12 +29,13 @@ RUSTUP_DIR=${RUSTUP_HOME:-$HOME/.rustup}
 #   for the polyfill's HttpSink, phpdbg for phpt 129); libclang-dev, clang, gcc, libc6-dev: the build;
 # libfcgi-bin, supervisor, procps, nginx-light, openssl, tinyproxy: the end-to-end tests; php-monolog: Monolog 3;
 # php-symfony-http-kernel, php-symfony-service-contracts: Symfony 6.4;
-# php-laravel-framework: Laravel 10 (tests/tests/frameworks.rs);
+# php-laravel-framework: Laravel 10 (tests/tests/frameworks.rs), php8.4-sqlite3 for its
+#   queue worker (the database queue, in an SQLite file);
 # git, make: scripts/phpize.sh (it copies the tracked sources, make runs cargo);
 # python3: phpt/_otlp_check.py (with the packages scripts/deps.sh put in target/);
 # python3-prometheus-client: tests/metrics/check_exposition.py (tests/tests/metrics.rs).
 TRIXIE_PACKAGES=(
-    php8.4-dev php8.4-cli php8.4-fpm php8.4-curl php8.4-phpdbg
+    php8.4-dev php8.4-cli php8.4-fpm php8.4-curl php8.4-phpdbg php8.4-sqlite3
     libclang-dev clang gcc libc6-dev
     libfcgi-bin supervisor procps nginx-light openssl tinyproxy
     php-monolog php-symfony-http-kernel php-symfony-service-contracts php-laravel-framework

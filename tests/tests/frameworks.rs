@@ -9,7 +9,7 @@
 //!   and has each request's records delivered in one batch at terminate.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::Duration;
 
@@ -28,6 +28,7 @@ const ITEMS_PER_REQUEST: usize = 3;
 asyncbatch_e2e::on_both_sides!(
     symfony_app_delivers_each_request_in_one_batch_at_kernel_terminate_after_the_response,
     laravel_app_discovers_the_provider_and_delivers_log_info_in_one_batch_per_request_after_the_response,
+    laravel_queue_worker_delivers_each_job_after_it_and_artisan_config_cache_and_retry_failed_work,
 );
 
 fn symfony_installed() -> bool {
@@ -60,24 +61,14 @@ fn symfony_app_delivers_each_request_in_one_batch_at_kernel_terminate_after_the_
 fn laravel_app_discovers_the_provider_and_delivers_log_info_in_one_batch_per_request_after_the_response(
     side: Php,
 ) {
-    if !Path::new("/usr/share/php/Illuminate/Foundation/Application.php").is_file() {
-        return not_run("php-laravel-framework is not installed (Debian trixie has it; bookworm does not)");
+    if !laravel_installed() {
+        return not_run(LARAVEL_MISSING);
     }
     if let Err(problem) = side.check() {
         panic!("the {side} is not usable: {problem}");
     }
     let sandbox = Sandbox::new();
-    // The application, as `composer require asyncbatch/asyncbatch` leaves it: the
-    // package listed in vendor/composer/installed.json, from which Laravel's
-    // package discovery reads extra.laravel.providers.
-    let app = sandbox.join("app");
-    copy_dir(&repo_root().join("tests/php/laravel"), &app);
-    for dir in ["vendor/composer", "bootstrap/cache", "storage"] {
-        fs::create_dir_all(app.join(dir)).expect("app dir");
-    }
-    let package = fs::read_to_string(repo_root().join("php/composer.json")).expect("php/composer.json");
-    fs::write(app.join("vendor/composer/installed.json"), format!("{{\"packages\": [{package}]}}"))
-        .expect("installed.json");
+    let app = laravel_app(&sandbox);
     let pool = FpmPool::builder(side)
         .ini("asyncbatch.runner", "shutdown")
         .inis(sandbox.asyncbatch_ini())
@@ -139,6 +130,113 @@ fn requests_are_delivered_after_their_responses_at_terminate(
         vec!["terminate"; REQUESTS],
         "every batch delivered by the framework glue at terminate"
     );
+}
+
+const LARAVEL_MISSING: &str = "php-laravel-framework is not installed (Debian trixie has it; bookworm does not)";
+
+fn laravel_installed() -> bool {
+    Path::new("/usr/share/php/Illuminate/Foundation/Application.php").is_file()
+}
+
+/// The test application (tests/php/laravel) in `sandbox`, as `composer require
+/// asyncbatch/asyncbatch` leaves it: the package listed in
+/// vendor/composer/installed.json, from which Laravel's package discovery reads
+/// extra.laravel.providers.
+fn laravel_app(sandbox: &Sandbox) -> PathBuf {
+    let app = sandbox.join("app");
+    copy_dir(&repo_root().join("tests/php/laravel"), &app);
+    for dir in ["vendor/composer", "bootstrap/cache", "storage"] {
+        fs::create_dir_all(app.join(dir)).expect("app dir");
+    }
+    let package = fs::read_to_string(repo_root().join("php/composer.json")).expect("php/composer.json");
+    fs::write(app.join("vendor/composer/installed.json"), format!("{{\"packages\": [{package}]}}"))
+        .expect("installed.json");
+    app
+}
+
+/// A Laravel queue worker (`php artisan queue:work`, the database queue in SQLite)
+/// runs three jobs that log, the second throwing: the provider delivers each job's
+/// records after it (JobProcessed, JobExceptionOccurred), in one batch, not at the
+/// worker's exit; `config:cache` takes config/asyncbatch.php and the worker runs
+/// on the cached config; `asyncbatch:retry-failed` sends a stored batch again; a
+/// key misplaced in a job's spec stops artisan with a message naming it.
+fn laravel_queue_worker_delivers_each_job_after_it_and_artisan_config_cache_and_retry_failed_work(
+    side: Php,
+) {
+    if !laravel_installed() {
+        return not_run(LARAVEL_MISSING);
+    }
+    if !Path::new("/usr/share/php/Illuminate/Queue/Worker.php").is_file() {
+        return not_run("Laravel's queue (php-laravel-framework) is not installed");
+    }
+    if let Err(problem) = side.check() {
+        panic!("the {side} is not usable: {problem}");
+    }
+    let sandbox = Sandbox::new();
+    let app = laravel_app(&sandbox);
+    let out = sandbox.join("batches.log");
+    let artisan = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = side
+            .cli()
+            .ini("asyncbatch.runner", "shutdown")
+            .inis(sandbox.asyncbatch_ini())
+            .env("AB_REPO", &repo_root().display().to_string())
+            .env("AB_OUT", &out.display().to_string())
+            .cwd(&app)
+            .timeout(Duration::from_secs(60))
+            .script(&app.join("artisan"), args);
+        for (k, v) in env {
+            cmd = cmd.env(k, v);
+        }
+        let output = cmd.run();
+        (output.status.success(), format!("{}{}", output.stdout_str(), output.stderr))
+    };
+    let must = |args: &[&str], env: &[(&str, &str)]| {
+        let (ok, text) = artisan(args, env);
+        assert!(ok, "php artisan {}: failed:\n{text}", args.join(" "));
+        text
+    };
+
+    let (ok, text) = artisan(&["list"], &[("AB_MISPLACED_KEY", "1")]);
+    assert!(!ok, "a batchSize beside 'config' was taken:\n{text}");
+    assert!(
+        text.contains("asyncbatch.jobs.logs has an unknown key 'batchSize' (batchSize belongs in asyncbatch.jobs.logs.config)"),
+        "no message naming the misplaced key:\n{text}"
+    );
+
+    must(&["config:cache"], &[]);
+    assert!(app.join("bootstrap/cache/config.php").is_file(), "config:cache wrote no bootstrap/cache/config.php");
+    must(&["e2e:push", "j0", "3"], &[]);
+    must(&["e2e:push", "j1", "3", "--fail"], &[]);
+    must(&["e2e:push", "j2", "3"], &[]);
+    assert!(read_batches(&out).is_empty(), "pushing delivered something: {:?}", read_batches(&out));
+    let worker = must(&["queue:work", "--stop-when-empty", "--tries=1"], &[]);
+
+    let batches = read_batches(&out);
+    let phases = fs::read_to_string(out.with_extension("log.phase")).unwrap_or_default();
+    let phases: Vec<&str> = phases.lines().collect();
+    for job in ["j0", "j1", "j2"] {
+        let expected: Vec<String> = (0..3).map(|i| format!("{job}-{i}")).collect();
+        let holding: Vec<usize> = (0..batches.len())
+            .filter(|&b| batches[b].items.iter().any(|item| item.starts_with(&format!("{job}-"))))
+            .collect();
+        assert_eq!(holding.len(), 1, "{job}'s records not in one batch: {batches:?}\n{worker}");
+        let batch = &batches[holding[0]];
+        for item in &expected {
+            assert_eq!(batch.items.iter().filter(|i| *i == item).count(), 1, "{item} in {batches:?}");
+        }
+        assert_eq!(phases.get(holding[0]), Some(&"job"), "{job}'s batch not delivered after the job: {phases:?}");
+    }
+    assert_eq!(batches.len(), 3, "one batch per job (the thrown exception's record rides with the next): {batches:?}");
+
+    // A batch the collector refuses is stored; asyncbatch:retry-failed sends it again.
+    must(&["e2e:log", "x", "2"], &[("AB_REFUSE", "1")]);
+    assert_eq!(fs::read_dir(sandbox.failure_dir()).map(|d| d.count()).unwrap_or(0), 1, "the refused batch is not stored");
+    let retried = must(&["asyncbatch:retry-failed"], &[]);
+    assert!(retried.contains("asyncbatch: 2 items delivered from the failure store"), "{retried}");
+    assert_eq!(fs::read_dir(sandbox.failure_dir()).map(|d| d.count()).unwrap_or(0), 0, "the retried batch is still stored");
+    let last = read_batches(&out).pop().expect("the retried batch");
+    assert_eq!(last.items, vec!["x-0".to_string(), "x-1".to_string()]);
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace AsyncBatch\Laravel;
 
+use AsyncBatch\InvalidConfigException;
 use AsyncBatch\Monolog\AsyncBatchHandler;
 use AsyncBatchRunner;
 use Illuminate\Contracts\Foundation\Application;
@@ -22,16 +23,34 @@ use Monolog\Logger;
  *     'level' => 'debug',       // optional, as every channel's
  * ],
  * ```
+ *
+ * Records reach the job as data (AsyncBatchFormatter's arrays): Laravel's monolog
+ * driver would put a LineFormatter on the handler, making each record a string.
  */
 final class LogChannel
 {
+    /** The keys the channel takes: Laravel's own (driver, via, tap) and the handler's. */
+    private const KEYS = ['driver', 'via', 'tap', 'job', 'level', 'bubble', 'name'];
+
     public function __construct(private Application $app)
     {
     }
 
-    /** @param array<string, mixed> $config the channel's entry in config/logging.php */
+    /**
+     * @param array<string, mixed> $config the channel's entry in config/logging.php
+     * @throws InvalidConfigException an unknown key: Laravel writes it to its
+     *                                emergency log, naming the key, and logs there
+     */
     public function __invoke(array $config): Logger
     {
+        foreach (array_keys($config) as $key) {
+            if (!\in_array($key, self::KEYS, true)) {
+                throw new InvalidConfigException(
+                    "the asyncbatch log channel has an unknown key '$key'; it takes " . implode(', ', self::KEYS)
+                    . " (the job's config, batchSize and the rest, goes in config/asyncbatch.php)"
+                );
+            }
+        }
         $handler = new AsyncBatchHandler(
             (string) ($config['job'] ?? 'logs'),
             null,

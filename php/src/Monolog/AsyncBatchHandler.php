@@ -92,6 +92,11 @@ class AsyncBatchHandler extends AbstractProcessingHandler
             $this->runner->submitItem($this->job, $item);
             return;
         } catch (InvalidItemException $e) {
+            if (!\is_array($item) && !\is_string($item)) {
+                // A formatter that returns an object: no cut-down copy says more than the log line.
+                $this->logNotQueued($item, $e);
+                return;
+            }
             $item = self::cut($item, 0);
             if (\is_array($item) && \is_array($item['extra'] ?? null)) {
                 $item['extra']['truncated'] = $e->getMessage();
@@ -174,7 +179,10 @@ class AsyncBatchHandler extends AbstractProcessingHandler
             | JSON_INVALID_UTF8_SUBSTITUTE | JSON_PARTIAL_OUTPUT_ON_ERROR);
         if (!\is_string($json)) {
             $json = '[' . get_debug_type($item) . ']';
-        } elseif (\strlen($json) > self::LOG_LINE_BYTES) {
+        } elseif (\is_object($item)) {
+            $json = '(' . get_debug_type($item) . ') ' . $json;
+        }
+        if (\strlen($json) > self::LOG_LINE_BYTES) {
             $json = substr($json, 0, self::LOG_LINE_BYTES) . '... (' . \strlen($json) . ' bytes, truncated)';
         }
         $why = $e instanceof \InvalidArgumentException ? $e->getMessage() : \get_class($e) . ': ' . $e->getMessage();

@@ -5,5 +5,14 @@ return [
     'env' => 'testing',
     'debug' => true,
     'timezone' => 'UTC',
-    'providers' => [],
+    // What a Laravel application lists, for artisan's commands and the queue worker.
+    'providers' => [
+        Illuminate\Bus\BusServiceProvider::class,
+        Illuminate\Cache\CacheServiceProvider::class,
+        Illuminate\Database\DatabaseServiceProvider::class,
+        Illuminate\Filesystem\FilesystemServiceProvider::class,
+        Illuminate\Foundation\Providers\ConsoleSupportServiceProvider::class,
+        Illuminate\Foundation\Providers\FoundationServiceProvider::class,
+        Illuminate\Queue\QueueServiceProvider::class,
+    ],
 ];

@@ -4,7 +4,7 @@ return [
     'jobs' => [
         'logs' => [
             'via' => BatchWriter::class,
-            'config' => ['batchSize' => 100],
-        ],
+            'config' => ['batchSize' => 100, 'maxRetries' => 0],
+        ] + (getenv('AB_MISPLACED_KEY') ? ['batchSize' => 5] : []),
     ],
 ];

@@ -22,7 +22,7 @@ if (!defined('ASYNCBATCH_POLYFILL_DIR')) {
         // group: one call of this function for the group rather than one per class.
         static $groups = [
             [
-                'BatchId', 'Budget', 'Delivery', 'Fs', 'Items', 'Job', 'JobConfig', 'Journal', 'MsgPack', 'Phase',
+                'BatchId', 'Budget', 'Delivery', 'ExitGuard', 'Fs', 'Items', 'Job', 'JobConfig', 'Journal', 'MsgPack', 'Phase',
                 'Retry', 'Runtime', 'Settings', 'Spool',
             ],
             ['BatchSplit', 'HttpPost', 'HttpSinkConfig', 'HttpStats', 'Proxy'],

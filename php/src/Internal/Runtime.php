@@ -29,6 +29,8 @@ final class Runtime
     public static int $delivering = 0;
     /** Whether submitItem() delivers due batches (CLI SAPI only). */
     public static bool $cli = PHP_SAPI === 'cli';
+    /** Destroyed with the request's objects: see spoolLeftovers(). */
+    private static ?ExitGuard $exitGuard = null;
     /** endRequest() was called: from then on due batches wait for the next one. */
     public static bool $endsMarked = false;
     /** asyncbatch.max_item_size, copied here for submitItem(). */
@@ -114,6 +116,7 @@ final class Runtime
     {
         if (self::$phase === Phase::Idle) {
             self::$phase = Phase::Armed;
+            self::$exitGuard ??= new ExitGuard();
             register_shutdown_function([self::class, 'shutdown']);
         } elseif (self::$phase === Phase::Done) {
             self::$phase = Phase::Late;
@@ -221,6 +224,24 @@ final class Runtime
             return $delivery->atShutdown($jobs, $delivery->ready(), new Budget(Settings::get()->shutdownBudget));
         } finally {
             self::$delivering--;
+        }
+    }
+
+    /**
+     * The request's objects are being destroyed (ExitGuard): if the shutdown
+     * function did not finish (an application's shutdown function called exit()
+     * before it ran), the queues go to the spool.
+     */
+    public static function spoolLeftovers(): void
+    {
+        if (self::$phase === Phase::Done || self::$phase === Phase::Idle || self::$jobs === []) {
+            return;
+        }
+        self::afterFork();
+        try {
+            self::delivery()->spoolQueues(self::$jobs);
+        } catch (\Throwable $e) {
+            Log::caught('the queues could not be spooled at exit', $e);
         }
     }
 

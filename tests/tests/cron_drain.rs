@@ -180,7 +180,10 @@ fn a_drain_with_max_time_stops_between_batches_and_the_next_drain_finishes(side:
     let first = read_batches(&out);
     assert!(!first.is_empty(), "the first batch always starts: {stderr}");
     assert!(first.len() < 6, "a drain under --max-time 1 delivered all {} batches of 400 ms", first.len());
-    assert!(stderr.contains("asyncbatch drain: --max-time 1 s reached; "), "the drain says it ran out of time: {stderr}");
+    assert!(
+        stderr.contains("asyncbatch drain: --max-time 1 s reached; "),
+        "the drain says it ran out of time: {stderr}"
+    );
 
     let (code, _, stderr) = finish(drain(side, &sandbox, &out, 0, &[]));
     assert_eq!(code, 0, "the next drain: {stderr}");

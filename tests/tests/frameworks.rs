@@ -132,7 +132,8 @@ fn requests_are_delivered_after_their_responses_at_terminate(
     );
 }
 
-const LARAVEL_MISSING: &str = "php-laravel-framework is not installed (Debian trixie has it; bookworm does not)";
+const LARAVEL_MISSING: &str =
+    "php-laravel-framework is not installed (Debian trixie has it; bookworm does not)";
 
 fn laravel_installed() -> bool {
     Path::new("/usr/share/php/Illuminate/Foundation/Application.php").is_file()
@@ -159,10 +160,9 @@ fn laravel_app(sandbox: &Sandbox) -> PathBuf {
 /// records after it (JobProcessed, JobExceptionOccurred), in one batch, not at the
 /// worker's exit; `config:cache` takes config/asyncbatch.php and the worker runs
 /// on the cached config; `asyncbatch:retry-failed` sends a stored batch again; a
-/// key misplaced in a job's spec stops artisan with a message naming it.
-fn laravel_queue_worker_delivers_each_job_after_it_and_artisan_config_cache_and_retry_failed_work(
-    side: Php,
-) {
+/// key misplaced in a job's spec stops artisan with a message naming it, and one
+/// in the log channel sends Laravel to its emergency log, which names it.
+fn laravel_queue_worker_delivers_each_job_after_it_and_artisan_config_cache_and_retry_failed_work(side: Php) {
     if !laravel_installed() {
         return not_run(LARAVEL_MISSING);
     }
@@ -204,8 +204,24 @@ fn laravel_queue_worker_delivers_each_job_after_it_and_artisan_config_cache_and_
         "no message naming the misplaced key:\n{text}"
     );
 
+    // Laravel falls back to its emergency logger, which writes why.
+    must(&["e2e:log", "y", "1"], &[("AB_BAD_CHANNEL_KEY", "1")]);
+    let emergency = fs::read_to_string(app.join("storage/logs/laravel.log")).unwrap_or_default();
+    assert!(
+        emergency.contains("the asyncbatch log channel has an unknown key 'batchSize'"),
+        "the emergency log does not name the channel's unknown key:\n{emergency}"
+    );
+    assert!(
+        read_batches(&out).is_empty(),
+        "a channel with an unknown key delivered: {:?}",
+        read_batches(&out)
+    );
+
     must(&["config:cache"], &[]);
-    assert!(app.join("bootstrap/cache/config.php").is_file(), "config:cache wrote no bootstrap/cache/config.php");
+    assert!(
+        app.join("bootstrap/cache/config.php").is_file(),
+        "config:cache wrote no bootstrap/cache/config.php"
+    );
     must(&["e2e:push", "j0", "3"], &[]);
     must(&["e2e:push", "j1", "3", "--fail"], &[]);
     must(&["e2e:push", "j2", "3"], &[]);
@@ -225,16 +241,32 @@ fn laravel_queue_worker_delivers_each_job_after_it_and_artisan_config_cache_and_
         for item in &expected {
             assert_eq!(batch.items.iter().filter(|i| *i == item).count(), 1, "{item} in {batches:?}");
         }
-        assert_eq!(phases.get(holding[0]), Some(&"job"), "{job}'s batch not delivered after the job: {phases:?}");
+        assert_eq!(
+            phases.get(holding[0]),
+            Some(&"job"),
+            "{job}'s batch not delivered after the job: {phases:?}"
+        );
     }
-    assert_eq!(batches.len(), 3, "one batch per job (the thrown exception's record rides with the next): {batches:?}");
+    assert_eq!(
+        batches.len(),
+        3,
+        "one batch per job (the thrown exception's record rides with the next): {batches:?}"
+    );
 
     // A batch the collector refuses is stored; asyncbatch:retry-failed sends it again.
     must(&["e2e:log", "x", "2"], &[("AB_REFUSE", "1")]);
-    assert_eq!(fs::read_dir(sandbox.failure_dir()).map(|d| d.count()).unwrap_or(0), 1, "the refused batch is not stored");
+    assert_eq!(
+        fs::read_dir(sandbox.failure_dir()).map(|d| d.count()).unwrap_or(0),
+        1,
+        "the refused batch is not stored"
+    );
     let retried = must(&["asyncbatch:retry-failed"], &[]);
     assert!(retried.contains("asyncbatch: 2 items delivered from the failure store"), "{retried}");
-    assert_eq!(fs::read_dir(sandbox.failure_dir()).map(|d| d.count()).unwrap_or(0), 0, "the retried batch is still stored");
+    assert_eq!(
+        fs::read_dir(sandbox.failure_dir()).map(|d| d.count()).unwrap_or(0),
+        0,
+        "the retried batch is still stored"
+    );
     let last = read_batches(&out).pop().expect("the retried batch");
     assert_eq!(last.items, vec!["x-0".to_string(), "x-1".to_string()]);
 }

@@ -7,6 +7,6 @@ return [
             'driver' => 'custom',
             'via' => AsyncBatch\Laravel\LogChannel::class,
             'job' => 'logs',
-        ],
+        ] + (getenv('AB_BAD_CHANNEL_KEY') ? ['batchSize' => 5] : []),
     ],
 ];

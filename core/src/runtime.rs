@@ -245,11 +245,6 @@ impl Runtime {
         &self.request().settings
     }
 
-    /// Whether this request runs in the CLI SAPI.
-    pub fn is_cli(&self) -> bool {
-        self.request.as_ref().is_some_and(|r| r.cli)
-    }
-
     /// Where the shutdown function stands.
     pub fn phase(&self) -> ShutdownPhase {
         self.request.as_ref().map_or(ShutdownPhase::Idle, |r| r.phase)
